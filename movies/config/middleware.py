@@ -1,0 +1,47 @@
+"""Middleware that only back-office requests pay for.
+
+Anonymous API clients never use sessions, ``request.user`` or messages, so
+those middleware step aside for a request under ``/api/`` that carries no
+session cookie. A request with a session cookie (a signed-in admin using the
+browsable API) gets the full stack, so session authentication keeps working.
+They stay subclasses of Django's own classes, so the admin's system checks
+still recognise them.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
+from django.http import HttpRequest, HttpResponse
+
+API_PREFIX = "/api/"
+
+
+def is_sessionless_api_request(request: HttpRequest) -> bool:
+    return request.path_info.startswith(API_PREFIX) and (
+        settings.SESSION_COOKIE_NAME not in request.COOKIES
+    )
+
+
+class BackOfficeOnlyMixin:
+    sync_capable = True
+    async_capable = False
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if is_sessionless_api_request(request):
+            return self.get_response(request)
+        return super().__call__(request)
+
+
+class BackOfficeSessionMiddleware(BackOfficeOnlyMixin, SessionMiddleware):
+    pass
+
+
+class BackOfficeAuthenticationMiddleware(BackOfficeOnlyMixin, AuthenticationMiddleware):
+    pass
+
+
+class BackOfficeMessageMiddleware(BackOfficeOnlyMixin, MessageMiddleware):
+    pass
