@@ -1,0 +1,86 @@
+"""The catalogue's search semantics, shared by the API and the admin.
+
+A query is split into terms at whitespace and commas. A movie matches when
+EVERY term is a substring of at least one of its fields: name, director,
+popularity, imdb_score (numbers as text, ``70`` matches ``70.0``) or the name
+of one of its genres. Matching ignores case and accents (``amelie`` finds
+"Amélie") and nothing else: no stemming, no word boundaries, ``%`` and ``_``
+are plain characters.
+
+Each movie stores its fields as one normalised ``search_text``, one field per
+line. Terms never contain a line break, so no term can match across two
+fields, and one ``LIKE '%term%'`` per term on that column is the whole query,
+which a trigram index serves on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+from django.db.models import QuerySet
+
+MAX_QUERY_LENGTH = 200
+MAX_TERMS = 10
+QUERY_TOO_LONG = f"Search is limited to {MAX_QUERY_LENGTH} characters."
+TOO_MANY_TERMS = f"Search is limited to {MAX_TERMS} terms."
+
+FIELD_SEPARATOR = "\n"
+# Control characters (NUL included) separate terms like whitespace does: they
+# cannot be stored in PostgreSQL text and never occur in the catalogue.
+_TERM_SEPARATORS = re.compile(r"[\s,\x00-\x1f\x7f-\x9f]+")
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+
+
+class InvalidSearch(ValueError):
+    """A query the catalogue refuses to run; the message is meant for the client."""
+
+
+def normalise(text: str) -> str:
+    """Fold case and strip accents so that documents and terms compare alike."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return stripped.casefold()
+
+
+def format_number(value: float) -> str:
+    """The text a number is searched as: the shortest exact form, ``70.0``, ``8.5``."""
+    return repr(float(value))
+
+
+def split_terms(query: str) -> list[str]:
+    """Normalised, distinct, non-empty terms of ``query``, longest first.
+
+    Raises InvalidSearch when the query is longer than MAX_QUERY_LENGTH or has
+    more than MAX_TERMS terms: such queries are never needed to find a movie
+    and would only cost the database.
+    """
+    if len(query) > MAX_QUERY_LENGTH:
+        raise InvalidSearch(QUERY_TOO_LONG)
+    terms = {term for term in _TERM_SEPARATORS.split(normalise(query)) if term}
+    if len(terms) > MAX_TERMS:
+        raise InvalidSearch(TOO_MANY_TERMS)
+    # Longest first: the most selective condition leads the query.
+    return sorted(terms, key=lambda term: (-len(term), term))
+
+
+def search_document(
+    *,
+    name: str,
+    director: str,
+    popularity: float,
+    imdb_score: float,
+    genre_names: Iterable[str],
+) -> str:
+    """The ``search_text`` stored for a movie with these fields."""
+    fields = [name, director, format_number(popularity), format_number(imdb_score)]
+    fields.extend(sorted(genre_names))
+    return FIELD_SEPARATOR.join(_CONTROL_CHARACTERS.sub(" ", normalise(field)) for field in fields)
+
+
+def search_movies(queryset: QuerySet, query: str) -> QuerySet:
+    """Filter a Movie queryset down to the movies matching every term of ``query``."""
+    for term in split_terms(query):
+        queryset = queryset.filter(search_text__contains=term)
+    return queryset

@@ -1,0 +1,58 @@
+"""Keep ``Movie.search_text`` right when genres change outside ``Movie.save()``.
+
+Genres reach a movie after it is saved (admin forms and the API set the
+many-to-many afterwards), and renaming or deleting a genre changes the text of
+every movie that has it. The importer writes search_text itself and does not
+go through these signals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
+from django.dispatch import receiver
+
+from catalog.models import Genre, Movie
+
+
+def refresh_search_text(movie_ids: Iterable[int]) -> None:
+    """Rebuild search_text for these movies from the database."""
+    movies = list(Movie.objects.filter(pk__in=set(movie_ids)).prefetch_related("genres"))
+    for movie in movies:
+        movie.search_text = movie.build_search_text(genre.name for genre in movie.genres.all())
+    Movie.objects.bulk_update(movies, ["search_text"], batch_size=500)
+
+
+@receiver(m2m_changed, sender=Movie.genres.through)
+def genres_changed(sender, instance, action, reverse, pk_set, **kwargs) -> None:
+    if action not in {"post_add", "post_remove", "post_clear", "pre_clear"}:
+        return
+    if not reverse:
+        if action != "pre_clear":
+            refresh_search_text([instance.pk])
+        return
+    # genre.movies.add()/remove()/clear(): pk_set holds movie ids, except for
+    # clear, where the movies must be collected before the links go.
+    if action == "pre_clear":
+        instance._movies_before_clear = list(instance.movies.values_list("pk", flat=True))
+    elif action == "post_clear":
+        refresh_search_text(getattr(instance, "_movies_before_clear", []))
+    else:
+        refresh_search_text(pk_set or [])
+
+
+@receiver(post_save, sender=Genre)
+def genre_saved(sender, instance: Genre, created: bool, **kwargs) -> None:
+    if not created:
+        refresh_search_text(instance.movies.values_list("pk", flat=True))
+
+
+@receiver(pre_delete, sender=Genre)
+def genre_deleting(sender, instance: Genre, **kwargs) -> None:
+    instance._movies_before_delete = list(instance.movies.values_list("pk", flat=True))
+
+
+@receiver(post_delete, sender=Genre)
+def genre_deleted(sender, instance: Genre, **kwargs) -> None:
+    refresh_search_text(getattr(instance, "_movies_before_delete", []))

@@ -1,0 +1,230 @@
+import random
+
+import pytest
+
+from catalog.models import Genre, Movie
+from catalog.search import (
+    MAX_QUERY_LENGTH,
+    MAX_TERMS,
+    QUERY_TOO_LONG,
+    TOO_MANY_TERMS,
+    InvalidSearch,
+    format_number,
+    normalise,
+    search_document,
+    search_movies,
+    split_terms,
+)
+from tests.factories import GenreFactory, MovieFactory
+from tests.reference import movie_fields, reference_search
+
+
+def search_ids(query: str) -> set[int]:
+    return set(search_movies(Movie.objects.all(), query).values_list("pk", flat=True))
+
+
+# Pure functions
+
+
+def test_terms_are_split_at_whitespace_and_commas():
+    assert split_terms("the,john  70,\t7") == ["john", "the", "70", "7"]
+
+
+def test_terms_are_normalised_and_distinct():
+    assert split_terms("War war WAR") == ["war"]
+
+
+def test_empty_query_has_no_terms():
+    assert split_terms(" , ,, ") == []
+
+
+def test_control_characters_separate_terms():
+    assert split_terms("war\x00drama") == ["drama", "war"]
+
+
+def test_overlong_query_is_refused():
+    with pytest.raises(InvalidSearch, match=QUERY_TOO_LONG):
+        split_terms("a" * (MAX_QUERY_LENGTH + 1))
+
+
+def test_too_many_terms_are_refused():
+    with pytest.raises(InvalidSearch, match=TOO_MANY_TERMS):
+        split_terms(",".join(str(n) for n in range(MAX_TERMS + 1)))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("Amélie", "amelie"), ("SCI-FI", "sci-fi"), ("Ôtomo", "otomo"), ("Straße", "strasse")],
+)
+def test_normalise_folds_case_and_accents(text, expected):
+    assert normalise(text) == expected
+
+
+def test_numbers_are_searched_in_their_shortest_exact_form():
+    assert [format_number(70), format_number(8.5), format_number(7.25)] == ["70.0", "8.5", "7.25"]
+
+
+def test_search_document_has_one_field_per_line():
+    document = search_document(
+        name="Amélie",
+        director="Jean-Pierre Jeunet",
+        popularity=83.0,
+        imdb_score=8.3,
+        genre_names=["Romance", "Comedy"],
+    )
+    assert document.split("\n") == [
+        "amelie",
+        "jean-pierre jeunet",
+        "83.0",
+        "8.3",
+        "comedy",
+        "romance",
+    ]
+
+
+# Queries
+
+
+@pytest.mark.django_db
+def test_every_term_must_match():
+    drama, crime = GenreFactory(name="Drama"), GenreFactory(name="Crime")
+    both = MovieFactory(genres=[drama, crime])
+    MovieFactory(genres=[drama])
+    assert search_ids("drama,crime") == {both.pk}
+
+
+@pytest.mark.django_db
+def test_movie_with_two_matching_genres_appears_once():
+    movie = MovieFactory(genres=[GenreFactory(name="War"), GenreFactory(name="Warfare")])
+    assert list(search_movies(Movie.objects.all(), "war").values_list("pk", flat=True)) == [
+        movie.pk
+    ]
+
+
+@pytest.mark.django_db
+def test_a_term_never_matches_across_two_fields():
+    MovieFactory(name="Ab", director="Cd")
+    assert search_ids("bc") == set()
+
+
+@pytest.mark.django_db
+def test_numbers_match_as_text():
+    seventy = MovieFactory(popularity=70.0, imdb_score=8.5)
+    assert search_ids("70") == {seventy.pk}
+    assert search_ids("8.5") == {seventy.pk}
+
+
+@pytest.mark.django_db
+def test_accents_and_case_are_ignored_both_ways():
+    amelie = MovieFactory(name="Amélie", genres=[GenreFactory(name="Sci-Fi")])
+    assert search_ids("amelie") == search_ids("AMÉLIE") == search_ids("SCI-FI") == {amelie.pk}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("wildcard", ["%", "_", "\\"])
+def test_like_wildcards_match_literally(wildcard):
+    literal = MovieFactory(name=f"100{wildcard} Pure")
+    MovieFactory(name="Plain")
+    assert search_ids(wildcard) == {literal.pk}
+
+
+@pytest.mark.django_db
+def test_quotes_and_sql_match_literally():
+    quoted = MovieFactory(name="Don't Look Now")
+    assert search_ids("don't") == {quoted.pk}
+    assert search_ids("'; DROP TABLE catalog_movie; --") == set()
+    assert Movie.objects.count() == 1
+
+
+# Every write path keeps search_text right
+
+
+@pytest.mark.django_db
+def test_saving_a_movie_updates_its_text():
+    movie = MovieFactory(name="Old Title")
+    movie.name = "New Title"
+    movie.save()
+    assert search_ids("new") == {movie.pk}
+    assert search_ids("old") == set()
+
+
+@pytest.mark.django_db
+def test_genre_changes_through_the_movie_update_its_text():
+    western, noir = GenreFactory(name="Western"), GenreFactory(name="Film-Noir")
+    movie = MovieFactory()
+    movie.genres.add(western)
+    assert search_ids("western") == {movie.pk}
+    movie.genres.set([noir])
+    assert (search_ids("western"), search_ids("noir")) == (set(), {movie.pk})
+    movie.genres.clear()
+    assert search_ids("noir") == set()
+
+
+@pytest.mark.django_db
+def test_genre_changes_through_the_genre_update_its_movies():
+    musical = GenreFactory(name="Musical")
+    first, second = MovieFactory(), MovieFactory()
+    musical.movies.add(first, second)
+    assert search_ids("musical") == {first.pk, second.pk}
+    musical.movies.remove(first)
+    assert search_ids("musical") == {second.pk}
+    musical.movies.clear()
+    assert search_ids("musical") == set()
+
+
+@pytest.mark.django_db
+def test_renaming_a_genre_updates_its_movies():
+    genre = GenreFactory(name="Sci-Fi")
+    movie = MovieFactory(genres=[genre])
+    genre.name = "Science Fiction"
+    genre.save()
+    assert search_ids("science") == {movie.pk}
+    assert search_ids("sci-fi") == set()
+
+
+@pytest.mark.django_db
+def test_deleting_a_genre_updates_its_movies():
+    genre = GenreFactory(name="Documentary")
+    movie = MovieFactory(genres=[genre])
+    genre.delete()
+    assert search_ids("documentary") == set()
+    assert Movie.objects.get(pk=movie.pk).search_text.count("\n") == 3
+
+
+# The reference
+
+
+def sample_queries(movies: list[Movie], count: int, seed: int = 20261127) -> list[str]:
+    """Substrings of real fields, numbers, genres and noise, alone and combined."""
+    rng = random.Random(seed)
+    pieces = ["the", "john", "70", "7", "war", "titanic", "james", "0", ".", "-", "zzz", "é"]
+    for movie in movies:
+        for field in movie_fields(movie):
+            start = rng.randrange(len(field))
+            pieces.append(field[start : start + rng.randint(1, 6)].strip(" ,") or "a")
+    queries = []
+    for _ in range(count):
+        terms = rng.sample(pieces, rng.choice([1, 1, 2, 2, 3, 4, 5]))
+        separator = rng.choice([",", " ", ", "])
+        query = separator.join(terms)
+        queries.append(query.upper() if rng.random() < 0.2 else query)
+    return queries
+
+
+@pytest.mark.django_db
+def test_search_agrees_with_the_reference_over_the_whole_catalogue(catalogue):
+    movies = list(Movie.objects.prefetch_related("genres"))
+    assert len(movies) >= 250
+    for query in sample_queries(movies, count=400):
+        assert search_ids(query) == reference_search(movies, query), query
+
+
+@pytest.mark.django_db
+def test_search_agrees_with_the_reference_on_the_legacy_catalogue(seed_path):
+    from catalog.importer import import_file
+
+    import_file(path=seed_path)
+    movies = list(Movie.objects.prefetch_related("genres"))
+    for query in sample_queries(movies, count=200, seed=7):
+        assert search_ids(query) == reference_search(movies, query), query
+    assert Genre.objects.count() == 28
