@@ -1,0 +1,317 @@
+"""Reading, validating and writing catalogue files.
+
+The catalogue format is the legacy service's, unchanged: a JSON array of
+objects with the keys ``99popularity``, ``director``, ``genre`` (a list of
+names, possibly padded with spaces), ``imdb_score`` and ``name``.
+
+An import is one transaction: the file is streamed (memory does not grow with
+it), validated record by record and written in batches with a constant number
+of queries per batch; the first invalid record aborts it and nothing is
+written. Movies are upserted by (name, director) and take the file's genres.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import ijson
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from catalog import search
+from catalog.models import IMDB_SCORE_RANGE, POPULARITY_RANGE, Genre, Movie
+
+BATCH_SIZE = 2000
+FILE_NOT_FOUND = "Catalogue file not found: {path}"
+NOT_A_FILE = "Catalogue path is not a readable file: {path}"
+NOT_AN_ARRAY = "The catalogue must be a JSON array of movie objects."
+INVALID_JSON = "Invalid JSON in the catalogue: {reason}"
+NOT_AN_OBJECT = "record {index}: expected a JSON object, got {kind}"
+MISSING_FIELD = 'record {index}: field "{field}" is missing'
+NOT_A_STRING = 'record {index}: field "{field}" must be a non-empty string'
+TOO_LONG = 'record {index}: field "{field}" is longer than {max_length} characters'
+NOT_A_NUMBER = (
+    'record {index}: field "{field}" must be a number from {low:g} to {high:g}, got {value!r}'
+)
+NOT_A_GENRE_LIST = 'record {index}: field "genre" must be a list of non-empty strings'
+CONFLICT = "The catalogue changed while importing ({reason}); nothing was written. Try again."
+
+
+class CatalogueError(Exception):
+    """A catalogue that cannot be imported; the message names the record and field."""
+
+
+@dataclass(frozen=True)
+class MovieRecord:
+    name: str
+    director: str
+    popularity: float
+    imdb_score: float
+    genres: tuple[str, ...]
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.name, self.director)
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    genres_created: int = 0
+    elapsed: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+
+def _text(raw: Mapping[str, Any], index: int, name: str, max_length: int) -> str:
+    value = raw[name]
+    if not isinstance(value, str) or not value.strip():
+        raise CatalogueError(NOT_A_STRING.format(index=index, field=name))
+    value = value.strip()
+    if len(value) > max_length:
+        raise CatalogueError(TOO_LONG.format(index=index, field=name, max_length=max_length))
+    if "\x00" in value:
+        raise CatalogueError(NOT_A_STRING.format(index=index, field=name))
+    return value
+
+
+def _number(raw: Mapping[str, Any], index: int, name: str, bounds: tuple[float, float]) -> float:
+    value = raw[name]
+    low, high = bounds
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not low <= value <= high
+    ):
+        raise CatalogueError(
+            NOT_A_NUMBER.format(index=index, field=name, low=low, high=high, value=value)
+        )
+    return float(value)
+
+
+def _genres(raw: Mapping[str, Any], index: int) -> tuple[str, ...]:
+    value = raw["genre"]
+    if not isinstance(value, list) or not all(
+        isinstance(item, str) and item.strip() and "\x00" not in item for item in value
+    ):
+        raise CatalogueError(NOT_A_GENRE_LIST.format(index=index))
+    names = [item.strip() for item in value]
+    if any(len(name) > Genre._meta.get_field("name").max_length for name in names):
+        raise CatalogueError(NOT_A_GENRE_LIST.format(index=index))
+    unique: dict[str, str] = {}
+    for name in names:
+        unique.setdefault(genre_key(name), name)
+    return tuple(unique.values())
+
+
+def validate_record(index: int, raw: Any) -> MovieRecord:
+    """Check one raw record (its position in the file is ``index``)."""
+    if not isinstance(raw, dict):
+        raise CatalogueError(NOT_AN_OBJECT.format(index=index, kind=type(raw).__name__))
+    for name in ("name", "director", "99popularity", "imdb_score", "genre"):
+        if name not in raw:
+            raise CatalogueError(MISSING_FIELD.format(index=index, field=name))
+    max_length = Movie._meta.get_field("name").max_length
+    return MovieRecord(
+        name=_text(raw, index, "name", max_length),
+        director=_text(raw, index, "director", max_length),
+        popularity=_number(raw, index, "99popularity", POPULARITY_RANGE),
+        imdb_score=_number(raw, index, "imdb_score", IMDB_SCORE_RANGE),
+        genres=_genres(raw, index),
+    )
+
+
+def genre_key(name: str) -> str:
+    """Genres are one when their trimmed names match ignoring case."""
+    return name.strip().lower()
+
+
+def read_records(stream: IO[bytes]) -> Iterator[Any]:
+    """Stream the raw elements of the top-level JSON array."""
+    try:
+        first_event = next(ijson.parse(stream), (None, None, None))
+        if first_event[1] != "start_array":
+            raise CatalogueError(NOT_AN_ARRAY)
+        stream.seek(0)
+        yield from ijson.items(stream, "item", use_float=True)
+    except ijson.JSONError as error:
+        raise CatalogueError(INVALID_JSON.format(reason=error)) from None
+
+
+class _GenreIds:
+    """Genre ids by case-insensitive name, creating missing genres on demand."""
+
+    def __init__(self) -> None:
+        self.by_key: dict[str, Genre] = {genre_key(g.name): g for g in Genre.objects.all()}
+        self.created = 0
+
+    def ensure(self, names: Iterable[str]) -> None:
+        missing: dict[str, Genre] = {}
+        for name in names:
+            key = genre_key(name)
+            if key not in self.by_key and key not in missing:
+                missing[key] = Genre(name=name)
+        if missing:
+            created = Genre.objects.bulk_create(missing.values())
+            self.by_key.update(zip(missing, created, strict=True))
+            self.created += len(created)
+
+    def resolve(self, names: Iterable[str]) -> list[Genre]:
+        return [self.by_key[genre_key(name)] for name in names]
+
+
+@dataclass
+class _Batch:
+    records: dict[tuple[str, str], MovieRecord] = field(default_factory=dict)
+
+    def add(self, record: MovieRecord) -> None:
+        # A movie repeated in the file: the last occurrence wins.
+        self.records.pop(record.key, None)
+        self.records[record.key] = record
+
+
+def _write_batch(batch: _Batch, genres: _GenreIds, result: ImportResult) -> None:
+    records = batch.records
+    genres.ensure(name for record in records.values() for name in record.genres)
+    names = {name for name, _ in records}
+    existing = {
+        (movie.name, movie.director): movie
+        for movie in Movie.objects.filter(name__in=names).only(
+            "id", "name", "director", "popularity", "imdb_score", "search_text"
+        )
+        if (movie.name, movie.director) in records
+    }
+    Link = Movie.genres.through
+    current_links: dict[int, set[int]] = {movie.pk: set() for movie in existing.values()}
+    for movie_id, genre_id in Link.objects.filter(movie_id__in=current_links).values_list(
+        "movie_id", "genre_id"
+    ):
+        current_links[movie_id].add(genre_id)
+
+    now = timezone.now()
+    to_create: list[tuple[Movie, list[Genre]]] = []
+    to_update: list[Movie] = []
+    relink: dict[int, list[Genre]] = {}
+    for key, record in records.items():
+        record_genres = genres.resolve(record.genres)
+        text = search.search_document(
+            name=record.name,
+            director=record.director,
+            popularity=record.popularity,
+            imdb_score=record.imdb_score,
+            genre_names=[genre.name for genre in record_genres],
+        )
+        movie = existing.get(key)
+        if movie is None:
+            movie = Movie(
+                name=record.name,
+                director=record.director,
+                popularity=record.popularity,
+                imdb_score=record.imdb_score,
+                search_text=text,
+                created_at=now,
+                updated_at=now,
+            )
+            to_create.append((movie, record_genres))
+            continue
+        genre_ids = {genre.pk for genre in record_genres}
+        fields_changed = (movie.popularity, movie.imdb_score, movie.search_text) != (
+            record.popularity,
+            record.imdb_score,
+            text,
+        )
+        genres_changed = current_links[movie.pk] != genre_ids
+        if not (fields_changed or genres_changed):
+            result.unchanged += 1
+            continue
+        movie.popularity, movie.imdb_score, movie.search_text = (
+            record.popularity,
+            record.imdb_score,
+            text,
+        )
+        movie.updated_at = now
+        to_update.append(movie)
+        if genres_changed:
+            relink[movie.pk] = record_genres
+
+    created = Movie.objects.bulk_create([movie for movie, _ in to_create])
+    if to_update:
+        Movie.objects.bulk_update(
+            to_update, ["popularity", "imdb_score", "search_text", "updated_at"]
+        )
+    if relink:
+        Link.objects.filter(movie_id__in=relink).delete()
+    new_links = [
+        Link(movie_id=movie.pk, genre_id=genre.pk)
+        for movie, (_, movie_genres) in zip(created, to_create, strict=True)
+        for genre in movie_genres
+    ]
+    new_links += [
+        Link(movie_id=movie_id, genre_id=genre.pk)
+        for movie_id, movie_genres in relink.items()
+        for genre in movie_genres
+    ]
+    Link.objects.bulk_create(new_links)
+    result.created += len(created)
+    result.updated += len(to_update)
+
+
+def import_records(
+    *,
+    records: Iterable[Any],
+    batch_size: int = BATCH_SIZE,
+    on_batch: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Validate and upsert raw catalogue records, all or nothing.
+
+    Raises CatalogueError naming the first invalid record and field; the
+    database is then exactly as it was.
+    """
+    started = time.perf_counter()
+    result = ImportResult()
+    try:
+        with transaction.atomic():
+            genres = _GenreIds()
+            batch = _Batch()
+            for index, raw in enumerate(records):
+                batch.add(validate_record(index, raw))
+                if len(batch.records) >= batch_size:
+                    _write_batch(batch, genres, result)
+                    batch = _Batch()
+                    if on_batch:
+                        on_batch(result.total)
+            if batch.records:
+                _write_batch(batch, genres, result)
+            result.genres_created = genres.created
+    except IntegrityError as error:
+        raise CatalogueError(CONFLICT.format(reason=error)) from None
+    result.elapsed = time.perf_counter() - started
+    return result
+
+
+def import_file(
+    *, path: Path, on_batch: Callable[[int], None] | None = None, wrap: Callable | None = None
+) -> ImportResult:
+    """Import the catalogue file at ``path`` (see import_records).
+
+    ``wrap`` may wrap the open binary stream, e.g. with a progress bar.
+    """
+    if not path.exists():
+        raise CatalogueError(FILE_NOT_FOUND.format(path=path))
+    try:
+        stream = path.open("rb")
+    except OSError:
+        raise CatalogueError(NOT_A_FILE.format(path=path)) from None
+    with stream:
+        source = wrap(stream) if wrap else stream
+        return import_records(records=read_records(source), on_batch=on_batch)

@@ -1,0 +1,93 @@
+"""``manage.py populate_db [PATH]``: load a catalogue file (see catalog.importer)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from catalog.importer import CatalogueError, import_file
+from catalog.models import Movie
+
+DEFAULT_PATH = settings.REPO_ROOT / "fixtures" / "imdb.json"
+PROGRESS_BAR_MIN_BYTES = 5 * 1024 * 1024
+
+
+class Command(BaseCommand):
+    help = (
+        "Load movies from a JSON catalogue (the legacy imdb.json format). Movies are "
+        "upserted by (name, director); the import is all or nothing."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "path",
+            nargs="?",
+            type=Path,
+            default=DEFAULT_PATH,
+            help=f"catalogue file (default: {DEFAULT_PATH})",
+        )
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="do nothing when the catalogue already has movies",
+        )
+        parser.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+
+    def handle(
+        self, *args, path: Path, if_empty: bool, no_progress: bool, verbosity: int, **options
+    ) -> None:
+        if if_empty and Movie.objects.exists():
+            if verbosity > 0:
+                self.stdout.write("The catalogue already has movies; nothing imported.")
+            return
+        show_progress = (
+            not no_progress
+            and verbosity > 0
+            and sys.stdout.isatty()
+            and path.is_file()
+            and path.stat().st_size >= PROGRESS_BAR_MIN_BYTES
+        )
+        try:
+            if show_progress:
+                from tqdm import tqdm
+
+                with tqdm(
+                    total=path.stat().st_size, unit="B", unit_scale=True, desc="importing"
+                ) as bar:
+                    result = import_file(
+                        path=path,
+                        wrap=lambda stream: _ProgressStream(
+                            stream, lambda at: bar.update(at - bar.n)
+                        ),
+                    )
+            else:
+                result = import_file(path=path)
+        except CatalogueError as error:
+            raise CommandError(f"{path}: {error}") from None
+        if verbosity > 0:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Imported {result.total} movies from {path} in {result.elapsed:.2f}s: "
+                    f"{result.created} created, {result.updated} updated, "
+                    f"{result.unchanged} unchanged; {result.genres_created} new genres."
+                )
+            )
+
+
+class _ProgressStream:
+    """A binary stream that reports its position after each read, for the progress bar."""
+
+    def __init__(self, stream, report) -> None:
+        self._stream = stream
+        self._report = report
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self._report(self._stream.tell())
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._stream.seek(offset, whence)

@@ -1,0 +1,203 @@
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from catalog import importer
+from catalog.importer import CatalogueError, import_file, import_records
+from catalog.models import Genre, Movie
+from tests.conftest import FIXTURE_PATH
+from tests.factories import record
+
+
+def snapshot() -> list[tuple]:
+    """Everything an import may write, to compare before and after."""
+    return [
+        (
+            m.name,
+            m.director,
+            m.popularity,
+            m.imdb_score,
+            m.search_text,
+            tuple(sorted(g.name for g in m.genres.all())),
+        )
+        for m in Movie.objects.prefetch_related("genres").order_by("pk")
+    ] + [("genre", g.name) for g in Genre.objects.order_by("pk")]
+
+
+@pytest.mark.django_db
+def test_legacy_catalogue_loads_into_248_movies_and_28_genres(seed_path):
+    result = import_file(path=seed_path)
+    assert (result.created, Movie.objects.count(), Genre.objects.count()) == (248, 248, 28)
+    assert Movie.objects.filter(name="The Wizard of Oz").count() == 2
+
+
+@pytest.mark.django_db
+def test_our_catalogue_loads_every_record(catalogue):
+    records = json.loads(FIXTURE_PATH.read_text(encoding="utf-8"))
+    assert catalogue.created == Movie.objects.count() == len(records) >= 250
+
+
+@pytest.mark.django_db
+def test_second_import_changes_nothing(catalogue):
+    before = snapshot()
+    result = import_file(path=FIXTURE_PATH)
+    assert (result.created, result.updated, result.unchanged) == (0, 0, catalogue.created)
+    assert snapshot() == before
+
+
+@pytest.mark.django_db
+def test_reimport_updates_numbers_and_replaces_genres():
+    import_records(records=[record(genre=["Crime", " Drama"])])
+    result = import_records(records=[record(popularity=90.0, genre=["Thriller"])])
+    movie = Movie.objects.get()
+    assert (result.updated, movie.popularity) == (1, 90.0)
+    assert [g.name for g in movie.genres.all()] == ["Thriller"]
+    assert "thriller" in movie.search_text
+    assert "drama" not in movie.search_text
+
+
+@pytest.mark.django_db
+def test_movies_are_identified_by_name_and_director():
+    import_records(records=[record(director="Michael Mann"), record(director="Someone Else")])
+    assert Movie.objects.filter(name="Heat").count() == 2
+
+
+@pytest.mark.django_db
+def test_genres_are_trimmed_and_merged_ignoring_case():
+    import_records(
+        records=[record(name="A", genre=[" Drama "]), record(name="B", genre=["drama", " DRAMA"])]
+    )
+    assert list(Genre.objects.values_list("name", flat=True)) == ["Drama"]
+    assert Genre.objects.get().movies.count() == 2
+
+
+@pytest.mark.django_db
+def test_existing_genre_is_reused_whatever_its_case():
+    Genre.objects.create(name="Sci-Fi")
+    import_records(records=[record(genre=["sci-fi"])])
+    assert list(Genre.objects.values_list("name", flat=True)) == ["Sci-Fi"]
+
+
+@pytest.mark.django_db
+def test_a_movie_repeated_in_the_file_takes_its_last_values():
+    import_records(records=[record(popularity=10.0), record(popularity=20.0)])
+    assert Movie.objects.get().popularity == 20.0
+
+
+@pytest.mark.django_db
+def test_records_are_written_in_bulk_never_one_query_each():
+    records = [
+        record(name=f"Movie {n}", genre=[f"Genre {n % 7}"]) for n in range(3 * importer.BATCH_SIZE)
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        import_records(records=records)
+    assert Movie.objects.count() == len(records)
+    # A few reads and multi-row inserts per batch (SQLite caps rows per INSERT).
+    assert len(queries) < len(records) / 50
+
+
+BAD_RECORDS = [
+    (
+        {"director": "X", "genre": [], "imdb_score": 5.0, "99popularity": 5.0},
+        'field "name" is missing',
+    ),
+    (record(name=""), 'field "name" must be a non-empty string'),
+    (record(name="   "), 'field "name" must be a non-empty string'),
+    (record(director=42), 'field "director" must be a non-empty string'),
+    (record(score=11.0), 'field "imdb_score" must be a number from 0 to 10'),
+    (record(score=-0.1), 'field "imdb_score" must be a number from 0 to 10'),
+    (record(score="8.0"), 'field "imdb_score" must be a number from 0 to 10'),
+    (record(score=True), 'field "imdb_score" must be a number from 0 to 10'),
+    (record(popularity=100.5), 'field "99popularity" must be a number from 0 to 100'),
+    (record(genre="Drama"), 'field "genre" must be a list of non-empty strings'),
+    (record(genre=["Drama", " "]), 'field "genre" must be a list of non-empty strings'),
+    (record(genre=[None]), 'field "genre" must be a list of non-empty strings'),
+    (record(name="x" * 256), 'field "name" is longer than 255 characters'),
+    ("not an object", "expected a JSON object, got str"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("bad", "message"), BAD_RECORDS)
+def test_an_invalid_record_is_named_and_nothing_is_written(write_catalogue, bad, message):
+    import_records(records=[record(name="Kept", genre=["Kept Genre"])])
+    before = snapshot()
+    path = write_catalogue([record(name="First"), record(name="Second"), bad])
+    with pytest.raises(CatalogueError) as error:
+        import_file(path=path)
+    assert str(error.value).startswith("record 2: ")
+    assert message in str(error.value)
+    assert snapshot() == before
+
+
+@pytest.mark.django_db
+def test_an_invalid_record_after_many_batches_writes_nothing():
+    records = [record(name=f"Movie {n}") for n in range(2 * importer.BATCH_SIZE + 5)]
+    records.append(record(score=99.0))
+    with pytest.raises(CatalogueError, match=f"record {len(records) - 1}: "):
+        import_records(records=records)
+    assert (Movie.objects.count(), Genre.objects.count()) == (0, 0)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('[{"name": ', "Invalid JSON"),
+        ('{"name": "Heat"}', "must be a JSON array"),
+        ("", "Invalid JSON"),
+        (json.dumps([record()])[:-1] + ", {", "Invalid JSON"),
+    ],
+)
+def test_malformed_files_are_refused(tmp_path, content, message):
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    with pytest.raises(CatalogueError, match=message):
+        import_file(path=path)
+    assert Movie.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_missing_file_is_refused(tmp_path):
+    with pytest.raises(CatalogueError, match="not found"):
+        import_file(path=tmp_path / "nope.json")
+
+
+# The command
+
+
+@pytest.mark.django_db
+def test_command_prints_a_summary(write_catalogue):
+    out = StringIO()
+    call_command("populate_db", str(write_catalogue([record(), record(name="Ran")])), stdout=out)
+    assert "2 created, 0 updated, 0 unchanged" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_command_loads_our_catalogue_by_default(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    call_command("populate_db", stdout=StringIO())
+    assert Movie.objects.count() >= 250
+
+
+@pytest.mark.django_db
+def test_command_if_empty_leaves_a_filled_catalogue_alone(write_catalogue):
+    import_records(records=[record()])
+    out = StringIO()
+    call_command(
+        "populate_db", str(write_catalogue([record(name="Other")])), "--if-empty", stdout=out
+    )
+    assert Movie.objects.count() == 1
+    assert "nothing imported" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_command_fails_naming_the_record_and_field(write_catalogue):
+    path = write_catalogue([record(), record(score=12)])
+    with pytest.raises(CommandError, match='record 1: field "imdb_score"'):
+        call_command("populate_db", str(path), stdout=StringIO())
+    assert Movie.objects.count() == 0
