@@ -1,0 +1,205 @@
+import pytest
+
+from catalog.importer import import_file
+from catalog.models import Movie
+from catalog.pagination import COUNT_LIMIT, MAX_OFFSET
+from tests.factories import GenreFactory, MovieFactory
+from tests.reference import reference_search
+
+pytestmark = pytest.mark.django_db
+
+LEGACY_README_QUERIES = [
+    "",
+    "search=titanic",
+    "search=war&limit=10&offset=0",
+    "search=War",
+    "search=the,war",
+    "search=titanic,james",
+    "search=the,john,70,7",
+    "search=the,john,70,7,war&limit=10&offset=0",
+]
+
+
+def get(client, url, status=200):
+    response = client.get(url)
+    assert response.status_code == status, response.content
+    return response.json()
+
+
+def search_param(query: str) -> str:
+    params = dict(part.split("=", 1) for part in query.split("&") if part)
+    return params.get("search", "")
+
+
+@pytest.mark.parametrize("query", LEGACY_README_QUERIES)
+def test_every_legacy_readme_query_works(client, catalogue, query):
+    body = get(client, f"/api/movies?{query}")
+    movies = list(Movie.objects.prefetch_related("genres"))
+    expected = reference_search(movies, search_param(query))
+    assert body["count"] == len(expected)
+    assert {movie["id"] for movie in body["results"]} <= expected
+    assert len(body["results"]) == min(len(expected), 10 if "limit=10" in query else 20)
+
+
+def test_legacy_catalogue_counts(client, seed_path):
+    import_file(path=seed_path)
+    counts = {
+        query: get(client, f"/api/movies?search={query}")["count"]
+        for query in ["titanic", "war", "the,war", "titanic,james", "the,john,70,7", "drama,crime"]
+    }
+    assert counts["drama,crime"] == 23
+    assert counts["titanic"] == counts["titanic,james"] == 1
+    assert counts["the,john,70,7"] >= 1
+
+
+def test_movie_has_the_legacy_field_names(client):
+    drama = GenreFactory(name="Drama")
+    movie = MovieFactory(name="Heat", director="Michael Mann", popularity=83.0, imdb_score=8.3)
+    movie.genres.add(drama)
+    assert get(client, f"/api/movies/{movie.pk}") == {
+        "id": movie.pk,
+        "name": "Heat",
+        "director": "Michael Mann",
+        "popularity": 83.0,
+        "imdb_score": 8.3,
+        "genre": [{"id": drama.pk, "name": "Drama"}],
+    }
+
+
+@pytest.mark.parametrize("path", ["/api/movies", "/api/movies/", "/api/genres", "/api/genres/"])
+def test_paths_answer_with_and_without_trailing_slash(client, path):
+    assert set(get(client, path)) == {"count", "count_exact", "next", "previous", "results"}
+
+
+def test_list_is_paginated_by_20_by_default_and_clamped_at_100(client):
+    MovieFactory.create_batch(120)
+    assert len(get(client, "/api/movies")["results"]) == 20
+    assert len(get(client, "/api/movies?limit=1000")["results"]) == 100
+
+
+def test_pages_follow_each_other_without_overlap(client):
+    MovieFactory.create_batch(25, popularity=50.0)
+    first = get(client, "/api/movies?limit=10")
+    second = get(client, first["next"])
+    third = get(client, second["next"])
+    ids = [m["id"] for page in (first, second, third) for m in page["results"]]
+    assert len(ids) == len(set(ids)) == 25
+    assert third["next"] is None
+
+
+def test_default_order_is_popularity_descending_then_id(client):
+    low, high = MovieFactory(popularity=10.0), MovieFactory(popularity=90.0)
+    tie_first, tie_second = MovieFactory(popularity=50.0), MovieFactory(popularity=50.0)
+    ids = [m["id"] for m in get(client, "/api/movies")["results"]]
+    assert ids == [high.pk, tie_second.pk, tie_first.pk, low.pk]
+
+
+@pytest.mark.parametrize("field", ["name", "popularity", "imdb_score"])
+def test_ordering_on_each_field_both_ways(client, field):
+    for n in range(5):
+        MovieFactory(name=f"M{4 - n}", popularity=10.0 * n, imdb_score=float(n % 3))
+    expected = sorted(Movie.objects.all(), key=lambda m: (getattr(m, field), m.pk))
+    ascending = [m["id"] for m in get(client, f"/api/movies?ordering={field}")["results"]]
+    descending = [m["id"] for m in get(client, f"/api/movies?ordering=-{field}")["results"]]
+    assert ascending == [m.pk for m in expected]
+    assert descending == ascending[::-1]
+
+
+def test_list_queries_do_not_grow_with_page_size(client, django_assert_num_queries):
+    genres = GenreFactory.create_batch(3)
+    for _ in range(100):
+        MovieFactory(genres=genres)
+    for limit in (1, 100):
+        # count, page of movies, their genres
+        with django_assert_num_queries(3):
+            client.get(f"/api/movies?search=movie&limit={limit}")
+
+
+def test_broad_counts_stop_at_the_limit(client, settings, monkeypatch):
+    monkeypatch.setattr("catalog.pagination.CatalogPagination.count_limit", 5)
+    MovieFactory.create_batch(7)
+    body = get(client, "/api/movies?limit=2")
+    assert (body["count"], body["count_exact"]) == (5, False)
+    assert get(client, "/api/movies?search=movie 1")["count_exact"] is True
+    assert COUNT_LIMIT == 10_000
+
+
+def test_genres_list_counts_movies(client):
+    drama, war = GenreFactory(name="Drama"), GenreFactory(name="War")
+    MovieFactory(genres=[drama, war])
+    MovieFactory(genres=[drama])
+    body = get(client, "/api/genres")
+    assert body["results"] == [
+        {"id": drama.pk, "name": "Drama", "movie_count": 2},
+        {"id": war.pk, "name": "War", "movie_count": 1},
+    ]
+    assert get(client, f"/api/genres/{war.pk}") == {"id": war.pk, "name": "War", "movie_count": 1}
+
+
+BAD_PARAMETERS = [
+    ("limit=abc", "limit"),
+    ("limit=-1", "limit"),
+    ("limit=0", "limit"),
+    ("limit=1.5", "limit"),
+    ("offset=-5", "offset"),
+    ("offset=abc", "offset"),
+    ("offset=99999999999999", "offset"),
+    (f"offset={MAX_OFFSET + 1}", "offset"),
+    ("search=" + "x" * 10_000, "search"),
+    ("search=" + ",".join("abcdefghijk"), "search"),
+    ("ordering=director", "ordering"),
+    ("ordering=--name", "ordering"),
+    ("ordering=name,id", "ordering"),
+]
+
+
+@pytest.mark.parametrize(("query", "parameter"), BAD_PARAMETERS)
+def test_bad_parameters_are_a_400_naming_the_parameter(client, query, parameter):
+    body = get(client, f"/api/movies?{query}", status=400)
+    assert body["status"] == 400
+    assert parameter in body["errors"]
+    assert body["detail"].startswith(parameter)
+
+
+@pytest.mark.parametrize(
+    "search",
+    ["war%00drama", "'", '"', "' OR 1=1 --", "%25", "_", "\\", "%E2%80%8B", "%F0%9F%8E%AC"],
+)
+def test_hostile_search_text_is_a_well_defined_result(client, search):
+    MovieFactory(name="Plain")
+    body = get(client, f"/api/movies?search={search}")
+    assert body["count"] == 0
+
+
+def test_a_search_of_only_separators_is_no_search(client):
+    MovieFactory.create_batch(2)
+    assert get(client, "/api/movies?search=%00,%20%09")["count"] == 2
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/movies/999999",
+        "/api/movies/abc",
+        "/api/movies/99999999999999999999999",
+        "/api/genres/0",
+        "/api/nothing-here",
+    ],
+)
+def test_unknown_resources_are_a_json_404(client, path):
+    body = get(client, path, status=404)
+    assert (body["status"], body["code"]) == (404, "not_found")
+
+
+def test_anonymous_clients_cannot_write(client):
+    assert client.post("/api/movies", {"name": "X"}).status_code == 403
+    assert Movie.objects.count() == 0
+
+
+def test_api_requests_skip_sessions_and_messages(client):
+    response = client.get("/api/movies")
+    assert not hasattr(response.wsgi_request, "session")
+    assert not hasattr(response.wsgi_request, "_messages")
+    assert "Set-Cookie" not in response.headers
+    admin_response = client.get("/admin/login/")
+    assert hasattr(admin_response.wsgi_request, "session")
