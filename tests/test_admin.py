@@ -1,0 +1,110 @@
+import pytest
+from django.contrib.auth.models import User
+
+from catalog.models import Genre, Movie
+from tests.factories import GenreFactory, MovieFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client):
+    user = User.objects.create_superuser("admin", "admin@example.com", "a-long-admin-password")
+    client.force_login(user)
+    return client
+
+
+def changelist_names(response) -> list[str]:
+    return [movie.name for movie in response.context["cl"].result_list]
+
+
+def test_movie_search_box_uses_the_catalogue_search(admin_client):
+    drama, crime = GenreFactory(name="Drama"), GenreFactory(name="Crime")
+    MovieFactory(name="The Godfather", director="Francis Ford Coppola", genres=[drama, crime])
+    MovieFactory(name="The Pianist", genres=[drama])
+    response = admin_client.get("/admin/catalog/movie/", {"q": "drama, crime"})
+    assert changelist_names(response) == ["The Godfather"]
+    response = admin_client.get("/admin/catalog/movie/", {"q": "the coppola"})
+    assert changelist_names(response) == ["The Godfather"]
+
+
+def test_overlong_admin_search_shows_a_message_not_an_error(admin_client):
+    MovieFactory()
+    response = admin_client.get("/admin/catalog/movie/", {"q": "x" * 1000})
+    assert response.status_code == 200
+    assert changelist_names(response) == []
+    assert "limited to" in response.content.decode()
+
+
+def test_movies_filter_by_genre(admin_client):
+    western = GenreFactory(name="Western")
+    MovieFactory(name="Unforgiven", genres=[western])
+    MovieFactory(name="Alien")
+    response = admin_client.get("/admin/catalog/movie/", {"genres__id__exact": western.pk})
+    assert changelist_names(response) == ["Unforgiven"]
+
+
+def test_movie_list_shows_genres_without_a_query_per_row(admin_client, django_assert_num_queries):
+    genres = GenreFactory.create_batch(3)
+    MovieFactory.create_batch(5, genres=genres)
+    admin_client.get("/admin/catalog/movie/")  # warm caches (content types, session)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as few:
+        response = admin_client.get("/admin/catalog/movie/")
+    MovieFactory.create_batch(40, genres=genres)
+    with CaptureQueriesContext(connection) as many:
+        admin_client.get("/admin/catalog/movie/")
+    assert len(many) == len(few)
+    assert ", ".join(g.name for g in genres) in response.content.decode()
+
+
+def test_adding_a_movie_with_genres_makes_it_searchable(admin_client):
+    drama, war = GenreFactory(name="Drama"), GenreFactory(name="War")
+    response = admin_client.post(
+        "/admin/catalog/movie/add/",
+        {
+            "name": "Paths of Glory",
+            "director": "Stanley Kubrick",
+            "popularity": "86.0",
+            "imdb_score": "8.4",
+            "genres": [drama.pk, war.pk],
+        },
+    )
+    assert response.status_code == 302
+    movie = Movie.objects.get(name="Paths of Glory")
+    assert "war" in movie.search_text.split("\n")
+    assert admin_client.get("/api/movies?search=kubrick,war").json()["count"] == 1
+
+
+def test_admin_rejects_out_of_range_scores(admin_client):
+    response = admin_client.post(
+        "/admin/catalog/movie/add/",
+        {"name": "X", "director": "Y", "popularity": "101", "imdb_score": "11"},
+    )
+    assert response.status_code == 200
+    assert set(response.context["adminform"].form.errors) == {"popularity", "imdb_score"}
+    assert Movie.objects.count() == 0
+
+
+def test_genre_names_are_unique_ignoring_case_in_the_admin(admin_client):
+    GenreFactory(name="Drama")
+    response = admin_client.post("/admin/catalog/genre/add/", {"name": "drama"})
+    assert response.status_code == 200
+    assert Genre.objects.count() == 1
+
+
+def test_genre_list_searches_by_name_and_counts_movies(admin_client):
+    drama = GenreFactory(name="Drama")
+    GenreFactory(name="Comedy")
+    MovieFactory.create_batch(2, genres=[drama])
+    response = admin_client.get("/admin/catalog/genre/", {"q": "dra"})
+    rows = response.context["cl"].result_list
+    assert [(g.name, g.movie_count) for g in rows] == [("Drama", 2)]
+
+
+def test_admin_requires_staff(client):
+    User.objects.create_user("reader", password="a-long-reader-password")
+    client.login(username="reader", password="a-long-reader-password")
+    assert client.get("/admin/catalog/movie/").status_code == 302
