@@ -46,3 +46,13 @@ def write_catalogue(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty response cache and throttle history."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -24,7 +24,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from catalog import search
-from catalog.models import IMDB_SCORE_RANGE, POPULARITY_RANGE, Genre, Movie
+from catalog.models import (
+    IMDB_SCORE_RANGE,
+    POPULARITY_RANGE,
+    CatalogueVersion,
+    Genre,
+    Movie,
+    genre_key,
+)
 
 BATCH_SIZE = 2000
 FILE_NOT_FOUND = "Catalogue file not found: {path}"
@@ -131,11 +138,6 @@ def validate_record(index: int, raw: Any) -> MovieRecord:
     )
 
 
-def genre_key(name: str) -> str:
-    """Genres are one when their trimmed names match ignoring case."""
-    return name.strip().lower()
-
-
 def read_records(stream: IO[bytes]) -> Iterator[Any]:
     """Stream the raw elements of the top-level JSON array."""
     try:
@@ -149,22 +151,15 @@ def read_records(stream: IO[bytes]) -> Iterator[Any]:
 
 
 class _GenreIds:
-    """Genre ids by case-insensitive name, creating missing genres on demand."""
+    """Genres by genre_key, fetched (and created) only when a batch names a new one."""
 
     def __init__(self) -> None:
-        self.by_key: dict[str, Genre] = {genre_key(g.name): g for g in Genre.objects.all()}
-        self.created = 0
+        self.by_key: dict[str, Genre] = {}
 
     def ensure(self, names: Iterable[str]) -> None:
-        missing: dict[str, Genre] = {}
-        for name in names:
-            key = genre_key(name)
-            if key not in self.by_key and key not in missing:
-                missing[key] = Genre(name=name)
-        if missing:
-            created = Genre.objects.bulk_create(missing.values())
-            self.by_key.update(zip(missing, created, strict=True))
-            self.created += len(created)
+        names = list(names)
+        if any(genre_key(name) not in self.by_key for name in names):
+            self.by_key = Genre.objects.resolve(names)
 
     def resolve(self, names: Iterable[str]) -> list[Genre]:
         return [self.by_key[genre_key(name)] for name in names]
@@ -281,6 +276,7 @@ def import_records(
     result = ImportResult()
     try:
         with transaction.atomic():
+            genres_before = Genre.objects.count()
             genres = _GenreIds()
             batch = _Batch()
             for index, raw in enumerate(records):
@@ -292,7 +288,9 @@ def import_records(
                         on_batch(result.total)
             if batch.records:
                 _write_batch(batch, genres, result)
-            result.genres_created = genres.created
+            result.genres_created = Genre.objects.count() - genres_before
+            if result.created or result.updated or result.genres_created:
+                CatalogueVersion.bump()
     except IntegrityError as error:
         raise CatalogueError(CONFLICT.format(reason=error)) from None
     result.elapsed = time.perf_counter() - started

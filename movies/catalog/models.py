@@ -8,11 +8,13 @@ by ``save()`` and by the signal handlers in ``catalog.signals``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models import F, Value
+from django.db.models.functions import Greatest, Lower
 
 from catalog import search
 
@@ -20,8 +22,35 @@ POPULARITY_RANGE = (0.0, 100.0)
 IMDB_SCORE_RANGE = (0.0, 10.0)
 
 
+def genre_key(name: str) -> str:
+    """Genres are one when their trimmed names match ignoring case."""
+    return name.strip().lower()
+
+
+class GenreQuerySet(models.QuerySet):
+    def resolve(self, names: Iterable[str]) -> dict[str, Genre]:
+        """Genres by genre_key for these names, creating the missing ones.
+
+        Genres are few, so they are matched in Python, where case folding is
+        the same for every alphabet on every database.
+        """
+        existing = {genre_key(genre.name): genre for genre in self.all()}
+        missing: dict[str, Genre] = {}
+        for name in names:
+            key = genre_key(name)
+            if key not in existing and key not in missing:
+                missing[key] = Genre(name=name.strip())
+        if missing:
+            # A concurrent writer may create the same genre: keep whichever won.
+            self.bulk_create(missing.values(), ignore_conflicts=True)
+            existing = {genre_key(genre.name): genre for genre in self.all()}
+        return existing
+
+
 class Genre(models.Model):
     name = models.CharField(max_length=100)
+
+    objects = GenreQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -112,3 +141,34 @@ class Movie(models.Model):
             imdb_score=self.imdb_score,
             genre_names=genre_names,
         )
+
+
+class CatalogueVersion(models.Model):
+    """A number that every write to the catalogue raises, in its own transaction.
+
+    Cached responses and ETags are keyed by it, so no cached answer outlives a
+    change, whichever process (web worker, admin, populate_db) made it.
+    """
+
+    SINGLETON_ID = 1
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"catalogue version {self.version}"
+
+    @classmethod
+    def current(cls) -> int:
+        return (
+            cls.objects.filter(pk=cls.SINGLETON_ID).values_list("version", flat=True).first() or 0
+        )
+
+    @classmethod
+    def bump(cls) -> None:
+        # Microseconds since the epoch, or one more when writes come faster:
+        # a version is never reused, even after a database restore or rollback.
+        now = time.time_ns() // 1000
+        updated = cls.objects.filter(pk=cls.SINGLETON_ID).update(
+            version=Greatest(F("version") + 1, Value(now))
+        )
+        if not updated:
+            cls.objects.get_or_create(pk=cls.SINGLETON_ID, defaults={"version": now})

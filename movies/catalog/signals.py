@@ -1,4 +1,7 @@
-"""Keep ``Movie.search_text`` right when genres change outside ``Movie.save()``.
+"""Keep derived state right on every ORM write: search text and the catalogue version.
+
+Every save, delete and genre change bumps CatalogueVersion, which invalidates
+cached responses and ETags.
 
 Genres reach a movie after it is saved (admin forms and the API set the
 many-to-many afterwards), and renaming or deleting a genre changes the text of
@@ -13,7 +16,7 @@ from collections.abc import Iterable
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
-from catalog.models import Genre, Movie
+from catalog.models import CatalogueVersion, Genre, Movie
 
 
 def refresh_search_text(movie_ids: Iterable[int]) -> None:
@@ -24,10 +27,18 @@ def refresh_search_text(movie_ids: Iterable[int]) -> None:
     Movie.objects.bulk_update(movies, ["search_text"], batch_size=500)
 
 
+@receiver(post_save, sender=Movie)
+@receiver(post_delete, sender=Movie)
+def movie_written(sender, **kwargs) -> None:
+    CatalogueVersion.bump()
+
+
 @receiver(m2m_changed, sender=Movie.genres.through)
 def genres_changed(sender, instance, action, reverse, pk_set, **kwargs) -> None:
     if action not in {"post_add", "post_remove", "post_clear", "pre_clear"}:
         return
+    if action != "pre_clear":
+        CatalogueVersion.bump()
     if not reverse:
         if action != "pre_clear":
             refresh_search_text([instance.pk])
@@ -44,6 +55,7 @@ def genres_changed(sender, instance, action, reverse, pk_set, **kwargs) -> None:
 
 @receiver(post_save, sender=Genre)
 def genre_saved(sender, instance: Genre, created: bool, **kwargs) -> None:
+    CatalogueVersion.bump()
     if not created:
         refresh_search_text(instance.movies.values_list("pk", flat=True))
 
@@ -55,4 +67,5 @@ def genre_deleting(sender, instance: Genre, **kwargs) -> None:
 
 @receiver(post_delete, sender=Genre)
 def genre_deleted(sender, instance: Genre, **kwargs) -> None:
+    CatalogueVersion.bump()
     refresh_search_text(getattr(instance, "_movies_before_delete", []))
