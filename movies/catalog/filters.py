@@ -1,11 +1,14 @@
-"""Filter backends for the movie list: ``?search=`` and ``?ordering=``."""
+"""Filters for the movie list: ``?search=``, structured filters and ``?ordering=``."""
 
 from __future__ import annotations
 
+import django_filters
+from django.db.models import Exists, OuterRef, QuerySet
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import BaseFilterBackend
 
-from catalog.search import InvalidSearch, search_movies
+from catalog.models import Genre, Movie, genre_key
+from catalog.search import MAX_QUERY_LENGTH, InvalidSearch, search_movies
 
 ORDERING_FIELDS = ("name", "popularity", "imdb_score")
 DEFAULT_ORDERING = "-popularity"
@@ -38,16 +41,67 @@ class MovieSearchFilter(BaseFilterBackend):
                 "description": (
                     "Terms separated by whitespace or commas. A movie matches when every "
                     "term is a case- and accent-insensitive substring of its name, "
-                    "director, popularity, imdb_score or one of its genres."
+                    "director, popularity, imdb_score or one of its genres. At most "
+                    f"{MAX_QUERY_LENGTH} characters and 10 terms."
                 ),
-                "schema": {"type": "string", "maxLength": 200},
+                "schema": {"type": "string", "maxLength": MAX_QUERY_LENGTH},
                 "examples": {
-                    "title": {"value": "titanic"},
-                    "genres": {"value": "drama,crime"},
-                    "everything": {"value": "the,john,70,7,war"},
+                    "title": {"value": "titanic", "summary": "a title"},
+                    "genres": {"value": "drama,crime", "summary": "both genres"},
+                    "everything": {
+                        "value": "the,john,70,7,war",
+                        "summary": "name, director, popularity, score and genre",
+                    },
                 },
             }
         ]
+
+
+class GenreNamesFilter(django_filters.BaseCSVFilter, django_filters.CharFilter):
+    """One or more genre names, comma-separated or repeated; a movie needs all."""
+
+    def filter(self, queryset: QuerySet, value) -> QuerySet:
+        names = {name.strip() for name in value or [] if name.strip()}
+        if not names:
+            return queryset
+        keys = {genre_key(name) for name in names}
+        by_key: dict[str, list[int]] = {}
+        for genre in Genre.objects.only("id", "name"):
+            if genre_key(genre.name) in keys:
+                by_key.setdefault(genre_key(genre.name), []).append(genre.pk)
+        if len(by_key) < len(keys):
+            return queryset.none()
+        links = Movie.genres.through.objects.filter(movie_id=OuterRef("pk"))
+        for genre_ids in by_key.values():
+            queryset = queryset.filter(Exists(links.filter(genre_id__in=genre_ids)))
+        return queryset
+
+
+class MovieFilterSet(django_filters.FilterSet):
+    genre = GenreNamesFilter(
+        help_text="Genre names, comma-separated (Drama,War); a movie must have all of them."
+    )
+    director = django_filters.CharFilter(
+        field_name="director",
+        lookup_expr="icontains",
+        help_text="Part of the director's name, ignoring case.",
+    )
+    imdb_score_min = django_filters.NumberFilter(
+        field_name="imdb_score", lookup_expr="gte", min_value=0, max_value=10
+    )
+    imdb_score_max = django_filters.NumberFilter(
+        field_name="imdb_score", lookup_expr="lte", min_value=0, max_value=10
+    )
+    popularity_min = django_filters.NumberFilter(
+        field_name="popularity", lookup_expr="gte", min_value=0, max_value=100
+    )
+    popularity_max = django_filters.NumberFilter(
+        field_name="popularity", lookup_expr="lte", min_value=0, max_value=100
+    )
+
+    class Meta:
+        model = Movie
+        fields: list[str] = []
 
 
 def ordering_keys(ordering: str) -> tuple[str, str]:

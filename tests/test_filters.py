@@ -1,0 +1,72 @@
+import pytest
+
+from tests.factories import GenreFactory, MovieFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def names(client, query: str) -> list[str]:
+    response = client.get(f"/api/movies?ordering=name&{query}")
+    assert response.status_code == 200, response.content
+    return [movie["name"] for movie in response.json()["results"]]
+
+
+@pytest.fixture
+def movies():
+    drama, war, crime = (GenreFactory(name=n) for n in ("Drama", "War", "Crime"))
+    MovieFactory(
+        name="Paths of Glory",
+        director="Stanley Kubrick",
+        imdb_score=8.4,
+        popularity=86.0,
+        genres=[drama, war],
+    )
+    MovieFactory(
+        name="The Godfather",
+        director="Francis Ford Coppola",
+        imdb_score=9.2,
+        popularity=92.0,
+        genres=[drama, crime],
+    )
+    MovieFactory(
+        name="Dr. Strangelove",
+        director="Stanley Kubrick",
+        imdb_score=8.4,
+        popularity=84.0,
+        genres=[war],
+    )
+
+
+def test_genre_filter_needs_every_genre(client, movies):
+    assert names(client, "genre=drama,war") == ["Paths of Glory"]
+    assert names(client, "genre=War") == ["Dr. Strangelove", "Paths of Glory"]
+    assert names(client, "genre=War,Unknown") == []
+
+
+def test_director_filter_is_a_case_insensitive_substring(client, movies):
+    assert names(client, "director=KUBRICK") == ["Dr. Strangelove", "Paths of Glory"]
+    assert names(client, "director=%25") == []
+
+
+def test_number_ranges_are_inclusive(client, movies):
+    assert names(client, "imdb_score_min=8.4&imdb_score_max=8.4") == [
+        "Dr. Strangelove",
+        "Paths of Glory",
+    ]
+    assert names(client, "popularity_min=85") == ["Paths of Glory", "The Godfather"]
+    assert names(client, "popularity_max=84") == ["Dr. Strangelove"]
+
+
+def test_filters_combine_with_search(client, movies):
+    assert names(client, "search=the&genre=drama") == ["The Godfather"]
+    assert names(client, "search=glory&director=coppola") == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["imdb_score_min=abc", "imdb_score_max=11", "popularity_min=-1", "popularity_max=1e999"],
+)
+def test_invalid_filter_values_are_400_naming_the_parameter(client, movies, query):
+    response = client.get(f"/api/movies?{query}")
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == [query.split("=")[0]]
