@@ -1,0 +1,123 @@
+import socket
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from catalog.importer import import_records
+from catalog.models import Movie
+from tests.factories import GenreFactory, MovieFactory, record
+
+pytestmark = pytest.mark.django_db
+
+
+def redis_available() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+def test_list_and_detail_carry_an_etag_and_answer_304(client):
+    movie = MovieFactory()
+    for url in ("/api/movies?search=movie", f"/api/movies/{movie.pk}", "/api/genres"):
+        first = client.get(url)
+        etag = first.headers["ETag"]
+        again = client.get(url, HTTP_IF_NONE_MATCH=etag)
+        assert (again.status_code, again.content) == (304, b"")
+        assert again.headers["ETag"] == etag
+
+
+def test_anonymous_reads_are_publicly_cacheable(client, settings):
+    settings.API_CACHE_MAX_AGE = 42
+    response = client.get("/api/movies")
+    assert response.headers["Cache-Control"] == "public, max-age=42"
+    assert "Authorization" in response.headers["Vary"]
+
+
+def test_a_repeated_list_is_served_from_the_cache(client, django_assert_num_queries):
+    MovieFactory.create_batch(3, genres=[GenreFactory()])
+    first = client.get("/api/movies?search=War,movie").json()
+    # only the catalogue version is read
+    with django_assert_num_queries(1):
+        second = client.get("/api/movies?search=movie%20war").json()
+    assert first == second
+
+
+@pytest.mark.parametrize("write", ["orm", "genre", "importer", "command", "api"])
+def test_every_write_path_invalidates_cached_lists_and_etags(client, write, tmp_path):
+    from django.contrib.auth.models import User
+    from rest_framework.authtoken.models import Token
+
+    movie = MovieFactory(name="Alpha")
+    before = client.get("/api/movies")
+    if write == "orm":
+        movie.name = "Beta"
+        movie.save()
+    elif write == "genre":
+        movie.genres.add(GenreFactory(name="Beta"))
+    elif write == "importer":
+        import_records(records=[record(name="Beta")])
+    elif write == "command":
+        path = tmp_path / "c.json"
+        path.write_text(__import__("json").dumps([record(name="Beta")]))
+        call_command("populate_db", str(path), stdout=StringIO())
+    else:
+        user = User.objects.create_user("s", is_staff=True)
+        key = Token.objects.create(user=user).key
+        client.patch(
+            f"/api/movies/{movie.pk}",
+            {"name": "Beta"},
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Token {key}",
+        )
+    after = client.get("/api/movies", HTTP_IF_NONE_MATCH=before.headers["ETag"])
+    assert after.status_code == 200
+    assert after.headers["ETag"] != before.headers["ETag"]
+    assert "Beta" in after.content.decode()
+
+
+def test_an_unchanged_reimport_keeps_caches(client):
+    import_records(records=[record()])
+    etag = client.get("/api/movies").headers["ETag"]
+    import_records(records=[record()])
+    assert client.get("/api/movies", HTTP_IF_NONE_MATCH=etag).status_code == 304
+
+
+@pytest.mark.skipif(not redis_available(), reason="Redis is not running on 127.0.0.1:6379")
+def test_responses_are_cached_in_redis_when_configured(client, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/15",
+            "KEY_PREFIX": "movies-test",
+            "OPTIONS": {"IGNORE_EXCEPTIONS": True},
+        }
+    }
+    from django.core.cache import cache
+
+    cache.clear()
+    MovieFactory(name="Cached")
+    client.get("/api/movies")
+    keys = cache.keys("api-response:*")
+    assert len(keys) == 1
+    assert cache.get(keys[0])["results"][0]["name"] == "Cached"
+
+
+def test_redis_going_away_degrades_to_no_cache(client, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+            "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.1},
+        }
+    }
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    MovieFactory()
+    response = client.get("/api/movies")
+    assert response.status_code == 200
+    assert response.json()["count"] == Movie.objects.count()
+    health = client.get("/healthz")
+    assert health.status_code == 503
+    assert health.json()["checks"] == {"database": "ok", "redis": "unavailable"}
