@@ -86,6 +86,7 @@ class CatalogPagination(LimitOffsetPagination):
         response_schema = super().get_paginated_response_schema(schema)
         response_schema["properties"]["count_exact"] = {
             "type": "boolean",
+            "example": True,
             "description": f"False when more than {COUNT_LIMIT} results match; "
             "count is then a lower bound.",
         }

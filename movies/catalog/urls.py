@@ -1,3 +1,5 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from catalog.views import GenreViewSet, MovieViewSet
@@ -8,4 +10,9 @@ router.trailing_slash = "/?"
 router.register("movies", MovieViewSet, basename="movie")
 router.register("genres", GenreViewSet, basename="genre")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    *router.urls,
+]

@@ -1,24 +1,74 @@
-"""Read endpoints of the catalogue."""
+"""The catalogue's API endpoints: declarative viewsets, no business logic."""
 
 from __future__ import annotations
 
 from django.db.models import Count, Prefetch
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import viewsets
 
-from catalog.filters import MovieOrderingFilter, MovieSearchFilter
+from catalog import docs
+from catalog.caching import CachedReadMixin
+from catalog.filters import MovieFilterSet, MovieOrderingFilter, MovieSearchFilter
 from catalog.models import Genre, Movie
-from catalog.serializers import GenreWithCountSerializer, MovieSerializer
+from catalog.serializers import GenreWithCountSerializer, MovieSerializer, MovieWriteSerializer
 
 # Ids are bigints; anything longer is a 404 from the URL, never a database error.
 ID_PATTERN = "[0-9]{1,18}"
 
 
-class MovieViewSet(viewsets.ReadOnlyModelViewSet):
-    """Movies, searchable and sortable; see the README for the search semantics."""
+@extend_schema_view(
+    list=extend_schema(
+        summary="List and search movies",
+        responses={200: MovieSerializer(many=True), 400: docs.ERROR_400},
+        examples=[docs.MOVIE_LIST_EXAMPLE],
+    ),
+    retrieve=extend_schema(
+        summary="One movie", responses={200: MovieSerializer, 404: docs.ERROR_404}
+    ),
+    create=extend_schema(
+        summary="Add a movie (staff)",
+        request=MovieWriteSerializer,
+        responses={201: MovieSerializer, **docs.WRITE_ERRORS},
+        examples=[docs.MOVIE_WRITE_EXAMPLE],
+    ),
+    update=extend_schema(
+        summary="Replace a movie (staff)",
+        request=MovieWriteSerializer,
+        responses={200: MovieSerializer, 404: docs.ERROR_404, **docs.WRITE_ERRORS},
+        examples=[docs.MOVIE_WRITE_EXAMPLE],
+    ),
+    partial_update=extend_schema(
+        summary="Change some fields of a movie (staff)",
+        request=MovieWriteSerializer,
+        responses={200: MovieSerializer, 404: docs.ERROR_404, **docs.WRITE_ERRORS},
+    ),
+    destroy=extend_schema(
+        summary="Remove a movie (staff)",
+        responses={
+            204: OpenApiResponse(description="Removed."),
+            404: docs.ERROR_404,
+            401: docs.ERROR_401,
+            403: docs.ERROR_403,
+        },
+    ),
+)
+class MovieViewSet(CachedReadMixin, viewsets.ModelViewSet):
+    """Movies, searchable, filterable and sortable; staff may write."""
 
-    serializer_class = MovieSerializer
-    filter_backends = [MovieSearchFilter, MovieOrderingFilter]
+    filter_backends = [MovieSearchFilter, DjangoFilterBackend, MovieOrderingFilter]
+    filterset_class = MovieFilterSet
     lookup_value_regex = ID_PATTERN
+
+    def get_serializer_class(self):
+        if self.action in ("create", "update", "partial_update"):
+            return MovieWriteSerializer
+        return MovieSerializer
 
     def get_queryset(self):
         # Three queries per list whatever the page size: count, page, genres.
@@ -32,7 +82,38 @@ class MovieViewSet(viewsets.ReadOnlyModelViewSet):
         return super().filter_queryset(queryset)
 
 
-class GenreViewSet(viewsets.ReadOnlyModelViewSet):
+@extend_schema_view(
+    list=extend_schema(
+        summary="List genres with their movie counts",
+        responses={200: GenreWithCountSerializer(many=True), 400: docs.ERROR_400},
+    ),
+    retrieve=extend_schema(
+        summary="One genre", responses={200: GenreWithCountSerializer, 404: docs.ERROR_404}
+    ),
+    create=extend_schema(
+        summary="Add a genre (staff)",
+        responses={201: GenreWithCountSerializer, **docs.WRITE_ERRORS},
+        examples=[OpenApiExample("genre", value={"name": "Film-Noir"}, request_only=True)],
+    ),
+    update=extend_schema(
+        summary="Rename a genre (staff)",
+        responses={200: GenreWithCountSerializer, 404: docs.ERROR_404, **docs.WRITE_ERRORS},
+    ),
+    partial_update=extend_schema(
+        summary="Rename a genre (staff)",
+        responses={200: GenreWithCountSerializer, 404: docs.ERROR_404, **docs.WRITE_ERRORS},
+    ),
+    destroy=extend_schema(
+        summary="Remove a genre from the catalogue and from its movies (staff)",
+        responses={
+            204: OpenApiResponse(description="Removed."),
+            404: docs.ERROR_404,
+            401: docs.ERROR_401,
+            403: docs.ERROR_403,
+        },
+    ),
+)
+class GenreViewSet(CachedReadMixin, viewsets.ModelViewSet):
     """Genres by name, each with the number of movies that have it."""
 
     serializer_class = GenreWithCountSerializer

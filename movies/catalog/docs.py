@@ -1,0 +1,97 @@
+"""OpenAPI descriptions shared by the endpoints: the error shape and examples."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, inline_serializer
+from rest_framework import serializers
+
+ERROR = inline_serializer(
+    name="Error",
+    fields={
+        "status": serializers.IntegerField(help_text="The HTTP status."),
+        "code": serializers.CharField(help_text="A stable machine-readable code."),
+        "detail": serializers.CharField(help_text="A human-readable summary."),
+        "errors": serializers.DictField(
+            child=serializers.ListField(child=serializers.CharField()),
+            help_text="Messages by parameter or field; empty when none applies.",
+        ),
+    },
+)
+
+
+def _error(status: int, code: str, detail: str, description: str, errors=None):
+    return OpenApiResponse(
+        response=ERROR,
+        description=description,
+        examples=[
+            OpenApiExample(
+                code,
+                value={"status": status, "code": code, "detail": detail, "errors": errors or {}},
+                response_only=True,
+                status_codes=[str(status)],
+            )
+        ],
+    )
+
+
+ERROR_400 = _error(
+    400,
+    "invalid",
+    "limit: Must be a positive integer.",
+    "A parameter or field is invalid; `errors` names it.",
+    {"limit": ["Must be a positive integer."]},
+)
+ERROR_401 = _error(
+    401,
+    "not_authenticated",
+    "Authentication credentials were not provided.",
+    "No or invalid credentials.",
+)
+ERROR_403 = _error(
+    403,
+    "permission_denied",
+    "You do not have permission to perform this action.",
+    "The account is not staff.",
+)
+ERROR_404 = _error(404, "not_found", "Not found.", "No such resource.")
+ERROR_409 = _error(
+    409,
+    "conflict",
+    "name: A movie with this name and director already exists.",
+    "The catalogue already has it.",
+    {"name": ["A movie with this name and director already exists."]},
+)
+WRITE_ERRORS = {400: ERROR_400, 401: ERROR_401, 403: ERROR_403, 409: ERROR_409}
+
+MOVIE_LIST_EXAMPLE = OpenApiExample(
+    "search=titanic",
+    value={
+        "id": 82,
+        "name": "Titanic",
+        "director": "James Cameron",
+        "popularity": 74.0,
+        "imdb_score": 7.9,
+        "genre": [{"id": 7, "name": "Drama"}, {"id": 15, "name": "Romance"}],
+    },
+    response_only=True,
+    status_codes=["200"],
+)
+MOVIE_WRITE_EXAMPLE = OpenApiExample(
+    "movie",
+    value={
+        "name": "Paths of Glory",
+        "director": "Stanley Kubrick",
+        "popularity": 86.0,
+        "imdb_score": 8.4,
+        "genre": ["Drama", "War"],
+    },
+    request_only=True,
+)
+
+
+def without_trailing_slashes(result: dict, **kwargs) -> dict:
+    """Document the legacy paths (/api/movies); the slashed forms also answer."""
+    result["paths"] = {
+        (path.rstrip("/") if path != "/" else path): item for path, item in result["paths"].items()
+    }
+    return result

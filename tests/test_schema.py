@@ -1,0 +1,75 @@
+"""The OpenAPI schema is valid, and the API's real answers conform to it."""
+
+import pytest
+from openapi_schema_validator import OAS30Validator
+from openapi_spec_validator import validate
+
+from tests.factories import GenreFactory, MovieFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def schema(client):
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def response_schema(schema: dict, path: str, method: str, status: int) -> dict:
+    content = schema["paths"][path][method]["responses"][str(status)]["content"]
+    return {**content["application/json"]["schema"], "components": schema["components"]}
+
+
+def assert_conforms(schema, path, method, response):
+    validator = OAS30Validator(response_schema(schema, path, method, response.status_code))
+    errors = [error.message for error in validator.iter_errors(response.json())]
+    assert errors == [], f"{method.upper()} {path} {response.status_code}: {errors}"
+
+
+def test_schema_is_valid_openapi(schema):
+    validate(schema)
+    assert {"/api/movies", "/api/movies/{id}", "/api/genres", "/api/genres/{id}"} <= set(
+        schema["paths"]
+    )
+
+
+def test_every_list_parameter_is_documented(schema):
+    documented = {p["name"] for p in schema["paths"]["/api/movies"]["get"]["parameters"]}
+    assert documented >= {
+        "search",
+        "ordering",
+        "limit",
+        "offset",
+        "genre",
+        "director",
+        "imdb_score_min",
+        "imdb_score_max",
+        "popularity_min",
+        "popularity_max",
+    }
+
+
+def test_responses_conform_to_the_schema(client, schema):
+    movie = MovieFactory(genres=[GenreFactory(name="Drama")])
+    cases = [
+        ("/api/movies", "/api/movies?search=drama", 200),
+        ("/api/movies", "/api/movies?limit=abc", 400),
+        ("/api/movies/{id}", f"/api/movies/{movie.pk}", 200),
+        ("/api/movies/{id}", "/api/movies/999999", 404),
+        ("/api/genres", "/api/genres", 200),
+        ("/api/genres/{id}", f"/api/genres/{movie.genres.get().pk}", 200),
+    ]
+    for path, url, status in cases:
+        response = client.get(url)
+        assert response.status_code == status
+        assert_conforms(schema, path, "get", response)
+    anonymous_write = client.post("/api/movies", {}, content_type="application/json")
+    assert_conforms(schema, "/api/movies", "post", anonymous_write)
+
+
+@pytest.mark.parametrize("page", ["/api/docs/", "/api/redoc/"])
+def test_documentation_pages_load(client, page):
+    response = client.get(page)
+    assert response.status_code == 200
+    assert b"/api/schema/" in response.content
