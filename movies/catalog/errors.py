@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import status as http_status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
@@ -19,6 +20,11 @@ from rest_framework.views import exception_handler
 
 NOT_FOUND = "Not found."
 SERVER_ERROR = "Internal server error."
+UNAVAILABLE = "The catalogue is temporarily unavailable; try again shortly."
+RETRY_AFTER_SECONDS = 5
+
+
+DatabaseUnavailable = (OperationalError, InterfaceError)
 
 
 def error_body(status: int, code: str, detail: str, errors: dict[str, list[str]] | None = None):
@@ -48,12 +54,21 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         exc = NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = PermissionDenied()
+    if isinstance(exc, DatabaseUnavailable):
+        # The database is down or unreachable: a retryable 503, not a traceback.
+        return Response(
+            error_body(503, "unavailable", UNAVAILABLE),
+            status=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     response = exception_handler(exc, context)
     if response is None:
         return None
-    if isinstance(exc, ValidationError):
-        errors = _field_errors(exc.detail)
-        response.data = error_body(response.status_code, "invalid", _summary(errors), errors)
+    detail = getattr(exc, "detail", None)
+    if isinstance(exc, ValidationError) or isinstance(detail, dict | list):
+        errors = _field_errors(detail)
+        code = "invalid" if isinstance(exc, ValidationError) else exc.default_code
+        response.data = error_body(response.status_code, code, _summary(errors), errors)
     else:
         detail = getattr(exc, "detail", str(exc))
         code = detail.code if hasattr(detail, "code") else "error"

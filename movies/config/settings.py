@@ -64,16 +64,21 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
+    "rest_framework.authtoken",
     "django_filters",
+    "drf_spectacular",
     "catalog",
 ]
 
 # Sessions, authentication, CSRF and messages exist for the admin and the
 # browsable API; the BackOffice* subclasses step aside for anonymous API requests.
 MIDDLEWARE = [
+    "catalog.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "config.middleware.BackOfficeSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -138,21 +143,84 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# A shared cache (Redis) when REDIS_URL is set, so every worker and machine
+# sees the same response cache and throttle counts; per-process memory otherwise.
+REDIS_URL = env_str("REDIS_URL")
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "movies"),
+            "OPTIONS": {
+                # Redis going away degrades to no cache, never to errors.
+                "IGNORE_EXCEPTIONS": True,
+                "SOCKET_CONNECT_TIMEOUT": 0.25,
+                "SOCKET_TIMEOUT": 0.25,
+            },
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+# Seconds clients and proxies may reuse an anonymous GET response.
+API_CACHE_MAX_AGE = env_int("API_CACHE_MAX_AGE", 30)
+# Seconds a rendered list response stays in the server-side cache (writes
+# invalidate it at once, whatever this says).
+API_CACHE_TIMEOUT = env_int("API_CACHE_TIMEOUT", 300)
+
 REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "catalog.pagination.CatalogPagination",
     "DEFAULT_FILTER_BACKENDS": [],
     "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
+        "catalog.renderers.FastJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first: its WWW-Authenticate header makes anonymous writes a 401.
+        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": [
-        "rest_framework.permissions.IsAuthenticatedOrReadOnly",
+    "DEFAULT_PERMISSION_CLASSES": ["catalog.permissions.IsStaffOrReadOnly"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
     ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("THROTTLE_ANON_RATE", "600/minute") or None,
+        "user": env_str("THROTTLE_USER_RATE", "3000/minute") or None,
+    },
+    # Proxies in front that append to X-Forwarded-For; 0 trusts only the peer address.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
     "EXCEPTION_HANDLER": "catalog.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Movie catalog API",
+    "DESCRIPTION": (
+        "An IMDb-like movie catalogue. Reads are public; writes need a staff "
+        "account's API token (`Authorization: Token <key>`) or an admin session. "
+        "Every error has the shape `{status, code, detail, errors}`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "catalog.docs.without_trailing_slashes",
+    ],
+}
+
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_EXPOSE_HEADERS = ["ETag", "Retry-After"]
+
+# /metrics: on unless METRICS_ENABLED=0; when METRICS_TOKEN is set, scrapers
+# must send it as a bearer token.
+METRICS_ENABLED = env_bool("METRICS_ENABLED", default=True)
+METRICS_TOKEN = env_str("METRICS_TOKEN")
 
 # Production hardening, switched on by configuration behind a TLS proxy.
 if env_bool("SECURE_PROXY_SSL", default=False):

@@ -1,0 +1,82 @@
+"""Prometheus metrics: requests, latencies and database queries per route.
+
+Under gunicorn each worker keeps its own counters; set PROMETHEUS_MULTIPROC_DIR
+to a directory the workers share to have /metrics aggregate them all
+(prometheus_client's multiprocess mode).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+
+from django.conf import settings
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client import REGISTRY as DEFAULT_REGISTRY
+
+REQUESTS = Counter(
+    "movies_http_requests_total", "HTTP requests served.", ["route", "method", "status"]
+)
+LATENCY = Histogram(
+    "movies_http_request_duration_seconds",
+    "Time to produce a response.",
+    ["route", "method"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+DB_QUERIES = Counter("movies_db_queries_total", "Database queries run.", ["route"])
+
+
+def _route(request: HttpRequest) -> str:
+    match = getattr(request, "resolver_match", None)
+    return match.route if match is not None else "unmatched"
+
+
+class _QueryCounter:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+class MetricsMiddleware:
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        queries = _QueryCounter()
+        with connection.execute_wrapper(queries):
+            response = self.get_response(request)
+        route = _route(request)
+        LATENCY.labels(route, request.method).observe(time.perf_counter() - started)
+        REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+        if queries.count:
+            DB_QUERIES.labels(route).inc(queries.count)
+        return response
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """Prometheus text format; 404 when disabled, 401 without the configured token."""
+    if not settings.METRICS_ENABLED:
+        raise Http404
+    if settings.METRICS_TOKEN:
+        sent = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not secrets.compare_digest(sent.encode(), settings.METRICS_TOKEN.encode()):
+            return HttpResponse("metrics token required\n", status=401, content_type="text/plain")
+    registry = DEFAULT_REGISTRY
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

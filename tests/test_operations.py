@@ -1,0 +1,106 @@
+import pytest
+from django.db import OperationalError
+from rest_framework.settings import api_settings
+
+from tests.factories import MovieFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_is_ok_when_the_database_answers(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["checks"]["database"] == "ok"
+
+
+def test_healthz_is_503_when_the_database_does_not(client, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr("catalog.health.connection.cursor", refuse)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "checks": {"database": "unavailable"}}
+
+
+def test_metrics_count_requests_per_route_and_status(client):
+    client.get("/api/movies")
+    client.get("/api/movies?limit=abc")
+    body = client.get("/metrics").content.decode()
+    assert 'movies_http_requests_total{method="GET",route="api/movies/?$",status="200"}' in body
+    assert 'status="400"' in body
+    assert "movies_db_queries_total" in body
+    assert "movies_http_request_duration_seconds_bucket" in body
+
+
+def test_metrics_can_require_a_token_or_be_disabled(client, settings):
+    settings.METRICS_TOKEN = "s3cret"
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret").status_code == 200
+    settings.METRICS_ENABLED = False
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret").status_code == 404
+
+
+def test_anonymous_clients_are_throttled_with_retry_after(client, monkeypatch):
+    monkeypatch.setitem(api_settings.DEFAULT_THROTTLE_RATES, "anon", "3/minute")
+    monkeypatch.setattr(
+        "rest_framework.throttling.AnonRateThrottle.THROTTLE_RATES",
+        api_settings.DEFAULT_THROTTLE_RATES,
+    )
+    statuses = [client.get("/api/genres").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    response = client.get("/api/genres")
+    assert int(response.headers["Retry-After"]) > 0
+    assert response.json()["code"] == "throttled"
+
+
+def test_cors_allows_configured_origins(client, settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
+    allowed = client.get("/api/movies", HTTP_ORIGIN="https://app.example.com")
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+    other = client.get("/api/movies", HTTP_ORIGIN="https://evil.example.com")
+    assert "Access-Control-Allow-Origin" not in other.headers
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("put", "/api/movies", 405),
+        ("delete", "/api/genres", 405),
+        ("get", "/api/no/such/thing", 404),
+        ("post", "/api/nothing", 404),
+    ],
+)
+def test_every_api_error_has_the_one_json_shape(client, method, path, status):
+    from django.contrib.auth.models import User
+
+    client.force_login(User.objects.create_user("s", is_staff=True))
+    response = getattr(client, method)(path, content_type="application/json")
+    assert response.status_code == status
+    assert set(response.json()) == {"status", "code", "detail", "errors"}
+
+
+def test_an_unexpected_failure_is_a_json_500_without_a_traceback(client, monkeypatch):
+    MovieFactory()
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr("catalog.serializers.MovieSerializer.to_representation", explode)
+    client.raise_request_exception = False
+    response = client.get("/api/movies")
+    assert response.status_code == 500
+    assert response.json()["code"] == "server_error"
+    assert b"secret internals" not in response.content
+
+
+def test_a_database_outage_is_a_json_503_with_retry_after(client, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr("catalog.models.CatalogueVersion.current", refuse)
+    response = client.get("/api/movies")
+    assert response.status_code == 503
+    assert response.json()["code"] == "unavailable"
+    assert response.headers["Retry-After"] == "5"
+    assert b"connect" not in response.content
