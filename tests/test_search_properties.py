@@ -1,0 +1,122 @@
+"""Writes through every path, interleaved with searches, never make search drift
+from the brute-force reference."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from catalog.importer import import_records
+from catalog.models import Genre, Movie
+from catalog.search import search_movies
+from tests.reference import reference_search
+
+# A small vocabulary, so that terms and fields collide often.
+WORDS = st.sampled_from(["war", "the", "Amélie", "AMELIE", "ab", "b c", "70", "%", "_", "x,y"])
+TEXT = st.lists(WORDS, min_size=1, max_size=3).map(" ".join)
+POPULARITY = st.sampled_from([0.0, 7.0, 7.5, 70.0, 8.25, 100.0])
+SCORE = st.sampled_from([0.0, 7.0, 7.5, 8.25, 10.0])
+PICK = st.integers(min_value=0, max_value=50)  # which existing object, modulo their number
+SINGLE_TERMS = ["war", "the", "amelie", "ab", "b c", "70", "7", ".", "%", "_", "drama", "x"]
+QUERY = st.lists(st.sampled_from(SINGLE_TERMS + ["é", "0", "c"]), max_size=3).map(",".join)
+
+OPERATIONS = st.one_of(
+    st.tuples(st.just("create_movie"), TEXT, TEXT, POPULARITY, SCORE, st.lists(PICK, max_size=2)),
+    st.tuples(st.just("create_genre"), TEXT),
+    st.tuples(st.just("rename_movie"), PICK, TEXT),
+    st.tuples(st.just("set_genres"), PICK, st.lists(PICK, max_size=3)),
+    st.tuples(st.just("add_movie_to_genre"), PICK, PICK),
+    st.tuples(st.just("clear_genre"), PICK),
+    st.tuples(st.just("rename_genre"), PICK, TEXT),
+    st.tuples(st.just("delete_genre"), PICK),
+    st.tuples(st.just("delete_movie"), PICK),
+    st.tuples(st.just("import_record"), TEXT, TEXT, POPULARITY, st.lists(TEXT, max_size=2)),
+    st.tuples(st.just("search"), QUERY),
+)
+
+
+def pick(model, index: int):
+    objects = list(model.objects.order_by("pk"))
+    return objects[index % len(objects)] if objects else None
+
+
+def apply(operation: tuple) -> None:
+    kind, *args = operation
+    if kind == "create_movie":
+        name, director, popularity, score, genre_picks = args
+        movie, _ = Movie.objects.get_or_create(
+            name=name.strip(),
+            director=director.strip(),
+            defaults={"popularity": popularity, "imdb_score": score},
+        )
+        movie.genres.add(*filter(None, (pick(Genre, i) for i in genre_picks)))
+    elif kind == "create_genre":
+        Genre.objects.resolve([args[0]])
+    elif kind == "rename_movie":
+        movie, name = pick(Movie, args[0]), args[1].strip()
+        if movie and not Movie.objects.filter(name=name, director=movie.director).exists():
+            movie.name = name
+            movie.save()
+    elif kind == "set_genres":
+        movie = pick(Movie, args[0])
+        if movie:
+            movie.genres.set(filter(None, (pick(Genre, i) for i in args[1])))
+    elif kind == "add_movie_to_genre":
+        genre, movie = pick(Genre, args[0]), pick(Movie, args[1])
+        if genre and movie:
+            genre.movies.add(movie)
+    elif kind == "clear_genre":
+        genre = pick(Genre, args[0])
+        if genre:
+            genre.movies.clear()
+    elif kind == "rename_genre":
+        genre, name = pick(Genre, args[0]), args[1].strip()
+        if genre and not Genre.objects.exclude(pk=genre.pk).filter(name__iexact=name).exists():
+            genre.name = name
+            genre.save()
+    elif kind == "delete_genre":
+        genre = pick(Genre, args[0])
+        if genre:
+            genre.delete()
+    elif kind == "delete_movie":
+        movie = pick(Movie, args[0])
+        if movie:
+            movie.delete()
+    elif kind == "import_record":
+        name, director, popularity, genre_names = args
+        import_records(
+            records=[
+                {
+                    "name": name,
+                    "director": director,
+                    "99popularity": popularity,
+                    "imdb_score": 7.5,
+                    "genre": genre_names,
+                }
+            ]
+        )
+    elif kind == "search":
+        assert_search_matches_the_reference([args[0]])
+
+
+def assert_search_matches_the_reference(queries: list[str]) -> None:
+    movies = list(Movie.objects.prefetch_related("genres"))
+    for query in queries:
+        found = set(search_movies(Movie.objects.all(), query).values_list("pk", flat=True))
+        assert found == reference_search(movies, query), query
+
+
+@pytest.mark.django_db
+@hypothesis_settings(max_examples=150, deadline=None, derandomize=True)
+@given(operations=st.lists(OPERATIONS, min_size=1, max_size=15))
+def test_search_agrees_with_the_reference_through_any_sequence_of_writes(operations):
+    Movie.objects.all().delete()
+    Genre.objects.all().delete()
+    drama = Genre.objects.create(name="Drama")
+    Movie.objects.create(name="The War", director="Ab", popularity=70.0, imdb_score=7.0)
+    Movie.objects.get().genres.add(drama)
+    for operation in operations:
+        apply(operation)
+        assert_search_matches_the_reference(SINGLE_TERMS)
