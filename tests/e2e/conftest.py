@@ -1,0 +1,133 @@
+"""End-to-end tests: the live server driven by Debian's headless Chromium through Playwright.
+
+They skip, with the reason, where /usr/bin/chromium or the playwright package is missing
+(``.ci/install-browser`` installs the browser). The browser only ever talks to the live
+server: every request to another host is aborted, so a page that needs the internet fails
+here as it would behind a firewall.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import suppress
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings
+from django.db import connections
+
+CHROMIUM_PATH = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+ARTIFACTS_ROOT = settings.REPO_ROOT / "test-artifacts" / "e2e"
+# Generous for a loaded CI machine, short enough that a stuck step fails well inside 30 s.
+STEP_TIMEOUT_MS = 10_000
+PLAYWRIGHT_MISSING = "playwright is not installed (pip install -r requirements-dev.txt)"
+
+
+def pytest_configure(config):
+    # Also registered here so that --strict-markers accepts it whatever pytest.ini says.
+    config.addinivalue_line("markers", "e2e: drives a real headless Chromium")
+
+
+def missing_browser() -> str | None:
+    """Why the e2e tests cannot run here, or None when they can."""
+    if not CHROMIUM_PATH.exists():
+        return f"{CHROMIUM_PATH} is missing (bash .ci/install-browser installs it)"
+    if importlib.util.find_spec("playwright") is None:
+        return PLAYWRIGHT_MISSING
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    reason = missing_browser()
+    if reason is None:
+        return
+    skip = pytest.mark.skip(reason=reason)
+    for item in items:
+        if item.get_closest_marker("e2e"):
+            item.add_marker(skip)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.e2e_failed = report.failed
+    return report
+
+
+def is_local(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in {"data", "blob", "about"} or parts.hostname in LOCAL_HOSTS
+
+
+@pytest.fixture
+def artifacts_dir(request) -> Path:
+    """test-artifacts/e2e/<test-name>/, emptied of an earlier run's screenshots."""
+    path = ARTIFACTS_ROOT / re.sub(r"[^\w.-]+", "_", request.node.name)
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
+@pytest.fixture
+def page(request, transactional_db, live_server, monkeypatch, artifacts_dir) -> Iterator:
+    """A fresh browser page; the live server and its database outlive it."""
+    from playwright.sync_api import expect, sync_playwright
+
+    # Playwright's sync API keeps an asyncio loop on this thread, and Django refuses ORM
+    # calls from a thread with a running loop; the test's own queries are synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    expect.set_options(timeout=STEP_TIMEOUT_MS)
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM_PATH), args=CHROMIUM_ARGS
+        )
+        context = browser.new_context(
+            base_url=live_server.url, viewport={"width": 1280, "height": 900}
+        )
+        context.set_default_timeout(STEP_TIMEOUT_MS)
+        context.route(
+            "**/*",
+            lambda route: route.continue_() if is_local(route.request.url) else route.abort(),
+        )
+        page = context.new_page()
+        try:
+            yield page
+        finally:
+            if getattr(request.node, "e2e_failed", False):
+                with suppress(Exception):  # a page that cannot be shot must not hide the failure
+                    page.screenshot(path=artifacts_dir / "99-failure.png", full_page=True)
+            context.close()
+            browser.close()
+            # Under sync_playwright() the test's ORM calls get connections of their own;
+            # left open, PostgreSQL refuses to drop the test database at the end.
+            connections.close_all()
+
+
+@pytest.fixture
+def screenshot(page, artifacts_dir) -> Callable[[str], Path]:
+    """Save the page as test-artifacts/e2e/<test-name>/<NN-step>.png, numbered in order."""
+    taken: list[Path] = []
+
+    def take(step: str) -> Path:
+        path = artifacts_dir / f"{len(taken) + 1:02d}-{step}.png"
+        page.screenshot(path=path, full_page=True)
+        taken.append(path)
+        return path
+
+    return take
