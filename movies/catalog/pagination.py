@@ -8,11 +8,15 @@ are refused: deeper pages are better reached with a narrower search.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 
-COUNT_LIMIT = 10_000
+COUNT_LIMIT = 1_000
 MAX_OFFSET = 10_000
 LIMIT_INVALID = "Must be a positive integer."
 OFFSET_INVALID = "Must be an integer of at least 0."
@@ -30,6 +34,39 @@ def parse_int(raw: str | None, *, parameter: str, minimum: int, message: str) ->
     if value < minimum:
         raise ValidationError({parameter: [message]})
     return value
+
+
+@dataclass
+class Page:
+    ids: list[int]
+    count: int
+    count_exact: bool
+    has_more: bool
+
+
+def plan_page(queryset: QuerySet, *, offset: int, limit: int, count_limit: int) -> Page:
+    """The ids of one page of an ordered queryset, and how many rows match.
+
+    The plan is chosen from the data rather than left to the database's
+    estimates, which go wrong for combined LIKE conditions:
+
+    1. Up to count_limit + 1 matching ids, in no order. A broad search stops
+       early; a narrow one is collected through the trigram index.
+    2. Few matches (count exact): order just those ids, looked up by key.
+       Many matches: walk the ordering's covering index (it holds search_text,
+       so entries are filtered without visiting the table); matches are dense
+       enough that the walk soon fills the page.
+    """
+    ordered = queryset.values_list("pk", flat=True)
+    candidates = list(ordered.order_by()[: count_limit + 1])
+    if len(candidates) <= count_limit:
+        # Only the ids and the order: the filters are not evaluated again.
+        by_key = queryset.model._default_manager.filter(pk__in=candidates)
+        by_key = by_key.order_by(*queryset.query.order_by).values_list("pk", flat=True)
+        ids = list(by_key[offset : offset + limit])
+        return Page(ids, len(candidates), True, offset + limit < len(candidates))
+    ids = list(ordered[offset : offset + limit + 1])
+    return Page(ids[:limit], count_limit, False, len(ids) > limit)
 
 
 class CatalogPagination(LimitOffsetPagination):
@@ -61,15 +98,26 @@ class CatalogPagination(LimitOffsetPagination):
         return offset or 0
 
     def paginate_queryset(self, queryset, request, view=None):
-        # Validate both parameters before touching the database.
-        self.get_limit(request)
-        self.get_offset(request)
-        return super().paginate_queryset(queryset, request, view)
+        # Both parameters are validated before the database is touched.
+        self.limit = self.get_limit(request)
+        self.offset = self.get_offset(request)
+        self.request = request
+        page = plan_page(
+            queryset, offset=self.offset, limit=self.limit, count_limit=self.count_limit
+        )
+        self.count, self.count_exact, self.has_more = page.count, page.count_exact, page.has_more
+        if self.count > self.limit and self.template is not None:
+            self.display_page_controls = True
+        rows = {row.pk: row for row in queryset.filter(pk__in=page.ids).order_by()}
+        return [rows[pk] for pk in page.ids if pk in rows]
 
-    def get_count(self, queryset) -> int:
-        capped = queryset.order_by().values("pk")[: self.count_limit + 1].count()
-        self.count_exact = capped <= self.count_limit
-        return min(capped, self.count_limit)
+    def get_next_link(self) -> str | None:
+        # From has_more, not count: a count past the limit is only a lower bound.
+        if not self.has_more:
+            return None
+        url = self.request.build_absolute_uri()
+        url = replace_query_param(url, self.limit_query_param, self.limit)
+        return replace_query_param(url, self.offset_query_param, self.offset + self.limit)
 
     def get_paginated_response(self, data) -> Response:
         return Response(
