@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import ijson
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from catalog import search
@@ -175,30 +175,77 @@ class _Batch:
         self.records[record.key] = record
 
 
+_INSERT_MOVIES = (
+    "INSERT INTO catalog_movie (name, director, popularity, imdb_score, search_text, "
+    "created_at, updated_at) VALUES {rows} RETURNING id, name, director"
+)
+_UPDATE_MOVIE = (
+    "UPDATE catalog_movie SET popularity = %s, imdb_score = %s, search_text = %s, "
+    "updated_at = %s WHERE id = %s"
+)
+_INSERT_LINKS = "INSERT INTO catalog_movie_genres (movie_id, genre_id) VALUES {rows}"
+# Rows per multi-row INSERT: well under SQLite's and PostgreSQL's parameter limits.
+_ROWS_PER_INSERT = 1000
+
+
+def _insert_rows(cursor, statement: str, rows: list[tuple]) -> list[tuple]:
+    """Multi-row INSERTs, returning whatever the statement returns."""
+    returned: list[tuple] = []
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        chunk = rows[start : start + _ROWS_PER_INSERT]
+        placeholders = "(" + ", ".join(["%s"] * len(chunk[0])) + ")"
+        cursor.execute(
+            statement.format(rows=", ".join([placeholders] * len(chunk))),
+            [value for row in chunk for value in row],
+        )
+        if cursor.description:
+            returned.extend(cursor.fetchall())
+    return returned
+
+
+def _existing_movies(keys: list[tuple[str, str]]) -> dict[tuple[str, str], tuple]:
+    """(id, popularity, imdb_score, search_text) by (name, director), for these keys.
+
+    A join against the keys as a VALUES list: one unique-index lookup per key on
+    both SQLite and PostgreSQL (an IN list on name alone drags in every movie
+    sharing a common title).
+    """
+    wanted = ", ".join(["(%s, %s)"] * len(keys))
+    query = (
+        f"WITH wanted(name, director) AS (VALUES {wanted}) "
+        "SELECT m.name, m.director, m.id, m.popularity, m.imdb_score, m.search_text "
+        "FROM wanted JOIN catalog_movie m "
+        "ON m.name = wanted.name AND m.director = wanted.director"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, [value for key in keys for value in key])
+        return {(name, director): rest for name, director, *rest in cursor.fetchall()}
+
+
 def _write_batch(batch: _Batch, genres: _GenreIds, result: ImportResult) -> None:
+    """Upsert one batch with a handful of statements, whatever its size.
+
+    Plain SQL rather than bulk_create: building a model instance per record
+    costs more than the database's own work.
+    """
     records = batch.records
     genres.ensure(name for record in records.values() for name in record.genres)
-    names = {name for name, _ in records}
-    existing = {
-        (movie.name, movie.director): movie
-        for movie in Movie.objects.filter(name__in=names).only(
-            "id", "name", "director", "popularity", "imdb_score", "search_text"
-        )
-        if (movie.name, movie.director) in records
-    }
+    existing = _existing_movies(list(records))
     Link = Movie.genres.through
-    current_links: dict[int, set[int]] = {movie.pk: set() for movie in existing.values()}
+    current_links: dict[int, set[int]] = {row[0]: set() for row in existing.values()}
     for movie_id, genre_id in Link.objects.filter(movie_id__in=current_links).values_list(
         "movie_id", "genre_id"
     ):
         current_links[movie_id].add(genre_id)
 
-    now = timezone.now()
-    to_create: list[tuple[Movie, list[Genre]]] = []
-    to_update: list[Movie] = []
-    relink: dict[int, list[Genre]] = {}
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    new_rows: list[tuple] = []
+    new_genres: dict[tuple[str, str], list[int]] = {}
+    updates: list[tuple] = []
+    relink: dict[int, list[int]] = {}
     for key, record in records.items():
         record_genres = genres.resolve(record.genres)
+        genre_ids = [genre.pk for genre in record_genres]
         text = search.search_document(
             name=record.name,
             director=record.director,
@@ -206,59 +253,41 @@ def _write_batch(batch: _Batch, genres: _GenreIds, result: ImportResult) -> None
             imdb_score=record.imdb_score,
             genre_names=[genre.name for genre in record_genres],
         )
-        movie = existing.get(key)
-        if movie is None:
-            movie = Movie(
-                name=record.name,
-                director=record.director,
-                popularity=record.popularity,
-                imdb_score=record.imdb_score,
-                search_text=text,
-                created_at=now,
-                updated_at=now,
-            )
-            to_create.append((movie, record_genres))
+        row = existing.get(key)
+        if row is None:
+            new_rows.append((*key, record.popularity, record.imdb_score, text, now, now))
+            new_genres[key] = genre_ids
             continue
-        genre_ids = {genre.pk for genre in record_genres}
-        fields_changed = (movie.popularity, movie.imdb_score, movie.search_text) != (
+        pk, popularity, imdb_score, old_text = row
+        genres_changed = current_links[pk] != set(genre_ids)
+        same_fields = (popularity, imdb_score, old_text) == (
             record.popularity,
             record.imdb_score,
             text,
         )
-        genres_changed = current_links[movie.pk] != genre_ids
-        if not (fields_changed or genres_changed):
+        if same_fields and not genres_changed:
             result.unchanged += 1
             continue
-        movie.popularity, movie.imdb_score, movie.search_text = (
-            record.popularity,
-            record.imdb_score,
-            text,
-        )
-        movie.updated_at = now
-        to_update.append(movie)
+        updates.append((record.popularity, record.imdb_score, text, now, pk))
         if genres_changed:
-            relink[movie.pk] = record_genres
+            relink[pk] = genre_ids
 
-    created = Movie.objects.bulk_create([movie for movie, _ in to_create])
-    if to_update:
-        Movie.objects.bulk_update(
-            to_update, ["popularity", "imdb_score", "search_text", "updated_at"]
-        )
-    if relink:
-        Link.objects.filter(movie_id__in=relink).delete()
-    new_links = [
-        Link(movie_id=movie.pk, genre_id=genre.pk)
-        for movie, (_, movie_genres) in zip(created, to_create, strict=True)
-        for genre in movie_genres
-    ]
-    new_links += [
-        Link(movie_id=movie_id, genre_id=genre.pk)
-        for movie_id, movie_genres in relink.items()
-        for genre in movie_genres
-    ]
-    Link.objects.bulk_create(new_links)
+    with connection.cursor() as cursor:
+        created = _insert_rows(cursor, _INSERT_MOVIES, new_rows) if new_rows else []
+        if updates:
+            cursor.executemany(_UPDATE_MOVIE, updates)
+        if relink:
+            Link.objects.filter(movie_id__in=relink).delete()
+        links = [
+            (pk, genre_id)
+            for pk, name, director in created
+            for genre_id in new_genres[(name, director)]
+        ]
+        links += [(pk, genre_id) for pk, genre_ids in relink.items() for genre_id in genre_ids]
+        if links:
+            _insert_rows(cursor, _INSERT_LINKS, links)
     result.created += len(created)
-    result.updated += len(to_update)
+    result.updated += len(updates)
 
 
 def import_records(

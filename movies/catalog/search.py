@@ -39,6 +39,8 @@ class InvalidSearch(ValueError):
 
 def normalise(text: str) -> str:
     """Fold case and strip accents so that documents and terms compare alike."""
+    if text.isascii():
+        return text.lower()  # the same result, without the Unicode work
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
     return stripped.casefold()
