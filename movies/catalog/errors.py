@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import status as http_status
@@ -21,6 +22,7 @@ from rest_framework.views import exception_handler
 NOT_FOUND = "Not found."
 SERVER_ERROR = "Internal server error."
 UNAVAILABLE = "The catalogue is temporarily unavailable; try again shortly."
+TOO_LARGE = "The request body is too large."
 RETRY_AFTER_SECONDS = 5
 
 
@@ -31,14 +33,25 @@ def error_body(status: int, code: str, detail: str, errors: dict[str, list[str]]
     return {"status": status, "code": code, "detail": detail, "errors": errors or {}}
 
 
+def _messages(detail: Any, prefix: str = "") -> list[str]:
+    """Plain messages, however deeply DRF nested them (list items are keyed by index)."""
+    if isinstance(detail, dict):
+        return [
+            message
+            for key, value in detail.items()
+            for message in _messages(
+                value, f"{prefix}Item {key}: " if isinstance(key, int) else f"{prefix}{key}: "
+            )
+        ]
+    if isinstance(detail, list):
+        return [message for item in detail for message in _messages(item, prefix)]
+    return [f"{prefix}{detail}"]
+
+
 def _field_errors(detail: Any) -> dict[str, list[str]]:
     if isinstance(detail, dict):
-        return {
-            str(key): [str(item) for item in (value if isinstance(value, list) else [value])]
-            for key, value in detail.items()
-        }
-    items = detail if isinstance(detail, list) else [detail]
-    return {"non_field_errors": [str(item) for item in items]}
+        return {str(key): _messages(value) for key, value in detail.items()}
+    return {"non_field_errors": _messages(detail)}
 
 
 def _summary(errors: dict[str, list[str]]) -> str:
@@ -54,6 +67,9 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         exc = NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = PermissionDenied()
+    if isinstance(exc, RequestDataTooBig):
+        # Django refuses bodies over DATA_UPLOAD_MAX_MEMORY_SIZE; its own answer is an HTML 400.
+        return Response(error_body(413, "payload_too_large", TOO_LARGE), status=413)
     if isinstance(exc, DatabaseUnavailable):
         # The database is down or unreachable: a retryable 503, not a traceback.
         return Response(

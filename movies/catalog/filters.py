@@ -57,8 +57,21 @@ class MovieSearchFilter(BaseFilterBackend):
         ]
 
 
+class RepeatedCSVWidget(django_filters.widgets.CSVWidget):
+    """Comma-separated values from every occurrence of the parameter, not only the last."""
+
+    def value_from_datadict(self, data, files, name):
+        if not hasattr(data, "getlist") or len(data.getlist(name)) < 2:
+            return super().value_from_datadict(data, files, name)
+        return [item for value in data.getlist(name) for item in value.split(",")]
+
+
 class GenreNamesFilter(django_filters.BaseCSVFilter, django_filters.CharFilter):
     """One or more genre names, comma-separated or repeated; a movie needs all."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", RepeatedCSVWidget)
+        super().__init__(*args, **kwargs)
 
     def filter(self, queryset: QuerySet, value) -> QuerySet:
         names = {name.strip() for name in value or [] if name.strip()}

@@ -8,6 +8,7 @@ are refused: deeper pages are better reached with a narrower search.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
@@ -21,6 +22,7 @@ MAX_OFFSET = 10_000
 LIMIT_INVALID = "Must be a positive integer."
 OFFSET_INVALID = "Must be an integer of at least 0."
 OFFSET_TOO_DEEP = f"Must be at most {MAX_OFFSET}; narrow the search to reach further results."
+_INTEGER = re.compile(r"-?[0-9]{1,20}")
 
 
 def parse_int(raw: str | None, *, parameter: str, minimum: int, message: str) -> int | None:
@@ -28,7 +30,7 @@ def parse_int(raw: str | None, *, parameter: str, minimum: int, message: str) ->
     if raw is None or raw.strip() == "":
         return None
     raw = raw.strip()
-    if not (raw.isascii() and raw.lstrip("-").isdigit()) or len(raw) > 20:
+    if not _INTEGER.fullmatch(raw):
         raise ValidationError({parameter: [message]})
     value = int(raw)
     if value < minimum:

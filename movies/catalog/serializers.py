@@ -7,7 +7,7 @@ created, matched ignoring case and surrounding spaces, as populate_db does.
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from rest_framework import serializers
 from rest_framework.exceptions import APIException
 
@@ -22,6 +22,15 @@ class Conflict(APIException):
     status_code = 409
     default_detail = "The request conflicts with the catalogue."
     default_code = "conflict"
+
+
+class StrictFloatField(serializers.FloatField):
+    """A number: JSON true and false are not, though Python reads them as 1.0 and 0.0."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class GenreSerializer(serializers.ModelSerializer):
@@ -83,6 +92,11 @@ class MovieSerializer(serializers.ModelSerializer):
 
 class MovieWriteSerializer(serializers.ModelSerializer):
     """A movie as staff write it: genres by name."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.FloatField: StrictFloatField,
+    }
 
     genre = serializers.ListField(
         child=serializers.CharField(max_length=100, allow_blank=False),
