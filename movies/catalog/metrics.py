@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from contextlib import ExitStack
 
 from django.conf import settings
-from django.db import connection
+from django.db import connections
 from django.http import Http404, HttpRequest, HttpResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -57,7 +58,10 @@ class MetricsMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         queries = _QueryCounter()
-        with connection.execute_wrapper(queries):
+        with ExitStack() as stack:
+            # Every alias: with read replicas, most reads run on one of them.
+            for alias in connections:
+                stack.enter_context(connections[alias].execute_wrapper(queries))
             response = self.get_response(request)
         route = _route(request)
         LATENCY.labels(route, request.method).observe(time.perf_counter() - started)

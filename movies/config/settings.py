@@ -76,6 +76,9 @@ INSTALLED_APPS = [
 # Sessions, authentication, CSRF and messages exist for the admin and the
 # browsable API; the BackOffice* subclasses step aside for anonymous API requests.
 MIDDLEWARE = [
+    # First, so the whole request (session and authentication included) is one
+    # read-your-writes scope for the replica router; a no-op without replicas.
+    "config.routers.PrimaryAfterWriteMiddleware",
     "catalog.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -113,6 +116,18 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# PostgreSQL streaming replicas, read from by config.routers. In tests each
+# replica alias mirrors the primary's test database, which the replicas receive
+# through replication (Django creates no test database of its own for them).
+for index, url in enumerate(env_list("DATABASE_REPLICA_URLS")):
+    DATABASES[f"replica_{index}"] = dj_database_url.parse(
+        url,
+        conn_max_age=env_int("CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+        test_options={"MIRROR": "default"},
+    )
+if "replica_0" in DATABASES:
+    DATABASE_ROUTERS = ["config.routers.PrimaryReplicaRouter"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets API readers keep reading the old catalogue while an import writes.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
