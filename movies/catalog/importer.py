@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -24,7 +23,7 @@ import ijson
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from catalog import search
+from catalog import bulk, search
 from catalog.models import (
     IMDB_SCORE_RANGE,
     POPULARITY_RANGE,
@@ -176,126 +175,11 @@ class _Batch:
         self.records[record.key] = record
 
 
-_INSERT_MOVIES = (
-    "INSERT INTO catalog_movie (name, director, popularity, imdb_score, search_text, "
-    "created_at, updated_at) VALUES {rows} RETURNING id, name, director"
-)
-_UPDATE_MOVIE = (
-    "UPDATE catalog_movie SET popularity = %s, imdb_score = %s, search_text = %s, "
-    "updated_at = %s WHERE id = %s"
-)
-_INSERT_LINKS = "INSERT INTO catalog_movie_genres (movie_id, genre_id) VALUES {rows}"
-# Rows per multi-row INSERT: well under SQLite's and PostgreSQL's parameter limits.
-_ROWS_PER_INSERT = 1000
-
-
-def _insert_rows(cursor, statement: str, rows: list[tuple]) -> list[tuple]:
-    """Multi-row INSERTs, returning whatever the statement returns."""
-    returned: list[tuple] = []
-    for start in range(0, len(rows), _ROWS_PER_INSERT):
-        chunk = rows[start : start + _ROWS_PER_INSERT]
-        placeholders = "(" + ", ".join(["%s"] * len(chunk[0])) + ")"
-        cursor.execute(
-            statement.format(rows=", ".join([placeholders] * len(chunk))),
-            [value for row in chunk for value in row],
-        )
-        if cursor.description:
-            returned.extend(cursor.fetchall())
-    return returned
-
-
-_COPY_MOVIES = (
-    "COPY catalog_movie (id, name, director, popularity, imdb_score, search_text, "
-    "created_at, updated_at) FROM STDIN"
-)
-_COPY_LINKS = "COPY catalog_movie_genres (movie_id, genre_id) FROM STDIN"
-_NEXT_MOVIE_IDS = (
-    "SELECT nextval(pg_get_serial_sequence('catalog_movie', 'id')) FROM generate_series(1, %s)"
-)
-
-
-def _insert_movies(cursor, rows: list[tuple]) -> list[tuple]:
-    """Insert movie rows; returns (id, name, director) for each."""
-    if connection.vendor != "postgresql":
-        return _insert_rows(cursor, _INSERT_MOVIES, rows)
-    # COPY is PostgreSQL's fastest way in; ids are drawn from the sequence first.
-    cursor.execute(_NEXT_MOVIE_IDS, [len(rows)])
-    ids = [pk for (pk,) in cursor.fetchall()]
-    with cursor.cursor.copy(_COPY_MOVIES) as copy:
-        for pk, row in zip(ids, rows, strict=True):
-            copy.write_row((pk, *row))
-    return [(pk, row[0], row[1]) for pk, row in zip(ids, rows, strict=True)]
-
-
-def _insert_links(cursor, links: list[tuple[int, int]]) -> None:
-    if connection.vendor != "postgresql":
-        _insert_rows(cursor, _INSERT_LINKS, links)
-        return
-    with cursor.cursor.copy(_COPY_LINKS) as copy:
-        for link in links:
-            copy.write_row(link)
-
-
-@contextmanager
-def _secondary_indexes_rebuilt_after(*, catalogue_was_empty: bool) -> Iterator[None]:
-    """On PostgreSQL, fill an empty catalogue first and build its indexes after.
-
-    Maintaining the trigram and covering indexes row by row costs several
-    times more than building them once. Unique indexes stay: the import reads
-    through them. The DDL is part of the import's transaction, so a failed
-    import restores them untouched; readers of an empty catalogue wait for it.
-    """
-    if connection.vendor != "postgresql" or not catalogue_was_empty:
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT indexname, indexdef FROM pg_indexes "
-            "WHERE tablename IN ('catalog_movie', 'catalog_movie_genres') "
-            "AND indexdef NOT LIKE 'CREATE UNIQUE INDEX%%'"
-        )
-        indexes = cursor.fetchall()
-        for name, _ in indexes:
-            cursor.execute(f'DROP INDEX "{name}"')
-    yield
-    with connection.cursor() as cursor:
-        # Deferred foreign-key checks must run before the tables can be indexed.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-        for _, definition in indexes:
-            cursor.execute(definition)
-        cursor.execute("ANALYZE catalog_movie")
-        cursor.execute("ANALYZE catalog_movie_genres")
-
-
-def _existing_movies(keys: list[tuple[str, str]]) -> dict[tuple[str, str], tuple]:
-    """(id, popularity, imdb_score, search_text) by (name, director), for these keys.
-
-    A join against the keys as a VALUES list: one unique-index lookup per key on
-    both SQLite and PostgreSQL (an IN list on name alone drags in every movie
-    sharing a common title).
-    """
-    wanted = ", ".join(["(%s, %s)"] * len(keys))
-    query = (
-        f"WITH wanted(name, director) AS (VALUES {wanted}) "
-        "SELECT m.name, m.director, m.id, m.popularity, m.imdb_score, m.search_text "
-        "FROM wanted JOIN catalog_movie m "
-        "ON m.name = wanted.name AND m.director = wanted.director"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(query, [value for key in keys for value in key])
-        return {(name, director): rest for name, director, *rest in cursor.fetchall()}
-
-
 def _write_batch(batch: _Batch, genres: _GenreIds, result: ImportResult) -> None:
-    """Upsert one batch with a handful of statements, whatever its size.
-
-    Plain SQL rather than bulk_create: building a model instance per record
-    costs more than the database's own work.
-    """
+    """Upsert one batch with a handful of statements, whatever its size (see catalog.bulk)."""
     records = batch.records
     genres.ensure(name for record in records.values() for name in record.genres)
-    existing = _existing_movies(list(records))
+    existing = bulk.existing_movies(list(records))
     Link = Movie.genres.through
     current_links: dict[int, set[int]] = {row[0]: set() for row in existing.values()}
     for movie_id, genre_id in Link.objects.filter(movie_id__in=current_links).values_list(
@@ -338,9 +222,9 @@ def _write_batch(batch: _Batch, genres: _GenreIds, result: ImportResult) -> None
             relink[pk] = genre_ids
 
     with connection.cursor() as cursor:
-        created = _insert_movies(cursor, new_rows) if new_rows else []
+        created = bulk.insert_movies(cursor, new_rows) if new_rows else []
         if updates:
-            cursor.executemany(_UPDATE_MOVIE, updates)
+            cursor.executemany(bulk.UPDATE_MOVIE, updates)
         if relink:
             Link.objects.filter(movie_id__in=relink).delete()
         links = [
@@ -350,7 +234,7 @@ def _write_batch(batch: _Batch, genres: _GenreIds, result: ImportResult) -> None
         ]
         links += [(pk, genre_id) for pk, genre_ids in relink.items() for genre_id in genre_ids]
         if links:
-            _insert_links(cursor, links)
+            bulk.insert_links(cursor, links)
     result.created += len(created)
     result.updated += len(updates)
 
@@ -374,7 +258,7 @@ def import_records(
             genres = _GenreIds()
             batch = _Batch()
             empty = not Movie.objects.exists()
-            with _secondary_indexes_rebuilt_after(catalogue_was_empty=empty):
+            with bulk.secondary_indexes_rebuilt_after(catalogue_was_empty=empty):
                 for index, raw in enumerate(records):
                     batch.add(validate_record(index, raw))
                     if len(batch.records) >= batch_size:
