@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable
 
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import connections, models, router
 from django.db.models import F, Value
 from django.db.models.functions import Greatest, Lower
 
@@ -164,9 +164,13 @@ class CatalogueVersion(models.Model):
 
     @classmethod
     def current(cls) -> int:
-        return (
-            cls.objects.filter(pk=cls.SINGLETON_ID).values_list("version", flat=True).first() or 0
-        )
+        # Read on every API request: plain SQL skips the ORM's query building.
+        with connections[router.db_for_read(cls)].cursor() as cursor:
+            cursor.execute(
+                f"SELECT version FROM {cls._meta.db_table} WHERE id = %s", [cls.SINGLETON_ID]
+            )
+            row = cursor.fetchone()
+        return row[0] if row else 0
 
     @classmethod
     def bump(cls) -> None:
