@@ -121,3 +121,28 @@ def test_redis_going_away_degrades_to_no_cache(client, settings):
     health = client.get("/healthz")
     assert health.status_code == 503
     assert health.json()["checks"] == {"database": "ok", "redis": "unavailable"}
+
+
+def test_a_repeated_anonymous_read_is_replayed_byte_for_byte(client, monkeypatch):
+    MovieFactory.create_batch(3)
+    first = client.get("/api/movies?search=movie")
+    # The view is not run again: the middleware answers from the cache.
+    monkeypatch.setattr("catalog.views.MovieViewSet.list", lambda *a, **k: pytest.fail("view ran"))
+    again = client.get("/api/movies?search=movie")
+    assert again.content == first.content
+    for header in ("Content-Type", "ETag", "Cache-Control", "Vary", "Allow"):
+        assert again.headers[header] == first.headers[header]
+    head = client.head("/api/movies?search=movie")
+    assert (head.status_code, head.content) == (200, b"")
+
+
+def test_browsers_and_signed_in_clients_get_the_views_answer(client):
+    from django.contrib.auth.models import User
+
+    MovieFactory()
+    client.get("/api/movies")
+    html = client.get("/api/movies", HTTP_ACCEPT="text/html")
+    assert html.headers["Content-Type"].startswith("text/html")
+    client.force_login(User.objects.create_user("s", is_staff=True))
+    signed_in = client.get("/api/movies")
+    assert signed_in.headers["Cache-Control"] == "private, no-cache"

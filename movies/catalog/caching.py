@@ -1,9 +1,13 @@
 """Caching of catalogue reads: ETags, Cache-Control and a server-side response cache.
 
-Both the ETag and the cache key start with CatalogueVersion, which every write
+Both the ETag and the cache keys start with CatalogueVersion, which every write
 increments in its own transaction (API, admin, populate_db alike). A write
-therefore invalidates every cached list and every ETag at once, in every
+therefore invalidates every cached response and every ETag at once, in every
 process, without deleting keys; stale entries simply age out.
+
+Two layers use them: CachedReadMixin keeps list data for the views, and
+CachedResponseMiddleware answers a repeated anonymous JSON read with the bytes
+it answered last time, before Django REST framework runs at all.
 """
 
 from __future__ import annotations
@@ -12,25 +16,32 @@ import contextlib
 import hashlib
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
+from django.db import DatabaseError
+from django.http import HttpResponse, HttpResponseNotModified
+from django.urls import Resolver404, resolve
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from rest_framework import status
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from catalog.models import CatalogueVersion
 from catalog.search import InvalidSearch, split_terms
+from config.middleware import API_PREFIX
 
 CACHE_KEY_PREFIX = "api-response"
+BYTES_KEY_PREFIX = "api-bytes"
 
 
-def request_fingerprint(request) -> str:
+def request_fingerprint(request, renderer_format: str) -> str:
     """What makes two read requests the same: host, path, renderer, parameters.
 
     Search terms are compared after splitting and normalising, so
     ``?search=War,the`` and ``?search=the war`` share an entry.
     """
     params = []
-    for name, values in sorted(request.query_params.lists()):
+    for name, values in sorted(request.GET.lists()):
         for value in values:
             if name == "search":
                 # An invalid search is refused by the view; errors are never cached.
@@ -41,10 +52,14 @@ def request_fingerprint(request) -> str:
         request.scheme,
         request.get_host(),
         request.path.rstrip("/"),
-        request.accepted_renderer.format,
+        renderer_format,
         "&".join(params),
     ]
     return hashlib.blake2b("\n".join(parts).encode(), digest_size=16).hexdigest()
+
+
+def etag_for(version: int, fingerprint: str) -> str:
+    return f'"{version}-{fingerprint}"'
 
 
 class CachedReadMixin:
@@ -57,9 +72,12 @@ class CachedReadMixin:
         return self._conditional(request, super().retrieve, args, kwargs, cache_data=False)
 
     def _conditional(self, request, produce, args, kwargs, *, cache_data: bool):
-        version = CatalogueVersion.current()
-        fingerprint = request_fingerprint(request)
-        etag = f'"{version}-{fingerprint}"'
+        # Read once per request: CachedResponseMiddleware may have read it already.
+        version = getattr(request, "catalogue_version", None)
+        if version is None:
+            version = CatalogueVersion.current()
+        fingerprint = request_fingerprint(request, request.accepted_renderer.format)
+        etag = etag_for(version, fingerprint)
         if etag in request.headers.get("If-None-Match", ""):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
         key = f"{CACHE_KEY_PREFIX}:{version}:{fingerprint}"
@@ -84,3 +102,73 @@ class CachedReadMixin:
                 patch_cache_control(response, public=True, max_age=settings.API_CACHE_MAX_AGE)
             patch_vary_headers(response, ("Accept", "Authorization", "Cookie"))
         return response
+
+
+class CachedResponseMiddleware:
+    """Answers repeated anonymous JSON reads of the catalogue from the cache.
+
+    Only requests that every anonymous client would get the same answer to
+    qualify: GET or HEAD of a movie or genre list or detail, no credentials,
+    no session cookie, JSON accepted. Their bytes are stored under the
+    response's ETag (catalogue version + request fingerprint) the first time
+    the view answers, and replayed from then on, after the same throttles the
+    API applies. Everything else goes through the views as usual.
+    """
+
+    ROUTES = {"movie-list", "movie-detail", "genre-list", "genre-detail"}
+    REPLAYED_HEADERS = ("Content-Type", "Allow", "Vary", "Cache-Control")
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not self._qualifies(request):
+            return self.get_response(request)
+        try:
+            version = CatalogueVersion.current()
+        except DatabaseError:
+            return self.get_response(request)  # the view answers with a 503
+        request.catalogue_version = version
+        etag = etag_for(version, request_fingerprint(request, "json"))
+        key = f"{BYTES_KEY_PREFIX}:{etag}"
+        not_modified = etag in request.headers.get("If-None-Match", "")
+        cached = None if not_modified else cache.get(key)
+        if (not_modified or cached is not None) and self._throttles_allow(request):
+            if not_modified:
+                response = HttpResponseNotModified()
+                response["ETag"] = etag
+                patch_cache_control(response, public=True, max_age=settings.API_CACHE_MAX_AGE)
+                patch_vary_headers(response, ("Accept", "Authorization", "Cookie"))
+                return response
+            body, headers = cached
+            response = HttpResponse(body if request.method == "GET" else b"", headers=headers)
+            response["ETag"] = etag
+            return response
+        response = self.get_response(request)
+        if response.status_code == 200 and response.get("ETag") == etag:
+            headers = {name: response[name] for name in self.REPLAYED_HEADERS if name in response}
+            cache.set(key, (response.content, headers), settings.API_CACHE_TIMEOUT)
+        return response
+
+    def _qualifies(self, request) -> bool:
+        if request.method not in ("GET", "HEAD") or not request.path_info.startswith(API_PREFIX):
+            return False
+        if "Authorization" in request.headers or settings.SESSION_COOKIE_NAME in request.COOKIES:
+            return False
+        accept = request.headers.get("Accept", "*/*")
+        if "format" in request.GET or not ("json" in accept or accept.strip() in ("", "*/*")):
+            return False
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return False
+        request.resolver_match = match
+        return match.url_name in self.ROUTES
+
+    @staticmethod
+    def _throttles_allow(request) -> bool:
+        request.user = AnonymousUser()
+        return all(
+            throttle().allow_request(request, None)
+            for throttle in api_settings.DEFAULT_THROTTLE_CLASSES
+        )
