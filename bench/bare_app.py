@@ -1,0 +1,19 @@
+"""The fastest WSGI app gunicorn can serve: fixed bytes, read once at start-up.
+
+The upper bound for bench/throughput_bench.py: the same body the real API
+returns, with no framework, routing or database. ``BARE_APP_BODY`` names the
+file holding the body (the benchmark captures it from the real app first).
+
+``BARE_APP_BODY=/tmp/body.json gunicorn --chdir bench bare_app:application --workers 2``
+"""
+
+import os
+
+with open(os.environ["BARE_APP_BODY"], "rb") as stream:
+    BODY = stream.read()
+HEADERS = [("Content-Type", "application/json"), ("Content-Length", str(len(BODY)))]
+
+
+def application(environ, start_response):
+    start_response("200 OK", HEADERS)
+    return [BODY]

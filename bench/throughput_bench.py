@@ -1,0 +1,364 @@
+"""Requests per second of the API under gunicorn, against a bare WSGI app.
+
+``python bench/throughput_bench.py --database-url URL --label LABEL [--rounds 3]
+[--duration 10] [--connections 8] [--threads 2] [--redis-url redis://127.0.0.1:6379/13]``
+
+Two gunicorn servers run side by side on 127.0.0.1, 2 sync workers each: the
+real app (DEBUG off, no throttling, the response cache in Redis) against an
+existing, filled database that is only read, and bench/bare_app.py serving the
+exact bytes the real app returns for the search below. wrk on loopback
+(``wrk -t2 -c8 -d10s --latency``) loads one of them at a time with:
+
+- ``search warm``: /api/movies?search=the,war&limit=10&offset=0, the same URL
+  every time, so every request after the first is a server-side cache hit;
+- ``search cold``: the same search with a distinct dummy ``&n=<nonce>-<thread>-<i>``
+  per request (a wrk Lua script). The API ignores unknown parameters but the
+  cache key covers them all, so every request runs the search;
+- ``list``: /api/movies?limit=20 (cached after the first request);
+- ``detail``: /api/movies/<id> of an existing movie (never cached server-side);
+- ``bare``: the bare app.
+
+Each round runs every case once; the result is the median over ``--rounds``
+and each case's ratio to the bare app, both as the ratio of the medians and as
+the median of the per-round ratios. /metrics (both workers aggregated through
+PROMETHEUS_MULTIPROC_DIR) is read before and after each case for the database
+queries per request. wrk runs on the same 2 cores as the servers, so every
+figure includes its share of the CPU.
+
+The result goes to ``bench/results/throughput-<label>.json`` with the machine's
+and the code's facts, and a Markdown table is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from search_bench import (  # noqa: E402
+    BENCH_DIR,
+    RESULTS_DIR,
+    BenchError,
+    Gunicorn,
+    app_environment,
+    app_snapshot,
+    code_facts,
+    code_fingerprint,
+    engine_of,
+    http_get,
+    machine_facts,
+    metrics_delta,
+    say,
+    write_json,
+)
+
+SEARCH_PATH = "/api/movies?search=the,war&limit=10&offset=0"
+LIST_PATH = "/api/movies?limit=20"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
+TARGET_RATIO = {"search warm": 0.30, "search cold": 0.10}
+COLD_SCRIPT = """\
+-- A distinct dummy parameter per request: the server-side cache never hits.
+local counter = 0
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+function request()
+  counter = counter + 1
+  return wrk.format(nil, wrk.path .. "&n=%(nonce)s-" .. tid .. "-" .. counter)
+end
+"""
+REQUESTS_PER_SECOND = re.compile(r"^Requests/sec:\s+([\d.]+)", re.MULTILINE)
+TOTAL = re.compile(r"^\s+(\d+) requests in ([\d.]+)(\w+), ", re.MULTILINE)
+NON_2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
+SOCKET_ERRORS = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
+LATENCY_LINE = re.compile(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
+UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    server: str  # "app" or "bare"
+    path: str
+    script: Path | None = None
+
+
+def wrk(port: int, case: Case, *, threads: int, connections: int, duration: int) -> dict[str, Any]:
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "--latency",
+        "--timeout",
+        "10s",
+    ]
+    if case.script:
+        command += ["-s", str(case.script)]
+    command.append(f"http://127.0.0.1:{port}{case.path}")
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    output = completed.stdout
+    rate = REQUESTS_PER_SECOND.search(output)
+    if completed.returncode != 0 or rate is None:
+        raise BenchError(f"{' '.join(command)} failed: {completed.stderr or output}")
+    total = TOTAL.search(output)
+    non_2xx = NON_2XX.search(output)
+    errors = SOCKET_ERRORS.search(output)
+    latency = {
+        f"p{percent}_ms": round(float(value) * UNIT_MS[unit], 2)
+        for percent, value, unit in LATENCY_LINE.findall(output)
+    }
+    return {
+        "requests_per_second": float(rate.group(1)),
+        "requests": int(total.group(1)) if total else None,
+        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+        "socket_errors": dict(
+            zip(("connect", "read", "write", "timeout"), map(int, errors.groups()), strict=True)
+        )
+        if errors
+        else None,
+        "latency": latency,
+    }
+
+
+def settled_metrics(server: Gunicorn) -> dict[str, dict[str, float]]:
+    """/metrics once the requests still in flight when wrk stopped are served."""
+    previous = server.metrics()
+    for _ in range(40):
+        time.sleep(0.1)
+        current = server.metrics()
+        if metrics_delta(previous, current) == {}:
+            return current
+        previous = current
+    return previous
+
+
+def tool_version(command: Sequence[str], pattern: str) -> str | None:
+    try:
+        completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        return None
+    found = re.search(pattern, completed.stdout + completed.stderr)
+    return found.group(1) if found else None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    parser.add_argument("--label", required=True, help="names the result: throughput-LABEL.json")
+    parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument(
+        "--source",
+        default="worktree",
+        choices=("worktree", "head", "live"),
+        help="the app measured: a copy of the working tree taken at the start (default), "
+        "the last commit, or the live working tree",
+    )
+    args = parser.parse_args(argv)
+    if not args.database_url:
+        parser.error("--database-url (or DATABASE_URL) is required")
+    if shutil.which("wrk") is None:
+        parser.error("wrk is not installed (apt-get install -y wrk)")
+
+    workdir = Path(tempfile.mkdtemp(prefix="movies-bench-throughput-"))
+    try:
+        engine = engine_of(args.database_url)
+        machine = machine_facts(args.database_url)
+        machine["wrk"] = tool_version(["wrk", "-v"], r"wrk (\S+)")
+        machine["redis"] = tool_version(
+            ["redis-cli", "-u", args.redis_url, "INFO", "server"], r"redis_version:(\S+)"
+        )
+        machine["gunicorn"] = tool_version(
+            [str(Path(sys.executable).parent / "gunicorn"), "--version"], r"\(version ([\d.]+)\)"
+        )
+        if machine["redis"] is None:
+            raise BenchError(f"Redis does not answer at {args.redis_url}")
+        app_dir = app_snapshot(args.source, workdir)
+        code = code_facts(app_dir, args.source)
+        cold_script = workdir / "cold.lua"
+        app_env = app_environment(args.database_url, REDIS_URL=args.redis_url)
+        with Gunicorn(
+            "config.wsgi", chdir=app_dir, env=app_env, ready_path="/healthz", metrics=True
+        ) as app:
+            status, _, body = http_get(app.port, "/api/movies?limit=1")
+            if status != 200 or not json.loads(body)["results"]:
+                raise BenchError(f"the catalogue is empty or unreachable ({status})")
+            movie_id = json.loads(body)["results"][0]["id"]
+            status, headers, body = http_get(app.port, SEARCH_PATH)
+            if status != 200:
+                raise BenchError(f"{SEARCH_PATH} answered {status}")
+            body_file = workdir / "body.json"
+            body_file.write_bytes(body)
+            bare_env = {**os.environ, "BARE_APP_BODY": str(body_file)}
+            with Gunicorn("bare_app:application", chdir=BENCH_DIR, env=bare_env) as bare:
+                if http_get(bare.port, "/")[2] != body:
+                    raise BenchError("the bare app does not serve the captured bytes")
+                cases = [
+                    Case("search warm", "app", SEARCH_PATH),
+                    Case("search cold", "app", SEARCH_PATH, cold_script),
+                    Case("list", "app", LIST_PATH),
+                    Case("detail", "app", f"/api/movies/{movie_id}"),
+                    Case("bare", "bare", "/"),
+                ]
+                runs: dict[str, list[dict[str, Any]]] = {case.name: [] for case in cases}
+                for round_number in range(1, args.rounds + 1):
+                    for case in cases:
+                        server = app if case.server == "app" else bare
+                        if case.script:
+                            # A new nonce each run: Redis keeps earlier runs' entries.
+                            nonce = secrets.token_hex(6)
+                            case.script.write_text(COLD_SCRIPT % {"nonce": nonce})
+                        load = os.getloadavg()[0]
+                        before = settled_metrics(app)
+                        run = wrk(
+                            server.port,
+                            case,
+                            threads=args.threads,
+                            connections=args.connections,
+                            duration=args.duration,
+                        )
+                        run["routes"] = metrics_delta(before, settled_metrics(app))
+                        run["load_average_before"] = round(load, 2)
+                        runs[case.name].append(run)
+                        say(
+                            f"[{args.label}] round {round_number}/{args.rounds} {case.name}: "
+                            f"{run['requests_per_second']:.1f} req/s, load {load:.2f}"
+                        )
+        result = summarise(runs, cases, args, engine, movie_id, body, headers)
+        result.update(
+            {
+                "machine": machine,
+                "code": code,
+                "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+        )
+        if code_fingerprint(app_dir) != code["app_code_sha256"]:
+            result["warning"] = "the app's code changed on disk during the run"
+            say(f"warning: {result['warning']}")
+    except BenchError as error:
+        say(f"error: {error}")
+        return 1
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    path = write_json(args.results_dir / f"throughput-{args.label}.json", result)
+    say(f"wrote {path}")
+    sys.stdout.write(markdown_table(result) + "\n")
+    return 0
+
+
+def summarise(
+    runs: dict[str, list[dict[str, Any]]],
+    cases: Sequence[Case],
+    args: argparse.Namespace,
+    engine: str,
+    movie_id: int,
+    body: bytes,
+    headers: dict[str, str],
+) -> dict[str, Any]:
+    bare_rates = [run["requests_per_second"] for run in runs["bare"]]
+    bare_median = statistics.median(bare_rates)
+    summary = {}
+    for case in cases:
+        rates = [run["requests_per_second"] for run in runs[case.name]]
+        median = statistics.median(rates)
+        per_round = [rate / bare for rate, bare in zip(rates, bare_rates, strict=True)]
+        routes: dict[str, dict[str, int]] = {}
+        for run in runs[case.name]:
+            for route, counts in run["routes"].items():
+                total = routes.setdefault(route, {"requests": 0, "db_queries": 0})
+                total["requests"] += counts["requests"]
+                total["db_queries"] += counts["db_queries"]
+        per_request = {
+            route: round(total["db_queries"] / total["requests"], 2)
+            for route, total in routes.items()
+        }
+        target = TARGET_RATIO.get(case.name)
+        ratio = median / bare_median
+        summary[case.name] = {
+            "path": case.path + (" (+ &n=<unique>)" if case.script else ""),
+            "median_requests_per_second": round(median, 1),
+            "requests_per_second": rates,
+            "ratio_to_bare": round(ratio, 3),
+            "median_per_round_ratio_to_bare": round(statistics.median(per_round), 3),
+            "target_ratio": target,
+            "meets_target": None if target is None else ratio >= target,
+            "db_queries_per_request": per_request,
+            "non_2xx": sum(run["non_2xx"] for run in runs[case.name]),
+            "median_latency_ms": {
+                key: round(statistics.median(run["latency"][key] for run in runs[case.name]), 2)
+                for key in runs[case.name][0]["latency"]
+            },
+        }
+    return {
+        "benchmark": "throughput",
+        "label": args.label,
+        "database": engine,
+        "database_url": args.database_url,
+        "redis_url": args.redis_url,
+        "wrk": f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency",
+        "gunicorn": "--workers 2 (sync), 127.0.0.1; the app and the bare app side by side",
+        "rounds": args.rounds,
+        "movie_id": movie_id,
+        "response_bytes": len(body),
+        "app_response_headers": headers,
+        "cases": summary,
+        "runs": runs,
+    }
+
+
+def markdown_table(result: dict[str, Any]) -> str:
+    lines = [
+        "| case | path | req/s (median) | per round | ratio to bare | target | p50 / p99 ms "
+        "| SQL/request |",
+        "|---|---|---:|---|---:|---:|---:|---:|",
+    ]
+    for name, case in result["cases"].items():
+        target = case["target_ratio"]
+        verdict = (
+            "-"
+            if target is None
+            else f"≥ {target:.0%} {'yes' if case['meets_target'] else '**no**'}"
+        )
+        latency = case["median_latency_ms"]
+        queries = ", ".join(f"{value:g}" for value in case["db_queries_per_request"].values())
+        cells = [
+            name,
+            f"`{case['path']}`",
+            f"{case['median_requests_per_second']:,.0f}",
+            " / ".join(f"{rate:,.0f}" for rate in case["requests_per_second"]),
+            f"{case['ratio_to_bare']:.1%}",
+            verdict,
+            f"{latency.get('p50_ms', 0):.1f} / {latency.get('p99_ms', 0):.1f}",
+            queries or "0",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
