@@ -29,7 +29,6 @@ import hashlib
 import io
 import json
 import os
-import platform
 import re
 import shutil
 import signal
@@ -46,6 +45,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import BenchError, host_facts, say, write_json  # noqa: E402
+from common import run as run_command  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -79,10 +83,6 @@ POSTGRES_UNREACHABLE = (
     "PostgreSQL is not reachable at {url} ({reason}). Start it, pass --postgres-url, "
     "or benchmark SQLite only with --databases sqlite."
 )
-
-
-class BenchError(Exception):
-    """A benchmark step that failed; the message says which and why."""
 
 
 @dataclass
@@ -142,7 +142,9 @@ class SQLiteDatabase:
 
     def version(self) -> str:
         # The library the benchmarked interpreter links, which may not be ours.
-        return _run([str(self._python), "-c", "import sqlite3; print(sqlite3.sqlite_version)"])
+        return run_command(
+            [str(self._python), "-c", "import sqlite3; print(sqlite3.sqlite_version)"]
+        )
 
 
 class PostgresDatabase:
@@ -158,7 +160,7 @@ class PostgresDatabase:
         self._admin_url = urlunsplit(parts._replace(path="/postgres"))
 
     def _psql(self, url: str, sql: str) -> str:
-        return _run(["psql", url, "-X", "-v", "ON_ERROR_STOP=1", "-qtAc", sql])
+        return run_command(["psql", url, "-X", "-v", "ON_ERROR_STOP=1", "-qtAc", sql])
 
     def check(self) -> None:
         try:
@@ -178,16 +180,6 @@ class PostgresDatabase:
         return self._psql(self._admin_url, "SHOW server_version")
 
 
-def _run(command: Sequence[str], env: dict[str, str] | None = None) -> str:
-    completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if completed.returncode != 0:
-        raise BenchError(
-            f"{' '.join(command)} exited with {completed.returncode}: "
-            f"{completed.stderr.strip()[-2000:]}"
-        )
-    return completed.stdout.strip()
-
-
 def _fingerprint(*paths: Path) -> str:
     digest = hashlib.sha256()
     for path in paths:
@@ -201,8 +193,8 @@ def catalogue_file(python: Path, size: int, seed: int, data_dir: Path) -> Path:
     path = data_dir / f"catalogue-{size}-seed{seed}-{version}.json"
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
-        _say(f"generating {path}")
-        _run([str(python), str(GENERATOR), str(size), str(path), "--seed", str(seed)])
+        say(f"generating {path}")
+        run_command([str(python), str(GENERATOR), str(size), str(path), "--seed", str(seed)])
     return path
 
 
@@ -270,7 +262,7 @@ def import_once(
     )
     summary = SUMMARY.search(finished.output)
     if summary is None and not finished.timed_out:
-        _say(f"warning: no summary in populate_db's output: {finished.output.strip()[-500:]!r}")
+        say(f"warning: no summary in populate_db's output: {finished.output.strip()[-500:]!r}")
     counts = summary.groupdict() if summary else {}
     return Measurement(
         wall_seconds=round(finished.wall, 3),
@@ -296,7 +288,7 @@ def _describe(run: Measurement) -> str:
 
 def migrate(python: Path, manage: Path, database_url: str) -> None:
     env = {**os.environ, **BENCH_ENV, "DATABASE_URL": database_url}
-    _run([str(python), str(manage), "migrate", "--no-input", "--verbosity", "0"], env)
+    run_command([str(python), str(manage), "migrate", "--no-input", "--verbosity", "0"], env)
 
 
 def _median(values: Sequence[float | None], digits: int) -> float | None:
@@ -328,7 +320,7 @@ def bench_case(
             migrate(python, manage, url)
             run = import_once(python, manage, path, url, timeout)
             runs.append(run)
-            _say(f"[{database.name} {size}] import {attempt}/{repeat}: {_describe(run)}")
+            say(f"[{database.name} {size}] import {attempt}/{repeat}: {_describe(run)}")
             if run.timed_out:
                 checks.append(f"import {attempt} was stopped after {timeout:g}s")
                 break
@@ -336,7 +328,7 @@ def bench_case(
                 checks.append(f"import {attempt} created {run.created} of {size} movies")
         else:
             rerun = import_once(python, manage, path, url, timeout)
-            _say(f"[{database.name} {size}] re-run: {_describe(rerun)}")
+            say(f"[{database.name} {size}] re-run: {_describe(rerun)}")
             if rerun.timed_out:
                 checks.append(f"the re-run was stopped after {timeout:g}s")
             elif rerun.unchanged != size:
@@ -344,7 +336,7 @@ def bench_case(
     finally:
         database.drop()
     for check in checks:
-        _say(f"warning: {check}")
+        say(f"warning: {check}")
     completed = [run for run in runs if not run.timed_out]
     median_wall = _median([run.wall_seconds for run in completed], 3)
     return {
@@ -365,12 +357,8 @@ def bench_case(
 
 
 def machine_facts(python: Path, databases: Sequence[Database]) -> dict[str, Any]:
-    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
-    meminfo = Path("/proc/meminfo").read_text() if Path("/proc/meminfo").exists() else ""
-    memory = re.search(r"^MemTotal:\s*(\d+) kB", meminfo, re.MULTILINE)
     versions = json.loads(
-        _run(
+        run_command(
             [
                 str(python),
                 "-c",
@@ -381,11 +369,7 @@ def machine_facts(python: Path, databases: Sequence[Database]) -> dict[str, Any]
         )
     )
     facts = {
-        "cpu_model": model.group(1).strip() if model else platform.processor() or None,
-        "cpu_cores": os.cpu_count(),
-        "cpu_cores_usable": len(os.sched_getaffinity(0)),
-        "ram_mb": int(memory.group(1)) // 1024 if memory else None,
-        "os": platform.platform(),
+        **host_facts(),
         "python": versions["python"],
         "django": versions["django"],
         "sqlite": versions["sqlite"],
@@ -400,7 +384,9 @@ def machine_facts(python: Path, databases: Sequence[Database]) -> dict[str, Any]
 
 def snapshot(revision: str, directory: Path) -> str:
     """Extract ``revision`` of this repository into ``directory``; its full commit id."""
-    commit = _run(["git", "-C", str(REPO_ROOT), "rev-parse", "--verify", f"{revision}^{{commit}}"])
+    commit = run_command(
+        ["git", "-C", str(REPO_ROOT), "rev-parse", "--verify", f"{revision}^{{commit}}"]
+    )
     archive = subprocess.run(
         ["git", "-C", str(REPO_ROOT), "archive", "--format=tar", commit],
         capture_output=True,
@@ -422,7 +408,7 @@ def code_facts(source: Path, commit: str | None = None) -> dict[str, Any]:
 
     def git(*args: str) -> str | None:
         try:
-            return _run(["git", "-C", str(source), *args])
+            return run_command(["git", "-C", str(source), *args])
         except (BenchError, FileNotFoundError):
             return None
 
@@ -444,12 +430,8 @@ def code_facts(source: Path, commit: str | None = None) -> dict[str, Any]:
 
 
 def write_result(result: dict[str, Any], results_dir: Path) -> Path:
-    results_dir.mkdir(parents=True, exist_ok=True)
-    path = results_dir / f"import-{result['database']}-{result['records']}.json"
-    partial = path.with_name(path.name + ".tmp")
-    partial.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    os.replace(partial, path)
-    return path
+    name = f"import-{result['database']}-{result['records']}.json"
+    return write_json(results_dir / name, result)
 
 
 def markdown_table(results: Sequence[dict[str, Any]]) -> str:
@@ -482,11 +464,6 @@ def markdown_table(results: Sequence[dict[str, Any]]) -> str:
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-def _say(message: str) -> None:
-    sys.stderr.write(message + "\n")
-    sys.stderr.flush()
 
 
 def _comma_list(text: str) -> list[str]:
@@ -551,12 +528,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.commit:
             with tempfile.TemporaryDirectory(prefix="movies-bench-source-") as directory:
                 commit = snapshot(args.commit, Path(directory))
-                _say(f"measuring commit {commit} from a snapshot in {directory}")
+                say(f"measuring commit {commit} from a snapshot in {directory}")
                 results = run(args, sizes, names, Path(directory), commit)
         else:
             results = run(args, sizes, names, args.source, None)
     except BenchError as error:
-        _say(f"error: {error}")
+        say(f"error: {error}")
         return 1
     sys.stdout.write(markdown_table(results) + "\n")
     return 0
@@ -596,7 +573,7 @@ def run(
             )
             if code_facts(source, commit)["import_code_sha256"] != code["import_code_sha256"]:
                 result["checks_failed"].append("the import code changed during the case")
-                _say(f"warning: {result['checks_failed'][-1]}")
+                say(f"warning: {result['checks_failed'][-1]}")
             result.update(
                 {
                     "benchmark": "populate_db",
@@ -608,7 +585,7 @@ def run(
                     "code": code,
                 }
             )
-            _say(f"wrote {write_result(result, args.results_dir)}")
+            say(f"wrote {write_result(result, args.results_dir)}")
             results.append(result)
     return results
 

@@ -39,7 +39,6 @@ import json
 import math
 import os
 import platform
-import re
 import secrets
 import shutil
 import signal
@@ -56,6 +55,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import BenchError, host_facts, run, say, write_json  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -79,10 +82,6 @@ RARE_CANDIDATES = ("umberto", "troopers", "wilderpeople", "18.4", "19.9", "20.9"
 RARE_RANGE = (5, 50)
 TARGET_P95_MS = {"postgresql": 20.0, "sqlite": 50.0}
 STATEMENT_REPEAT = 5
-
-
-class BenchError(Exception):
-    """A benchmark step that failed; the message says which and why."""
 
 
 @dataclass(frozen=True)
@@ -147,16 +146,6 @@ def summarise(samples_ms: Sequence[float]) -> dict[str, float]:
 # -- facts --------------------------------------------------------------------
 
 
-def _run(command: Sequence[str], env: dict[str, str] | None = None) -> str:
-    completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if completed.returncode != 0:
-        raise BenchError(
-            f"{' '.join(command)} exited with {completed.returncode}: "
-            f"{completed.stderr.strip()[-2000:]}"
-        )
-    return completed.stdout.strip()
-
-
 def engine_of(database_url: str) -> str:
     scheme = urlsplit(database_url).scheme
     if scheme.startswith("postgres") or scheme == "pgsql":
@@ -168,7 +157,7 @@ def engine_of(database_url: str) -> str:
 
 def postgres_version(database_url: str) -> str | None:
     try:
-        return _run(["psql", database_url, "-X", "-qtAc", "SHOW server_version"])
+        return run(["psql", database_url, "-X", "-qtAc", "SHOW server_version"])
     except (BenchError, FileNotFoundError):
         return None
 
@@ -177,21 +166,12 @@ def machine_facts(database_url: str | None = None) -> dict[str, Any]:
     """CPU, memory, OS and versions of what the benchmark runs on."""
     import sqlite3
 
-    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
-    meminfo = Path("/proc/meminfo").read_text() if Path("/proc/meminfo").exists() else ""
-    memory = re.search(r"^MemTotal:\s*(\d+) kB", meminfo, re.MULTILINE)
     facts: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "cpu_model": model.group(1).strip() if model else platform.processor() or None,
-        "cpu_cores": os.cpu_count(),
-        "cpu_cores_usable": len(os.sched_getaffinity(0)),
-        "ram_mb": int(memory.group(1)) // 1024 if memory else None,
-        "os": platform.platform(),
+        **host_facts(),
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
         "postgresql": None,
-        "load_average_at_start": [round(load, 2) for load in os.getloadavg()],
     }
     try:
         import django
@@ -215,7 +195,7 @@ def code_fingerprint(app_dir: Path) -> str:
 
 def _git(*args: str) -> str | None:
     try:
-        return _run(["git", "-C", str(REPO_ROOT), *args])
+        return run(["git", "-C", str(REPO_ROOT), *args])
     except (BenchError, FileNotFoundError):
         return None
 
@@ -256,19 +236,6 @@ def code_facts(app_dir: Path, source: str) -> dict[str, Any]:
         ),
         "app_code_sha256": code_fingerprint(app_dir),
     }
-
-
-def say(message: str) -> None:
-    sys.stderr.write(message + "\n")
-    sys.stderr.flush()
-
-
-def write_json(path: Path, result: dict[str, Any]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".tmp")
-    partial.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    os.replace(partial, path)
-    return path
 
 
 # -- gunicorn -----------------------------------------------------------------
