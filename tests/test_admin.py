@@ -105,6 +105,5 @@ def test_genre_list_searches_by_name_and_counts_movies(admin_client):
 
 
 def test_admin_requires_staff(client):
-    User.objects.create_user("reader", password="a-long-reader-password")
-    client.login(username="reader", password="a-long-reader-password")
+    client.force_login(User.objects.create_user("reader", password="a-long-reader-password"))
     assert client.get("/admin/catalog/movie/").status_code == 302

@@ -71,6 +71,7 @@ EXPECTED_OPERATIONS = {
         "/api/movies/{id}": ("GET", "PUT", "PATCH", "DELETE"),
         "/api/genres": ("GET", "POST"),
         "/api/genres/{id}": ("GET", "PUT", "PATCH", "DELETE"),
+        "/api/auth/token": ("POST",),
     }.items()
     for method in methods
 }

@@ -118,9 +118,9 @@ def test_staff_writes_genres(staff):
 
 
 def test_session_writes_need_the_csrf_token():
-    User.objects.create_user("admin", password="a-long-password-123", is_staff=True)
+    admin = User.objects.create_user("admin", password="a-long-password-123", is_staff=True)
     client = APIClient(enforce_csrf_checks=True)
-    client.login(username="admin", password="a-long-password-123")
+    client.force_login(admin)
     response = client.post("/api/genres", {"name": "Noir"}, format="json")
     assert response.status_code == 403
     assert "CSRF" in response.json()["detail"]

@@ -61,6 +61,13 @@ ERROR_409 = _error(
     "The catalogue already has it.",
     {"name": ["A movie with this name and director already exists."]},
 )
+ERROR_429 = _error(
+    429,
+    "throttled",
+    "Request was throttled. Expected available in 42 seconds.",
+    "Too many requests, or too many failed logins from this address (`locked_out`); "
+    "`Retry-After` says when to try again.",
+)
 WRITE_ERRORS = {400: ERROR_400, 401: ERROR_401, 403: ERROR_403, 409: ERROR_409}
 
 MOVIE_LIST_EXAMPLE = OpenApiExample(

@@ -135,3 +135,12 @@ class MovieWriteSerializer(serializers.ModelSerializer):
         except IntegrityError:
             raise Conflict({"name": [DUPLICATE_MOVIE]}) from None
         return movie
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False, write_only=True)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Send as `Authorization: Token <token>`.")

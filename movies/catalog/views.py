@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import authenticate
 from django.db.models import Count, Prefetch
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
@@ -11,12 +12,29 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
 
 from catalog import docs
 from catalog.caching import CachedReadMixin
 from catalog.filters import MovieFilterSet, MovieOrderingFilter, MovieSearchFilter
 from catalog.models import Genre, Movie
-from catalog.serializers import GenreWithCountSerializer, MovieSerializer, MovieWriteSerializer
+from catalog.parsers import JSONParser
+from catalog.serializers import (
+    GenreWithCountSerializer,
+    MovieSerializer,
+    MovieWriteSerializer,
+    TokenRequestSerializer,
+    TokenSerializer,
+)
+
+INVALID_CREDENTIALS = "Unable to log in with the given username and password."
+NOT_STAFF = "Only staff accounts get API tokens."
 
 # Ids are bigints; anything longer is a 404 from the URL, never a database error.
 ID_PATTERN = "[0-9]{1,18}"
@@ -121,3 +139,42 @@ class GenreViewSet(CachedReadMixin, viewsets.ModelViewSet):
 
     def get_queryset(self):
         return Genre.objects.annotate(movie_count=Count("movies")).order_by("name", "id")
+
+
+@extend_schema(
+    summary="Get the API token of a staff account",
+    request=TokenRequestSerializer,
+    responses={
+        200: TokenSerializer,
+        400: docs.ERROR_400,
+        403: docs.ERROR_403,
+        429: docs.ERROR_429,
+    },
+    auth=[],
+)
+class TokenView(APIView):
+    """A staff account's token for its username and password, created on first use.
+
+    Throttled per client address, and an address with too many failed logins is
+    locked out of this endpoint and the admin login alike (catalog.logins).
+    """
+
+    # The credentials are in the body: no session, so no CSRF either.
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "token"
+    # Form posts too, for `curl -d username=... -d password=...`.
+    parser_classes = [JSONParser, FormParser]
+
+    def post(self, request):
+        credentials = TokenRequestSerializer(data=request.data)
+        credentials.is_valid(raise_exception=True)
+        # Django's own request, where the lockout check records the attempt.
+        user = authenticate(request._request, **credentials.validated_data)
+        if user is None:
+            raise ValidationError({"non_field_errors": [INVALID_CREDENTIALS]})
+        if not user.is_staff:
+            raise PermissionDenied(NOT_STAFF)
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response(TokenSerializer({"token": token.key}).data)

@@ -9,6 +9,7 @@ with DEBUG off there is no default SECRET_KEY.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -70,6 +71,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "catalog",
 ]
 
@@ -90,6 +92,8 @@ MIDDLEWARE = [
     "config.middleware.BackOfficeAuthenticationMiddleware",
     "config.middleware.BackOfficeMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns a login refused for too many failures into a 429 (catalog.logins).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -143,6 +147,20 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The order indexes carry search_text for PostgreSQL's index-only scans;
 # SQLite ignores that part, which is all this warning says.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
+
+AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out address is refused before its password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Brute-force protection of the admin login and POST /api/auth/token (catalog.logins).
+AXES_ENABLED = env_bool("LOGIN_PROTECTION", default=True)
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_CLIENT_IP_CALLABLE = "catalog.logins.client_address"
+AXES_LOCKOUT_CALLABLE = "catalog.logins.lockout_response"
+AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -210,6 +228,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_str("THROTTLE_ANON_RATE", "600/minute") or None,
         "user": env_str("THROTTLE_USER_RATE", "3000/minute") or None,
+        # POST /api/auth/token, per client address, whether the password is right or not.
+        "token": env_str("THROTTLE_TOKEN_RATE", "10/minute") or None,
     },
     # Proxies in front that append to X-Forwarded-For; 0 trusts only the peer address.
     "NUM_PROXIES": env_int("NUM_PROXIES", 0),

@@ -1,0 +1,38 @@
+"""Brute-force protection for the admin login and the token endpoint (django-axes).
+
+Failed logins are counted per client address; past ``LOGIN_FAILURE_LIMIT`` in
+a row, that address is locked out of both logins for ``LOGIN_COOLOFF_MINUTES``
+after its last failure. The client address is the one the API throttles use,
+so ``NUM_PROXIES`` configures both behind a proxy.
+"""
+
+from __future__ import annotations
+
+from axes.helpers import get_cool_off
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from rest_framework.throttling import BaseThrottle
+
+from catalog.errors import error_body
+
+LOCKED_OUT = "Too many failed login attempts from this address; try again later."
+
+
+def client_address(request: HttpRequest) -> str | None:
+    return BaseThrottle().get_ident(request)
+
+
+def lockout_response(
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: dict | None = None,
+) -> HttpResponse:
+    """429 with Retry-After: JSON in the API's error shape under /api/, plain text elsewhere."""
+    cool_off = get_cool_off(request)
+    retry_after = str(int(cool_off.total_seconds())) if cool_off else None
+    if request.path.startswith("/api/"):
+        response = JsonResponse(error_body(429, "locked_out", LOCKED_OUT), status=429)
+    else:
+        response = HttpResponse(LOCKED_OUT, status=429, content_type="text/plain; charset=utf-8")
+    if retry_after:
+        response["Retry-After"] = retry_after
+    return response

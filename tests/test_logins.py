@@ -1,0 +1,172 @@
+"""The token endpoint and brute-force protection of the admin login and the token endpoint."""
+
+from urllib.parse import urlencode
+
+import pytest
+from django.contrib.auth.models import User
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+from rest_framework.throttling import ScopedRateThrottle
+
+from catalog.logins import LOCKED_OUT
+from catalog.views import INVALID_CREDENTIALS, NOT_STAFF
+
+PASSWORD = "correct horse battery staple"
+TOKEN_URL = "/api/auth/token"
+
+
+@pytest.fixture
+def staff(db):
+    return User.objects.create_user("curator", password=PASSWORD, is_staff=True)
+
+
+def set_token_rate(monkeypatch, rate: str) -> None:
+    rates = {**ScopedRateThrottle.THROTTLE_RATES, "token": rate}
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", rates)
+
+
+@pytest.fixture(autouse=True)
+def generous_token_throttle(monkeypatch):
+    """The per-address rate of the endpoint is its own test; here it stays out of the way."""
+    set_token_rate(monkeypatch, "1000/minute")
+
+
+def ask_token(client, username="curator", password=PASSWORD, address="203.0.113.7"):
+    return client.post(
+        TOKEN_URL,
+        {"username": username, "password": password},
+        format="json",
+        REMOTE_ADDR=address,
+    )
+
+
+def admin_login(client, username="curator", password=PASSWORD, address="203.0.113.7"):
+    return client.post(
+        "/admin/login/?next=/admin/",
+        {"username": username, "password": password},
+        REMOTE_ADDR=address,
+    )
+
+
+def test_staff_credentials_give_the_accounts_token(staff):
+    response = ask_token(APIClient())
+    assert response.status_code == 200
+    key = response.json()["token"]
+    assert Token.objects.get(user=staff).key == key
+    # The same token on the next request, and it writes.
+    assert ask_token(APIClient()).json()["token"] == key
+    writer = APIClient(HTTP_AUTHORIZATION=f"Token {key}")
+    assert writer.post("/api/genres", {"name": "Film-Noir"}, format="json").status_code == 201
+
+
+def test_credentials_may_be_form_encoded(staff):
+    response = APIClient().post(
+        TOKEN_URL,
+        urlencode({"username": "curator", "password": PASSWORD}),
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 200
+    assert response.json()["token"] == Token.objects.get(user=staff).key
+
+
+def test_wrong_password_is_a_400_that_says_so(staff):
+    response = ask_token(APIClient(), password="wrong")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"non_field_errors": [INVALID_CREDENTIALS]}
+    assert not Token.objects.exists()
+
+
+def test_missing_fields_are_400_per_field(db):
+    response = APIClient().post(TOKEN_URL, {}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"username", "password"}
+
+
+def test_non_staff_get_no_token(db):
+    User.objects.create_user("reader", password=PASSWORD)
+    response = ask_token(APIClient(), username="reader")
+    assert response.status_code == 403
+    assert response.json()["detail"] == NOT_STAFF
+    assert not Token.objects.exists()
+
+
+def test_token_endpoint_locks_an_address_out_after_five_failures(staff):
+    client = APIClient()
+    for _ in range(4):
+        assert ask_token(client, password="guess").status_code == 400
+    assert ask_token(client, password="guess").status_code == 429
+    # Locked: even the right password is refused now, with a JSON 429.
+    response = ask_token(client)
+    assert response.status_code == 429
+    assert response.json() == {
+        "status": 429,
+        "code": "locked_out",
+        "detail": LOCKED_OUT,
+        "errors": {},
+    }
+    assert response["Retry-After"] == str(15 * 60)
+    assert not Token.objects.exists()
+    # Another address is not locked.
+    assert ask_token(client, address="198.51.100.2").status_code == 200
+
+
+def test_admin_login_locks_an_address_out_after_five_failures(client, staff):
+    for _ in range(4):
+        response = admin_login(client, password="guess")
+        assert response.status_code == 200  # the form again, with its error
+    assert admin_login(client, password="guess").status_code == 429
+    response = admin_login(client)
+    assert response.status_code == 429
+    assert response.content.decode() == LOCKED_OUT
+    assert response["Retry-After"] == str(15 * 60)
+    assert "_auth_user_id" not in client.session
+    assert admin_login(client, address="198.51.100.2").status_code == 302
+
+
+def test_failures_on_either_login_count_together(client, staff):
+    for _ in range(3):
+        admin_login(client, password="guess")
+    for _ in range(2):
+        ask_token(APIClient(), password="guess")
+    assert admin_login(client).status_code == 429
+    assert ask_token(APIClient()).status_code == 429
+
+
+def test_lockout_follows_the_forwarded_address_behind_a_proxy(settings, staff):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    client = APIClient()
+    for _ in range(5):
+        client.post(
+            TOKEN_URL,
+            {"username": "curator", "password": "guess"},
+            format="json",
+            REMOTE_ADDR="10.0.0.1",
+            HTTP_X_FORWARDED_FOR="203.0.113.7",
+        )
+    locked = client.post(
+        TOKEN_URL,
+        {"username": "curator", "password": PASSWORD},
+        format="json",
+        REMOTE_ADDR="10.0.0.1",
+        HTTP_X_FORWARDED_FOR="203.0.113.7",
+    )
+    assert locked.status_code == 429
+    # Another client behind the same proxy still gets in.
+    other = client.post(
+        TOKEN_URL,
+        {"username": "curator", "password": PASSWORD},
+        format="json",
+        REMOTE_ADDR="10.0.0.1",
+        HTTP_X_FORWARDED_FOR="198.51.100.2",
+    )
+    assert other.status_code == 200
+
+
+def test_token_endpoint_is_rate_limited_per_address(monkeypatch, staff):
+    set_token_rate(monkeypatch, "3/minute")
+    client = APIClient()
+    statuses = [ask_token(client).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    response = ask_token(client)
+    assert response.json()["code"] == "throttled"
+    assert int(response["Retry-After"]) > 0
