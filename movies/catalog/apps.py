@@ -7,4 +7,4 @@ class CatalogConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from catalog import signals  # noqa: F401  (connects the receivers)
+        from catalog import caching, signals  # noqa: F401  (connects the receivers)

@@ -5,20 +5,30 @@ increments in its own transaction (API, admin, populate_db alike). A write
 therefore invalidates every cached response and every ETag at once, in every
 process, without deleting keys; stale entries simply age out.
 
-Two layers use them: CachedReadMixin keeps list data for the views, and
-CachedResponseMiddleware answers a repeated anonymous JSON read with the bytes
-it answered last time, before Django REST framework runs at all.
+Two layers use them: CachedResponseMiddleware answers a repeated anonymous
+JSON read with the bytes it answered last time, before Django REST framework
+runs at all, and CachedReadMixin keeps list data for the other reads (signed-in
+clients, the browsable API).
+
+With a shared cache (Redis), every write also publishes the new version there
+(CatalogueVersion.bump(), once in the transaction and again on commit), so a
+repeated read costs one cache round trip and no database query. The published
+version only ever grows, and it expires after VERSION_HINT_TTL_MS: should a
+writer die between its commit and the publication, reads are stale for at
+most that long. Without a shared cache, every read asks the database.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
+from django.dispatch import receiver
 from django.http import HttpResponse, HttpResponseNotModified
 from django.urls import Resolver404, resolve
 from django.utils.cache import patch_cache_control, patch_vary_headers
@@ -26,12 +36,55 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from catalog.models import CatalogueVersion
+from catalog.models import CatalogueVersion, catalogue_changed
 from catalog.search import InvalidSearch, split_terms
 from config.middleware import API_PREFIX
 
 CACHE_KEY_PREFIX = "api-response"
 BYTES_KEY_PREFIX = "api-bytes"
+VERSION_HINT_KEY = "catalogue-version"
+VERSION_HINT_TTL_MS = 1000
+# Sets the published version unless a newer one is there (writers may commit in
+# one order and publish in another), and restarts its expiry.
+RAISE_VERSION_SCRIPT = """
+local current = tonumber(redis.call('GET', KEYS[1]))
+local new = tonumber(ARGV[1])
+if current == nil or current < new then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+elseif current == new then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+"""
+
+logger = logging.getLogger(__name__)
+
+
+def shares_versions() -> bool:
+    """Whether the cache is Redis, which every process shares, so the version can live there."""
+    return settings.CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache"
+
+
+def publish_version(version: int) -> None:
+    """Make ``version`` the published one, unless a newer one already is."""
+    from django_redis import get_redis_connection
+
+    try:
+        get_redis_connection("default").eval(
+            RAISE_VERSION_SCRIPT, 1, cache.make_key(VERSION_HINT_KEY), version, VERSION_HINT_TTL_MS
+        )
+    except Exception:  # noqa: BLE001 - Redis away: readers fall back to the database
+        logger.warning("could not publish catalogue version %s", version, exc_info=True)
+
+
+@receiver(catalogue_changed)
+def catalogue_version_raised(sender, version: int, **kwargs) -> None:
+    if not shares_versions():
+        return
+    # Now, so readers stop replaying the old version before the commit (they
+    # then read the database, which still has it), and on commit, in case the
+    # first publication expired during a long transaction.
+    publish_version(version)
+    transaction.on_commit(lambda: publish_version(version))
 
 
 def request_fingerprint(request, renderer_format: str) -> str:
@@ -72,15 +125,18 @@ class CachedReadMixin:
         return self._conditional(request, super().retrieve, args, kwargs, cache_data=False)
 
     def _conditional(self, request, produce, args, kwargs, *, cache_data: bool):
-        # Read once per request: CachedResponseMiddleware may have read it already.
+        # The database's version, which the data below goes with; read once per
+        # request (CachedResponseMiddleware may have), never the published one.
         version = getattr(request, "catalogue_version", None)
         if version is None:
-            version = CatalogueVersion.current()
+            version = request._request.catalogue_version = CatalogueVersion.current()
         fingerprint = request_fingerprint(request, request.accepted_renderer.format)
         etag = etag_for(version, fingerprint)
         if etag in request.headers.get("If-None-Match", ""):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
         key = f"{CACHE_KEY_PREFIX}:{version}:{fingerprint}"
+        # CachedResponseMiddleware keeps the rendered bytes of this one already.
+        cache_data = cache_data and not getattr(request, "response_bytes_kept", False)
         data = cache.get(key) if cache_data else None
         if data is not None:
             response = Response(data)
@@ -124,31 +180,52 @@ class CachedResponseMiddleware:
     def __call__(self, request):
         if not self._qualifies(request):
             return self.get_response(request)
+        fingerprint = request_fingerprint(request, "json")
+        key = f"{BYTES_KEY_PREFIX}:{fingerprint}"
         try:
-            version = CatalogueVersion.current()
+            version, cached = self._version_and_entry(request, key)
         except DatabaseError:
             return self.get_response(request)  # the view answers with a 503
-        request.catalogue_version = version
-        etag = etag_for(version, request_fingerprint(request, "json"))
-        key = f"{BYTES_KEY_PREFIX}:{etag}"
+        etag = etag_for(version, fingerprint)
         not_modified = etag in request.headers.get("If-None-Match", "")
-        cached = None if not_modified else cache.get(key)
-        if (not_modified or cached is not None) and self._throttles_allow(request):
+        replay = cached is not None and cached[0] == version
+        if (not_modified or replay) and self._throttles_allow(request):
             if not_modified:
                 response = HttpResponseNotModified()
                 response["ETag"] = etag
                 patch_cache_control(response, public=True, max_age=settings.API_CACHE_MAX_AGE)
                 patch_vary_headers(response, ("Accept", "Authorization", "Cookie"))
                 return response
-            body, headers = cached
+            _, body, headers = cached
             response = HttpResponse(body if request.method == "GET" else b"", headers=headers)
             response["ETag"] = etag
             return response
+        request.response_bytes_kept = True
         response = self.get_response(request)
-        if response.status_code == 200 and response.get("ETag") == etag:
+        # Stored under the version the view read from the database with its data.
+        answered = getattr(request, "catalogue_version", None)
+        if (
+            response.status_code == 200
+            and answered is not None
+            and response.get("ETag") == etag_for(answered, fingerprint)
+        ):
             headers = {name: response[name] for name in self.REPLAYED_HEADERS if name in response}
-            cache.set(key, (response.content, headers), settings.API_CACHE_TIMEOUT)
+            cache.set(key, (answered, response.content, headers), settings.API_CACHE_TIMEOUT)
         return response
+
+    @staticmethod
+    def _version_and_entry(request, key: str) -> tuple[int, tuple | None]:
+        """The catalogue version and the stored answer, in one cache round trip if possible."""
+        if shares_versions():
+            found = cache.get_many([VERSION_HINT_KEY, key])
+            if VERSION_HINT_KEY in found:
+                return found[VERSION_HINT_KEY], found.get(key)
+            version = CatalogueVersion.current()
+            publish_version(version)
+        else:
+            version, found = CatalogueVersion.current(), {key: cache.get(key)}
+        request.catalogue_version = version
+        return version, found.get(key)
 
     def _qualifies(self, request) -> bool:
         if request.method not in ("GET", "HEAD") or not request.path_info.startswith(API_PREFIX):

@@ -15,8 +15,12 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connections, models, router
 from django.db.models import F, Value
 from django.db.models.functions import Greatest, Lower
+from django.dispatch import Signal
 
 from catalog import search
+
+# Sent by CatalogueVersion.bump() inside the writing transaction, with the new version.
+catalogue_changed = Signal()
 
 POPULARITY_RANGE = (0.0, 100.0)
 IMDB_SCORE_RANGE = (0.0, 10.0)
@@ -173,7 +177,8 @@ class CatalogueVersion(models.Model):
         return row[0] if row else 0
 
     @classmethod
-    def bump(cls) -> None:
+    def bump(cls) -> int:
+        """Raise the version in the current transaction and announce the new one."""
         # Microseconds since the epoch, or one more when writes come faster:
         # a version is never reused, even after a database restore or rollback.
         now = time.time_ns() // 1000
@@ -182,3 +187,6 @@ class CatalogueVersion(models.Model):
         )
         if not updated:
             cls.objects.get_or_create(pk=cls.SINGLETON_ID, defaults={"version": now})
+        version = cls.objects.using(router.db_for_write(cls)).get(pk=cls.SINGLETON_ID).version
+        catalogue_changed.send(sender=cls, version=version)
+        return version
