@@ -40,35 +40,40 @@ def parse_int(raw: str | None, *, parameter: str, minimum: int, message: str) ->
 
 @dataclass
 class Page:
-    ids: list[int]
+    rows: list
     count: int
     count_exact: bool
     has_more: bool
 
 
-def plan_page(queryset: QuerySet, *, offset: int, limit: int, count_limit: int) -> Page:
-    """The ids of one page of an ordered queryset, and how many rows match.
+def plan_page(
+    queryset: QuerySet, *, rows_from: QuerySet, offset: int, limit: int, count_limit: int
+) -> Page:
+    """One page of an ordered queryset, and how many rows match.
 
     The plan is chosen from the data rather than left to the database's
     estimates, which go wrong for combined LIKE conditions:
 
     1. Up to count_limit + 1 matching ids, in no order. A broad search stops
        early; a narrow one is collected through the trigram index.
-    2. Few matches (count exact): order just those ids, looked up by key.
+    2. Few matches (count exact): order just those rows, looked up by key.
        Many matches: walk the ordering's covering index (it holds search_text,
        so entries are filtered without visiting the table); matches are dense
        enough that the walk soon fills the page.
+
+    Rows come from ``rows_from`` (the unfiltered queryset, with its column
+    choice and prefetches) by key, so the filters are never evaluated twice.
     """
     ordered = queryset.values_list("pk", flat=True)
     candidates = list(ordered.order_by()[: count_limit + 1])
     if len(candidates) <= count_limit:
-        # Only the ids and the order: the filters are not evaluated again.
-        by_key = queryset.model._default_manager.filter(pk__in=candidates)
-        by_key = by_key.order_by(*queryset.query.order_by).values_list("pk", flat=True)
-        ids = list(by_key[offset : offset + limit])
-        return Page(ids, len(candidates), True, offset + limit < len(candidates))
+        by_key = rows_from.filter(pk__in=candidates).order_by(*queryset.query.order_by)
+        rows = list(by_key[offset : offset + limit])
+        return Page(rows, len(candidates), True, offset + limit < len(candidates))
     ids = list(ordered[offset : offset + limit + 1])
-    return Page(ids[:limit], count_limit, False, len(ids) > limit)
+    by_id = {row.pk: row for row in rows_from.filter(pk__in=ids[:limit]).order_by()}
+    rows = [by_id[pk] for pk in ids[:limit] if pk in by_id]
+    return Page(rows, count_limit, False, len(ids) > limit)
 
 
 class CatalogPagination(LimitOffsetPagination):
@@ -105,13 +110,16 @@ class CatalogPagination(LimitOffsetPagination):
         self.offset = self.get_offset(request)
         self.request = request
         page = plan_page(
-            queryset, offset=self.offset, limit=self.limit, count_limit=self.count_limit
+            queryset,
+            rows_from=view.get_queryset() if view is not None else queryset,
+            offset=self.offset,
+            limit=self.limit,
+            count_limit=self.count_limit,
         )
         self.count, self.count_exact, self.has_more = page.count, page.count_exact, page.has_more
         if self.count > self.limit and self.template is not None:
             self.display_page_controls = True
-        rows = {row.pk: row for row in queryset.filter(pk__in=page.ids).order_by()}
-        return [rows[pk] for pk in page.ids if pk in rows]
+        return page.rows
 
     def get_next_link(self) -> str | None:
         # From has_more, not count: a count past the limit is only a lower bound.
