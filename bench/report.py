@@ -1,7 +1,7 @@
 """Markdown tables of the results in bench/results/, for docs/performance.md.
 
-``python bench/report.py`` prints the import, search and throughput tables
-from the JSON the benchmarks wrote; nothing is typed in by hand.
+``python bench/report.py`` prints the import, search, throughput and load
+tables from the JSON the benchmarks wrote; nothing is typed in by hand.
 """
 
 from __future__ import annotations
@@ -92,6 +92,69 @@ def throughput_table(name: str) -> list[str]:
     return lines
 
 
+def load_table(name: str) -> list[str]:
+    result = load(name)
+    if not result:
+        return []
+    cpu = result["cpu_seconds"]
+    other = cpu["machine_busy"] - cpu["gunicorn_workers"] - cpu["database_backends"]
+    other -= cpu["load_client"]
+    routes = {
+        label: result["routes"].get(route, {}).get("db_queries_per_request")
+        for label, route in (
+            ("movie lists", "api/movies/?$"),
+            ("movie details", "api/movies/(?P<pk>[0-9]{1,18})/?$"),
+            ("genre lists", "api/genres/?$"),
+        )
+    }
+    lines = [
+        f"{result['movies']:,} movies; {result['connections']} clients for "
+        f"{result['duration_seconds']} s after {result['warmup_seconds']} s of warm-up: "
+        f"{result['readers']} anonymous readers, {result['writers']} staff writers; "
+        f"gunicorn, 2 sync workers, production settings, cache in Redis; {machine_line(result)}",
+        "",
+        "| target | measured | |",
+        "|---|---|---|",
+    ]
+    for target in result["targets"]:
+        verdict = "met" if target["met"] else "not met"
+        lines.append(f"| {target['target']} | {target['measured']} | {verdict} |")
+    lines += [
+        "",
+        "| requests | count | requests/s | p50 / p95 / p99 (ms) |",
+        "|---|---|---|---|",
+    ]
+    latency = result["latency"]
+    rows = [("all", latency["overall"]), ("reads", latency["reads"])]
+    rows += [("writes", latency["writes"]), *latency["by_kind"].items()]
+    for label, row in rows:
+        if not row["requests"]:
+            continue
+        lines.append(
+            f"| {label} | {row['requests']:,} | {row['requests_per_second']:,.1f} "
+            f"| {row['p50_ms']:.0f} / {row['p95_ms']:.0f} / {row['p99_ms']:.0f} |"
+        )
+    queries = ", ".join(f"{label} {value:g}" for label, value in routes.items() if value)
+    overall = latency["overall"]
+    rate = overall["requests_per_second"]
+    workers = result["gunicorn"]["workers"]
+    lines += [
+        "",
+        f"A sync worker serves one request at a time, so the {result['connections']} clients "
+        f"queue: at {rate:.1f} requests/s a request takes {result['connections']} / {rate:.1f} "
+        f"= {result['connections'] / rate * 1000:,.0f} ms on average (Little's law; the "
+        f"clients measured {overall['mean_ms']:,.0f} ms), of which a worker spends {workers} "
+        f"/ {rate:.1f} = {workers / rate * 1000:,.0f} ms on it and the rest is waiting. "
+        f"CPU seconds over the measured {result['duration_seconds']} s "
+        f"({cpu['available']} available): gunicorn workers {cpu['gunicorn_workers']:.0f}, "
+        f"PostgreSQL backends {cpu['database_backends']:.0f}, load client "
+        f"{cpu['load_client']:.0f}, other processes on the shared machine {other:.0f}. "
+        f"Database queries per request, answers from the cache and full ones together: "
+        f"{queries}.",
+    ]
+    return lines
+
+
 def main() -> None:
     sections = [
         ("Import", import_table()),
@@ -99,6 +162,7 @@ def main() -> None:
         ("Search, SQLite", search_table("search-sqlite-100k")),
         ("Throughput, SQLite", throughput_table("throughput-sqlite-100k")),
         ("Throughput, PostgreSQL", throughput_table("throughput-postgres-1m")),
+        ("Load with concurrent writes, PostgreSQL", load_table("load-postgres-1m")),
     ]
     for title, lines in sections:
         if lines:

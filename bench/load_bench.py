@@ -1,0 +1,1086 @@
+"""Anonymous reads and staff writes at once through gunicorn: errors, lost writes, memory.
+
+``python bench/load_bench.py --database-url URL [--label postgres-1m] [--duration 60]
+[--warmup 10] [--connections 32] [--writers 4] [--redis-url redis://127.0.0.1:6379/12]
+[--source worktree]``
+
+The app runs as in production: gunicorn with ``movies/config/gunicorn.py`` (2
+sync workers, JSON access log, workers never recycled), DEBUG off, the
+response cache in Redis (its database is emptied first), metrics aggregated
+over the workers. Throttling is off. The database must be a PostgreSQL
+catalogue the benchmark may write to (a copy: ``createdb -T``): it applies the
+app's migrations, adds a staff account, and writes movies named ``Load test
+<run id>...``; the catalogue's own movies are only read.
+
+On loopback, ``--connections`` clients run for ``--warmup`` then ``--duration``
+seconds, each with its own HTTP connection, sending the next request as soon
+as the last one is answered:
+
+- readers (all but ``--writers``) pick, at random with fixed weights, one of
+  the legacy service's example searches, deep pages, filtered and ordered
+  lists, a movie's detail and the genre list: the same URLs again and again,
+  as real clients send them;
+- writers, with a staff account's API token, create movies, change the score
+  or the genres of movies they created, and delete some of them. After each
+  acknowledged write the writer searches for that movie anonymously and
+  expects the answer to show the write at once. Every write invalidates the
+  server-side cache, so many reads run their queries in full.
+
+Latency is measured per request (``time.perf_counter``, from sending to the
+last byte) and summarised after the warm-up only; errors (5xx, socket errors,
+any unexpected status) are counted over the whole run. Each gunicorn worker's
+VmRSS (``/proc/<pid>/status``) is sampled every second; its growth is the last
+sample against the one at the end of the warm-up.
+
+After the load stops, every acknowledged write is checked three ways: each
+movie through the API (200 with its last acknowledged values, or 404 once
+deleted), a search for the run id through the API (exactly the surviving
+movies), and the rows in the database. A write answered with an error is not
+acknowledged: its movie is left out of the checks and reported as uncertain.
+
+The result goes to ``bench/results/load-<label>.json`` with the machine's and
+the code's facts, and a Markdown table is printed. When a target is missed the
+gunicorn log (with the app's tracebacks) is kept and its path reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import secrets
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import BenchError, run, say, write_json  # noqa: E402
+from search_bench import (  # noqa: E402
+    RESULTS_DIR,
+    Gunicorn,
+    app_environment,
+    app_snapshot,
+    code_facts,
+    code_fingerprint,
+    engine_of,
+    http_get,
+    machine_facts,
+    metrics_delta,
+    percentile,
+)
+from throughput_bench import tool_version  # noqa: E402
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/12"
+STAFF_USERNAME = "load-bench"
+NAME_PREFIX = "Load test"
+DIRECTOR = "Load Bench"
+TARGET_MEMORY_GROWTH = 0.10
+# How often a reader picks each URL; writers' requests come on top.
+READ_MIX: tuple[tuple[str, str, str, int], ...] = (
+    # kind, label, path, weight
+    ("search", "titanic", "/api/movies?search=titanic", 3),
+    ("search", "war&limit=10&offset=0", "/api/movies?search=war&limit=10&offset=0", 3),
+    ("search", "War", "/api/movies?search=War", 2),
+    ("search", "the,war", "/api/movies?search=the,war", 3),
+    ("search", "titanic,james", "/api/movies?search=titanic,james", 2),
+    ("search", "the,john,70,7", "/api/movies?search=the,john,70,7", 2),
+    (
+        "search",
+        "the,john,70,7,war&limit=10&offset=0",
+        "/api/movies?search=the,john,70,7,war&limit=10&offset=0",
+        2,
+    ),
+    ("deep page", "war, offset 5000", "/api/movies?search=war&offset=5000", 1),
+    ("deep page", "list, offset 9980", "/api/movies?offset=9980", 1),
+    ("deep page", "by name, offset 9980", "/api/movies?ordering=name&offset=9980", 1),
+    ("list", "unfiltered", "/api/movies", 2),
+    ("list", "ordering=-imdb_score", "/api/movies?ordering=-imdb_score", 1),
+    ("list", "ordering=name", "/api/movies?ordering=name", 1),
+    ("list", "genre=Drama", "/api/movies?genre=Drama", 1),
+    ("list", "imdb_score_min=8", "/api/movies?imdb_score_min=8", 1),
+    (
+        "list",
+        "genre=Drama&imdb_score_min=8&ordering=-imdb_score",
+        "/api/movies?genre=Drama&imdb_score_min=8&ordering=-imdb_score",
+        1,
+    ),
+    ("detail", "movie detail", "/api/movies/{id}", 6),
+    ("genres", "genre list", "/api/genres", 1),
+)
+# A writer's next operation, once it has a few movies of its own to change.
+WRITE_WEIGHTS = {"create": 5, "update": 4, "delete": 2}
+EXPECTED_STATUS = {"create": 201, "update": 200, "delete": 204}
+KIND_ORDER = (
+    "search",
+    "deep page",
+    "list",
+    "detail",
+    "genres",
+    "create",
+    "update",
+    "delete",
+    "read after write",
+)
+EXAMPLES_KEPT = 20
+
+
+# -- HTTP ---------------------------------------------------------------------
+
+
+@dataclass
+class Answer:
+    status: int | None  # None: the connection failed
+    body: bytes
+    started: float  # time.perf_counter() when the request was sent
+    elapsed_ms: float
+    error: str | None = None
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class Client:
+    """One connection of one client, reopened after a failure."""
+
+    def __init__(self, port: int, token: str | None = None) -> None:
+        self.port = port
+        self.token = token
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def send(
+        self, method: str, path: str, body: dict[str, Any] | None = None, *, staff: bool = False
+    ) -> Answer:
+        headers = {"Accept": "application/json"}
+        if staff:
+            headers["Authorization"] = f"Token {self.token}"
+        payload = None
+        if body is not None:
+            payload = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        started = time.perf_counter()
+        try:
+            self.connection.request(method, path, body=payload, headers=headers)
+            response = self.connection.getresponse()
+            data = response.read()
+        except (OSError, http.client.HTTPException) as error:
+            self.connection.close()
+            elapsed = (time.perf_counter() - started) * 1000
+            return Answer(None, b"", started, elapsed, f"{type(error).__name__}: {error}")
+        return Answer(response.status, data, started, (time.perf_counter() - started) * 1000)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+# -- what the clients record --------------------------------------------------
+
+
+@dataclass
+class Recorder:
+    """One client's samples, failures and stale reads; merged after the run."""
+
+    run_started: float
+    samples: list[tuple[str, str, float, float, int | None]] = field(default_factory=list)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    stale_reads: list[dict[str, Any]] = field(default_factory=list)
+    read_after_write_checks: int = 0
+
+    def record(self, kind: str, label: str, path: str, answer: Answer, expected: int) -> bool:
+        """Keep the sample; True when the answer has the expected status."""
+        started = answer.started - self.run_started
+        self.samples.append((kind, label, started, answer.elapsed_ms, answer.status))
+        if answer.status == expected:
+            return True
+        self.failures.append(
+            {
+                "kind": kind,
+                "path": path,
+                "at_seconds": round(started, 2),
+                "status": answer.status,
+                "expected": expected,
+                "error": answer.error,
+                "body": answer.body[:500].decode(errors="replace"),
+            }
+        )
+        return False
+
+
+@dataclass
+class TrackedMovie:
+    token: str
+    id: int | None = None
+    state: dict[str, Any] | None = None  # the last acknowledged values
+    deleted: bool = False
+    uncertain: str | None = None  # why its state is unknown, if it is
+    writes: int = 0
+
+
+def movie_state(data: dict[str, Any]) -> dict[str, Any]:
+    """A movie's values as compared here: genres by lower-case name, sorted."""
+    return {
+        "name": data["name"],
+        "director": data["director"],
+        "popularity": float(data["popularity"]),
+        "imdb_score": float(data["imdb_score"]),
+        "genre": sorted(
+            (genre["name"] if isinstance(genre, dict) else genre).strip().lower()
+            for genre in data["genre"]
+        ),
+    }
+
+
+# -- the clients --------------------------------------------------------------
+
+
+def reader(
+    index: int, port: int, movie_ids: Sequence[int], deadline: float, recorder: Recorder
+) -> None:
+    rng = random.Random(index)
+    weights = [weight for *_, weight in READ_MIX]
+    client = Client(port)
+    try:
+        while time.perf_counter() < deadline:
+            kind, label, path, _ = rng.choices(READ_MIX, weights)[0]
+            if "{id}" in path:
+                path = path.format(id=rng.choice(movie_ids))
+            recorder.record(kind, label, path, client.send("GET", path), 200)
+    finally:
+        client.close()
+
+
+class Writer:
+    """A staff client creating, changing and deleting its own movies."""
+
+    def __init__(
+        self,
+        index: int,
+        port: int,
+        token: str,
+        run_id: str,
+        genres: Sequence[str],
+        recorder: Recorder,
+    ) -> None:
+        self.index = index
+        self.client = Client(port, token)
+        self.run_id = run_id
+        self.genres = list(genres)
+        self.recorder = recorder
+        self.rng = random.Random(1000 + index)
+        self.movies: list[TrackedMovie] = []
+        self.live: list[TrackedMovie] = []
+
+    def run(self, deadline: float) -> None:
+        try:
+            while time.perf_counter() < deadline:
+                operation = "create"
+                if len(self.live) >= 3:
+                    operation = self.rng.choices(
+                        list(WRITE_WEIGHTS), list(WRITE_WEIGHTS.values())
+                    )[0]
+                getattr(self, operation)()
+        finally:
+            self.client.close()
+
+    def some_genres(self) -> list[str]:
+        return self.rng.sample(self.genres, self.rng.randint(1, min(3, len(self.genres))))
+
+    def create(self) -> None:
+        # Fixed width: no token is a substring of another, so a search finds one movie.
+        movie = TrackedMovie(f"{self.run_id}w{self.index}n{len(self.movies):06d}")
+        self.movies.append(movie)
+        body = {
+            "name": f"{NAME_PREFIX} {movie.token}",
+            "director": DIRECTOR,
+            "popularity": round(self.rng.uniform(0, 100), 1),
+            "imdb_score": round(self.rng.uniform(1, 10), 1),
+            "genre": self.some_genres(),
+        }
+        answer = self.client.send("POST", "/api/movies", body, staff=True)
+        if not self.recorder.record("create", "create", "/api/movies", answer, 201):
+            movie.uncertain = f"create answered {answer.status or answer.error}"
+            return
+        data = answer.json()
+        movie.id, movie.state, movie.writes = data["id"], movie_state(data), 1
+        self.expect_echo(movie, movie_state(body), "create")
+        self.live.append(movie)
+        self.read_after_write(movie)
+
+    def update(self) -> None:
+        movie = self.rng.choice(self.live)
+        change: dict[str, Any] = {}
+        choice = self.rng.random()
+        if choice < 0.6:
+            change["imdb_score"] = round(self.rng.uniform(1, 10), 1)
+        if choice >= 0.4:
+            change["genre"] = self.some_genres()
+        path = f"/api/movies/{movie.id}"
+        answer = self.client.send("PATCH", path, change, staff=True)
+        if not self.recorder.record("update", "update", path, answer, 200):
+            self.lose_track(movie, f"update answered {answer.status or answer.error}")
+            return
+        expected = movie_state({**movie.state, **change})
+        movie.state = movie_state(answer.json())
+        movie.writes += 1
+        self.expect_echo(movie, expected, "update")
+        self.read_after_write(movie)
+
+    def delete(self) -> None:
+        movie = self.rng.choice(self.live)
+        path = f"/api/movies/{movie.id}"
+        answer = self.client.send("DELETE", path, staff=True)
+        if not self.recorder.record("delete", "delete", path, answer, 204):
+            self.lose_track(movie, f"delete answered {answer.status or answer.error}")
+            return
+        movie.deleted, movie.writes = True, movie.writes + 1
+        self.live.remove(movie)
+        self.read_after_write(movie)
+
+    def lose_track(self, movie: TrackedMovie, reason: str) -> None:
+        movie.uncertain = reason
+        self.live.remove(movie)
+
+    def expect_echo(self, movie: TrackedMovie, expected: dict[str, Any], write: str) -> None:
+        if movie.state != expected:
+            self.recorder.stale_reads.append(
+                {
+                    "check": f"{write} response",
+                    "movie": movie.id,
+                    "expected": expected,
+                    "found": movie.state,
+                }
+            )
+            movie.state = expected
+
+    def read_after_write(self, movie: TrackedMovie) -> None:
+        """An anonymous search for the movie must show the write that was just acknowledged."""
+        terms = [movie.token]
+        if movie.state and movie.state["genre"] and not movie.deleted:
+            terms.append(movie.state["genre"][0])  # search_text must follow genre changes too
+        path = "/api/movies?search=" + quote(",".join(terms), safe=",")
+        answer = self.client.send("GET", path)
+        self.recorder.read_after_write_checks += 1
+        if not self.recorder.record("read after write", "read after write", path, answer, 200):
+            return
+        found = [movie_state(row) for row in answer.json()["results"]]
+        expected = [] if movie.deleted else [movie.state]
+        if found != expected:
+            self.recorder.stale_reads.append(
+                {
+                    "check": "search right after the write",
+                    "movie": movie.id,
+                    "path": path,
+                    "expected": expected,
+                    "found": found,
+                }
+            )
+
+
+# -- gunicorn and its workers -------------------------------------------------
+
+
+class ProductionGunicorn(Gunicorn):
+    """gunicorn with the production settings file; workers are never recycled."""
+
+    @property
+    def command(self) -> list[str]:
+        # The command line wins over the settings file: the bind is this benchmark's.
+        config = self.chdir / "config" / "gunicorn.py"
+        return [*super().command, "--config", str(config), "--max-requests", "0"]
+
+
+def worker_pids(master: int) -> list[int]:
+    pids = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if line.startswith("PPid:") and int(line.split()[1]) == master:
+                pids.append(int(status.parent.name))
+                break
+    return sorted(pids)
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU time of a process, from /proc/<pid>/stat."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_kb(pid: int) -> int | None:
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return None
+
+
+def process_table() -> dict[int, tuple[str, float]]:
+    """Every process's name and CPU seconds so far.
+
+    PostgreSQL's processes are named by their title, which says the database
+    they serve; the others by their executable's name only.
+    """
+    table = {}
+    for directory in Path("/proc").glob("[0-9]*"):
+        try:
+            command = (directory / "cmdline").read_bytes().replace(b"\0", b" ").strip()
+            name = command.decode(errors="replace")
+            if not name.startswith("postgres:"):
+                name = (directory / "comm").read_text().strip()
+        except OSError:
+            continue
+        cpu = cpu_seconds(int(directory.name))
+        if cpu is not None:
+            table[int(directory.name)] = (" ".join(name.split())[:100], cpu)
+    return table
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores spent on anything but idling, since boot."""
+    ticks = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def sample_processes(
+    pids: Sequence[int],
+    database: str,
+    run_started: float,
+    stop: threading.Event,
+    samples: list[dict[str, Any]],
+) -> None:
+    """Every second: each worker's VmRSS and every process's CPU time."""
+    while True:
+        samples.append(
+            {
+                "at_seconds": round(time.perf_counter() - run_started, 2),
+                "rss_kb": {str(pid): rss_kb(pid) for pid in pids},
+                "processes": process_table(),
+            }
+        )
+        if stop.wait(1.0):
+            return
+
+
+def cpu_snapshot(pids: Sequence[int]) -> dict[str, float]:
+    return {
+        "machine": machine_busy_seconds(),
+        "workers": sum(cpu_seconds(pid) or 0.0 for pid in pids),
+        "client": time.process_time(),
+    }
+
+
+def cpu_by_process(
+    samples: Sequence[dict[str, Any]], start: float, end: float
+) -> dict[int, tuple[str, float]]:
+    """CPU seconds each process used between two times, to a second's accuracy.
+
+    Processes come and go (database connections are renewed after
+    CONN_MAX_AGE), so each is followed from its last sample before the start,
+    or from zero when it started later.
+    """
+    first: dict[int, float] = {}
+    last: dict[int, tuple[str, float]] = {}
+    for sample in samples:
+        if sample["at_seconds"] > end:
+            break
+        for pid, (name, cpu) in sample["processes"].items():
+            if sample["at_seconds"] <= start or pid not in first:
+                first[pid] = cpu if sample["at_seconds"] <= start else 0.0
+            last[pid] = (name, cpu)
+    return {pid: (name, cpu - first[pid]) for pid, (name, cpu) in last.items()}
+
+
+def cpu_breakdown(
+    samples: Sequence[dict[str, Any]],
+    start: float,
+    end: float,
+    database: str,
+    ours: Sequence[int],
+) -> dict[str, Any]:
+    """CPU seconds of the database's backends, its autovacuum, and the busiest other processes."""
+    used = cpu_by_process(samples, start, end)
+    backends = autovacuum = 0.0
+    others = []
+    for pid, (name, cpu) in used.items():
+        words = name.split()
+        if words[:1] == ["postgres:"] and database in words:
+            if "autovacuum" in words:
+                autovacuum += cpu
+            else:
+                backends += cpu
+        elif pid not in ours and cpu >= 0.5:
+            others.append({"process": name, "cpu_seconds": round(cpu, 1)})
+    others.sort(key=lambda other: -other["cpu_seconds"])
+    return {
+        "database_backends": round(backends, 1),
+        "database_autovacuum": round(autovacuum, 1),
+        "busiest_other_processes": others[:8],
+    }
+
+
+def memory_summary(
+    pids: Sequence[int], samples: Sequence[dict[str, Any]], warmup: float, end: float
+) -> list[dict[str, Any]]:
+    """Per worker: VmRSS at the end of the warm-up, at the end, and the growth between."""
+    workers = []
+    for pid in pids:
+        series = [
+            (sample["at_seconds"], sample["rss_kb"][str(pid)])
+            for sample in samples
+            if sample["rss_kb"][str(pid)] is not None
+        ]
+        after_warmup = next((kb for at, kb in series if at >= warmup), None)
+        at_end = [kb for at, kb in series if at <= end]
+        if after_warmup is None or not at_end:
+            workers.append({"pid": pid, "error": "no VmRSS samples"})
+            continue
+        growth = (at_end[-1] - after_warmup) / after_warmup
+        workers.append(
+            {
+                "pid": pid,
+                "first_mb": round(series[0][1] / 1024, 1),
+                "after_warmup_mb": round(after_warmup / 1024, 1),
+                "end_mb": round(at_end[-1] / 1024, 1),
+                "max_mb": round(max(kb for _, kb in series) / 1024, 1),
+                "growth": round(growth, 4),
+            }
+        )
+    return workers
+
+
+# -- the database, read directly ----------------------------------------------
+
+
+def count_movies(database_url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(database_url) as connection:
+        return connection.execute("SELECT count(*) FROM catalog_movie").fetchone()[0]
+
+
+def stored_movies(database_url: str, run_id: str) -> dict[int, dict[str, Any]]:
+    """This run's movies as the database holds them, by id."""
+    import psycopg
+
+    movies: dict[int, dict[str, Any]] = {}
+    with psycopg.connect(database_url) as connection:
+        rows = connection.execute(
+            "SELECT m.id, m.name, m.director, m.popularity, m.imdb_score, g.name "
+            "FROM catalog_movie m "
+            "LEFT JOIN catalog_movie_genres mg ON mg.movie_id = m.id "
+            "LEFT JOIN catalog_genre g ON g.id = mg.genre_id "
+            "WHERE m.name LIKE %s",
+            [f"{NAME_PREFIX} {run_id}%"],
+        ).fetchall()
+    for movie_id, name, director, popularity, imdb_score, genre in rows:
+        movie = movies.setdefault(
+            movie_id,
+            {"name": name, "director": director, "popularity": popularity},
+        )
+        movie["imdb_score"] = imdb_score
+        movie.setdefault("genre", [])
+        if genre is not None:
+            movie["genre"].append(genre)
+    return {movie_id: movie_state(movie) for movie_id, movie in movies.items()}
+
+
+# -- checks after the run -----------------------------------------------------
+
+
+def verify_writes(
+    port: int, database_url: str, run_id: str, movies: Sequence[TrackedMovie]
+) -> dict[str, Any]:
+    """Every acknowledged write, through the API and in the database."""
+    acknowledged = [movie for movie in movies if movie.uncertain is None]
+    surviving = {movie.id: movie for movie in acknowledged if not movie.deleted}
+    uncertain_names = {f"{NAME_PREFIX} {movie.token}" for movie in movies if movie.uncertain}
+    lost: list[dict[str, Any]] = []
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def get(path: str) -> tuple[int, bytes]:
+        status, _, body = http_get(port, path, connection)
+        return status, body
+
+    for movie in acknowledged:
+        status, body = get(f"/api/movies/{movie.id}")
+        if movie.deleted:
+            if status != 404:
+                lost.append(
+                    {"check": "detail", "movie": movie.id, "expected": 404, "found": status}
+                )
+            continue
+        found = movie_state(json.loads(body)) if status == 200 else status
+        if found != movie.state:
+            lost.append(
+                {"check": "detail", "movie": movie.id, "expected": movie.state, "found": found}
+            )
+
+    searched: dict[int, dict[str, Any]] = {}
+    offset = 0
+    while True:
+        status, body = get(f"/api/movies?search={run_id}&limit=100&offset={offset}")
+        if status != 200:
+            raise BenchError(f"the search for {run_id} answered {status}: {body[:300]!r}")
+        page = json.loads(body)
+        searched.update({row["id"]: movie_state(row) for row in page["results"]})
+        if not page["next"]:
+            break
+        offset += 100
+    connection.close()
+
+    stored = stored_movies(database_url, run_id)
+    for source, found_movies in (("search", searched), ("database", stored)):
+        for movie_id, movie in surviving.items():
+            if found_movies.get(movie_id) != movie.state:
+                lost.append(
+                    {
+                        "check": source,
+                        "movie": movie_id,
+                        "expected": movie.state,
+                        "found": found_movies.get(movie_id),
+                    }
+                )
+        for movie_id, found in found_movies.items():
+            if movie_id not in surviving and found["name"] not in uncertain_names:
+                lost.append({"check": source, "movie": movie_id, "expected": None, "found": found})
+    return {
+        "movies_written": len(movies),
+        "movies_acknowledged": len(acknowledged),
+        "surviving": len(surviving),
+        "deleted": sum(movie.deleted for movie in acknowledged),
+        "uncertain": [
+            {"token": movie.token, "id": movie.id, "reason": movie.uncertain}
+            for movie in movies
+            if movie.uncertain
+        ],
+        "found_by_search": len(searched),
+        "found_in_database": len(stored),
+        "lost": lost,
+    }
+
+
+# -- statistics -----------------------------------------------------------------
+
+
+def latency(samples_ms: Sequence[float], seconds: float) -> dict[str, Any]:
+    if not samples_ms:
+        return {"requests": 0}
+    return {
+        "requests": len(samples_ms),
+        "requests_per_second": round(len(samples_ms) / seconds, 1),
+        "p50_ms": round(percentile(samples_ms, 50), 1),
+        "p95_ms": round(percentile(samples_ms, 95), 1),
+        "p99_ms": round(percentile(samples_ms, 99), 1),
+        "max_ms": round(max(samples_ms), 1),
+        "mean_ms": round(statistics.fmean(samples_ms), 1),
+    }
+
+
+def summarise_samples(
+    samples: Sequence[tuple[str, str, float, float, int | None]],
+    warmup: float,
+    duration: float,
+) -> dict[str, Any]:
+    measured = [sample for sample in samples if warmup <= sample[2] < warmup + duration]
+    kinds: dict[str, list[float]] = {}
+    labels: dict[str, list[float]] = {}
+    for kind, label, _, elapsed_ms, _ in measured:
+        kinds.setdefault(kind, []).append(elapsed_ms)
+        labels.setdefault(f"{kind}: {label}", []).append(elapsed_ms)
+    ordered = sorted(kinds, key=lambda kind: KIND_ORDER.index(kind))
+    reads = [ms for kind, _, _, ms, _ in measured if kind not in EXPECTED_STATUS]
+    writes = [ms for kind, _, _, ms, _ in measured if kind in EXPECTED_STATUS]
+    return {
+        "overall": latency([sample[3] for sample in measured], duration),
+        "reads": latency(reads, duration),
+        "writes": latency(writes, duration),
+        "by_kind": {kind: latency(kinds[kind], duration) for kind in ordered},
+        "by_request": {label: latency(values, duration) for label, values in labels.items()},
+    }
+
+
+def count_errors(
+    samples: Sequence[tuple[str, str, float, float, int | None]], failures: Sequence[dict]
+) -> dict[str, Any]:
+    server = sum(1 for sample in samples if sample[4] is not None and sample[4] >= 500)
+    socket = sum(1 for sample in samples if sample[4] is None)
+    return {
+        "total": len(failures),
+        "server_errors": server,
+        "socket_errors": socket,
+        "unexpected_status": len(failures) - server - socket,
+        "examples": sorted(failures, key=lambda failure: failure["at_seconds"])[:EXAMPLES_KEPT],
+    }
+
+
+# -- setup ----------------------------------------------------------------------
+
+
+def manage(app_dir: Path, env: dict[str, str], *args: str) -> str:
+    return run([sys.executable, str(app_dir / "manage.py"), *args], env=env)
+
+
+def staff_token(app_dir: Path, env: dict[str, str]) -> str:
+    """An API token of a staff account, created in the benchmark's database if absent."""
+    account = {
+        **env,
+        "DJANGO_SUPERUSER_USERNAME": STAFF_USERNAME,
+        "DJANGO_SUPERUSER_PASSWORD": secrets.token_urlsafe(24),
+        "DJANGO_SUPERUSER_EMAIL": f"{STAFF_USERNAME}@example.com",
+    }
+    try:
+        manage(app_dir, account, "createsuperuser", "--noinput")
+    except BenchError as error:
+        if "already taken" not in str(error):
+            raise
+    return manage(app_dir, env, "api_token", "issue", STAFF_USERNAME).splitlines()[-1].strip()
+
+
+def catalogue_facts(port: int) -> tuple[list[int], list[str]]:
+    """Ids of movies to read in detail, and genre names for the writers."""
+    ids: list[int] = []
+    for ordering in ("-popularity", "name", "imdb_score"):
+        status, _, body = http_get(port, f"/api/movies?ordering={ordering}&limit=100")
+        if status != 200:
+            raise BenchError(f"/api/movies answered {status}: {body[:300]!r}")
+        ids += [row["id"] for row in json.loads(body)["results"] if row["id"] not in ids]
+    status, _, body = http_get(port, "/api/genres?limit=100")
+    if status != 200:
+        raise BenchError(f"/api/genres answered {status}: {body[:300]!r}")
+    genres = [row["name"] for row in json.loads(body)["results"]]
+    if not ids or not genres:
+        raise BenchError("the catalogue has no movies or no genres")
+    return ids, genres
+
+
+# -- the run ----------------------------------------------------------------------
+
+
+def run_load(
+    server: Gunicorn, args: argparse.Namespace, token: str, run_id: str
+) -> dict[str, Any]:
+    movie_ids, genres = catalogue_facts(server.port)
+    pids = worker_pids(server.process.pid)
+    if len(pids) != 2:
+        raise BenchError(f"expected 2 gunicorn workers, found {pids}")
+    run_started = time.perf_counter()
+    deadline = run_started + args.warmup + args.duration
+    stop = threading.Event()
+    memory: list[dict[str, Any]] = []
+    recorders = [Recorder(run_started) for _ in range(args.connections)]
+    writers = [
+        Writer(index, server.port, token, run_id, genres, recorders[index])
+        for index in range(args.writers)
+    ]
+    crashes: list[str] = []
+
+    def guarded(target: Callable[..., None], *target_args: Any) -> threading.Thread:
+        def body() -> None:
+            try:
+                target(*target_args)
+            except Exception:
+                crashes.append(traceback.format_exc())
+
+        return threading.Thread(target=body)
+
+    database = urlsplit(args.database_url).path.lstrip("/")
+    threads = [guarded(sample_processes, pids, database, run_started, stop, memory)]
+    threads += [guarded(writer.run, deadline) for writer in writers]
+    threads += [
+        guarded(reader, index, server.port, movie_ids, deadline, recorders[index])
+        for index in range(args.writers, args.connections)
+    ]
+    load_before = os.getloadavg()
+    for thread in threads:
+        thread.start()
+    time.sleep(max(0.0, run_started + args.warmup - time.perf_counter()))
+    metrics_after_warmup = server.metrics()
+    cpu_before = cpu_snapshot(pids)
+    for thread in threads[1:]:
+        thread.join()
+    stop.set()
+    threads[0].join()
+    cpu_after = cpu_snapshot(pids)
+    if crashes:
+        raise BenchError("a client failed:\n" + crashes[0])
+    routes = metrics_delta(metrics_after_warmup, server.metrics())
+    load_after = os.getloadavg()
+
+    pids_after = worker_pids(server.process.pid)
+    samples = [sample for recorder in recorders for sample in recorder.samples]
+    failures = [failure for recorder in recorders for failure in recorder.failures]
+    stale = [read for recorder in recorders for read in recorder.stale_reads]
+    movies = [movie for writer in writers for movie in writer.movies]
+    say(f"[{args.label}] load done: {len(samples):,} requests; checking the writes")
+    writes = verify_writes(server.port, args.database_url, run_id, movies)
+    acknowledged = {
+        kind: sum(1 for sample in samples if sample[0] == kind and sample[4] == status)
+        for kind, status in EXPECTED_STATUS.items()
+    }
+    writes["acknowledged"] = {**acknowledged, "total": sum(acknowledged.values())}
+    writes["read_after_write_checks"] = sum(r.read_after_write_checks for r in recorders)
+    writes["stale_reads"] = stale
+    return {
+        "latency": summarise_samples(samples, args.warmup, args.duration),
+        "requests_including_warmup": len(samples),
+        "errors": count_errors(samples, failures),
+        "errors_during_warmup": sum(
+            1 for failure in failures if failure["at_seconds"] < args.warmup
+        ),
+        "writes": writes,
+        "memory": {
+            "workers": memory_summary(pids, memory, args.warmup, args.warmup + args.duration),
+            "worker_pids_before": pids,
+            "worker_pids_after": pids_after,
+            "workers_recycled": pids_after != pids,
+            "samples": [
+                {"at_seconds": sample["at_seconds"], "rss_kb": sample["rss_kb"]}
+                for sample in memory
+            ],
+        },
+        "routes": routes,
+        # After the warm-up: where the machine's CPU went (the client shares it).
+        "cpu_seconds": {
+            "available": args.duration * len(os.sched_getaffinity(0)),
+            "machine_busy": round(cpu_after["machine"] - cpu_before["machine"], 1),
+            "gunicorn_workers": round(cpu_after["workers"] - cpu_before["workers"], 1),
+            "load_client": round(cpu_after["client"] - cpu_before["client"], 1),
+            **cpu_breakdown(
+                memory,
+                args.warmup,
+                args.warmup + args.duration,
+                database,
+                [*pids, server.process.pid, os.getpid()],
+            ),
+        },
+        "load_average_before": [round(value, 2) for value in load_before],
+        "load_average_after": [round(value, 2) for value in load_after],
+        "detail_movie_ids": len(movie_ids),
+        "genres_written": genres,
+    }
+
+
+def targets(measured: dict[str, Any]) -> list[dict[str, Any]]:
+    errors = measured["errors"]
+    writes = measured["writes"]
+    memory = measured["memory"]
+    worst = max((worker.get("growth", float("inf")) for worker in memory["workers"]), default=0)
+    growth = ", ".join(
+        f"{worker['after_warmup_mb']:.0f} → {worker['end_mb']:.0f} MB ({worker['growth']:+.1%})"
+        for worker in memory["workers"]
+        if "growth" in worker
+    )
+    return [
+        {
+            "target": "no errors: no 5xx, no socket error, no unexpected status",
+            "measured": f"{errors['server_errors']} 5xx, {errors['socket_errors']} socket errors, "
+            f"{errors['unexpected_status']} unexpected statuses",
+            "met": errors["total"] == 0,
+        },
+        {
+            "target": "no lost writes: API, search and database agree with every acknowledged "
+            "write",
+            "measured": f"{writes['acknowledged']['total']} writes acknowledged, "
+            f"{len(writes['lost'])} mismatches",
+            "met": not writes["lost"],
+        },
+        {
+            "target": "the answer to a write, and a search right after it, show the write",
+            "measured": f"{writes['read_after_write_checks']} checks, "
+            f"{len(writes['stale_reads'])} stale",
+            "met": not writes["stale_reads"],
+        },
+        {
+            "target": f"worker memory growth after warm-up < {TARGET_MEMORY_GROWTH:.0%}",
+            "measured": growth + ("; workers were recycled" if memory["workers_recycled"] else ""),
+            "met": worst < TARGET_MEMORY_GROWTH and not memory["workers_recycled"],
+        },
+    ]
+
+
+# -- output ---------------------------------------------------------------------
+
+
+def markdown_table(result: dict[str, Any]) -> str:
+    lines = ["| target | measured | met |", "|---|---|:-:|"]
+    for target in result["targets"]:
+        lines.append(
+            f"| {target['target']} | {target['measured']} | "
+            f"{'yes' if target['met'] else '**no**'} |"
+        )
+    lines += [
+        "",
+        "| requests | count | req/s | p50 ms | p95 ms | p99 ms | max ms |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    measured = result["latency"]
+    rows = [("all", measured["overall"]), ("reads", measured["reads"])]
+    rows += [("writes", measured["writes"]), *measured["by_kind"].items()]
+    for name, row in rows:
+        if not row["requests"]:
+            continue
+        lines.append(
+            f"| {name} | {row['requests']:,} | {row['requests_per_second']:,.1f} "
+            f"| {row['p50_ms']:.1f} | {row['p95_ms']:.1f} | {row['p99_ms']:.1f} "
+            f"| {row['max_ms']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL"),
+        help="a PostgreSQL catalogue this benchmark may write to",
+    )
+    parser.add_argument("--label", default="postgres-1m", help="names the result: load-LABEL.json")
+    parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL, help="emptied at the start")
+    parser.add_argument("--duration", type=int, default=60, help="measured seconds (default 60)")
+    parser.add_argument("--warmup", type=int, default=10, help="seconds of load before (10)")
+    parser.add_argument("--connections", type=int, default=32, help="clients (default 32)")
+    parser.add_argument("--writers", type=int, default=4, help="of which staff writers (4)")
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument(
+        "--source",
+        default="worktree",
+        choices=("worktree", "head", "live"),
+        help="the app measured: a copy of the working tree taken at the start (default), "
+        "the last commit, or the live working tree",
+    )
+    args = parser.parse_args(argv)
+    if not args.database_url:
+        parser.error("--database-url (or DATABASE_URL) is required")
+    if engine_of(args.database_url) != "postgresql":
+        parser.error("--database-url must be a PostgreSQL database")
+    if not 0 < args.writers < args.connections:
+        parser.error("--writers must be at least 1 and fewer than --connections")
+    if args.duration < 1 or args.warmup < 1:
+        parser.error("--duration and --warmup must be at least 1 second")
+
+    workdir = Path(tempfile.mkdtemp(prefix="movies-bench-load-"))
+    kept_log: Path | None = None
+    try:
+        machine = machine_facts(args.database_url)
+        machine["redis"] = tool_version(
+            ["redis-cli", "-u", args.redis_url, "INFO", "server"], r"redis_version:(\S+)"
+        )
+        machine["gunicorn"] = tool_version(
+            [str(Path(sys.executable).parent / "gunicorn"), "--version"], r"\(version ([\d.]+)\)"
+        )
+        if machine["redis"] is None:
+            raise BenchError(f"Redis does not answer at {args.redis_url}")
+        run(["redis-cli", "-u", args.redis_url, "FLUSHDB"])
+        app_dir = app_snapshot(args.source, workdir)
+        code = code_facts(app_dir, args.source)
+        env = app_environment(args.database_url, REDIS_URL=args.redis_url, DEBUG="0")
+        for name in ("GUNICORN_CMD_ARGS", "WEB_CONCURRENCY", "PORT"):
+            env.pop(name, None)  # the settings file and this command line decide
+        # As the release step does: the measured code may need tables the copy lacks.
+        manage(app_dir, env, "migrate", "--no-input", "--verbosity", "0")
+        token = staff_token(app_dir, env)
+        movies = count_movies(args.database_url)
+        run_id = "lb" + secrets.token_hex(4)
+        say(
+            f"[{args.label}] {movies:,} movies; {args.connections} clients "
+            f"({args.writers} writing) for {args.warmup} + {args.duration} s; run {run_id}"
+        )
+        with ProductionGunicorn(
+            "config.wsgi", chdir=app_dir, env=env, ready_path="/healthz", metrics=True
+        ) as server:
+            command = server.command
+            measured = run_load(server, args, token, run_id)
+            met = all(target["met"] for target in targets(measured))
+            if not met:
+                # The log holds the app's tracebacks; the server deletes it on a clean exit.
+                kept_log = Path(tempfile.gettempdir()) / f"movies-bench-load-{run_id}.log"
+                shutil.copyfile(server.log, kept_log)
+        result: dict[str, Any] = {
+            "benchmark": "load",
+            "label": args.label,
+            "database": "postgresql",
+            "database_url": args.database_url,
+            "movies": movies,
+            "run_id": run_id,
+            "connections": args.connections,
+            "writers": args.writers,
+            "readers": args.connections - args.writers,
+            "warmup_seconds": args.warmup,
+            "duration_seconds": args.duration,
+            "gunicorn": {
+                "command": " ".join(command),
+                "workers": 2,
+                "worker_class": "sync",
+                "max_requests": 0,
+                "note": "sync workers close the connection after each response, so every "
+                "request opens a new loopback TCP connection",
+            },
+            "settings": {
+                "DEBUG": env["DEBUG"],
+                "REDIS_URL": args.redis_url,
+                "THROTTLE_ANON_RATE": env["THROTTLE_ANON_RATE"],
+                "THROTTLE_USER_RATE": env["THROTTLE_USER_RATE"],
+                "PROMETHEUS_MULTIPROC_DIR": "a temporary directory",
+                "LOG_LEVEL": env["LOG_LEVEL"],
+                "CONN_MAX_AGE": env.get("CONN_MAX_AGE", "60 (default)"),
+            },
+            "read_mix": [
+                {"kind": kind, "label": label, "path": path, "weight": weight}
+                for kind, label, path, weight in READ_MIX
+            ],
+            "write_mix": {
+                "weights": WRITE_WEIGHTS,
+                "note": "a writer creates until it has 3 movies of its own; an update "
+                "changes imdb_score, genres or both; each acknowledged write is followed "
+                "by an anonymous search for the movie (read after write)",
+            },
+            **measured,
+            "targets": targets(measured),
+            "gunicorn_log": str(kept_log) if kept_log else None,
+            "machine": machine,
+            "code": code,
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        if code_fingerprint(app_dir) != code["app_code_sha256"]:
+            result["warning"] = "the app's code changed on disk during the run"
+            say(f"warning: {result['warning']}")
+    except BenchError as error:
+        say(f"error: {error}")
+        return 1
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    path = write_json(args.results_dir / f"load-{args.label}.json", result)
+    say(f"wrote {path}")
+    if kept_log:
+        say(f"a target was missed; the gunicorn log is kept at {kept_log}")
+    sys.stdout.write(markdown_table(result) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
