@@ -1,3 +1,8 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.db import OperationalError
 from rest_framework.settings import api_settings
@@ -105,3 +110,25 @@ def test_a_database_outage_is_a_json_503_with_retry_after(client, monkeypatch):
     assert response.json()["code"] == "unavailable"
     assert response.headers["Retry-After"] == "5"
     assert b"connect" not in response.content
+
+
+def test_the_procfile_web_command_loads_its_configuration(settings):
+    """The command operators deploy with, run from the repository root as platforms do."""
+    procfile = (settings.REPO_ROOT / "Procfile").read_text()
+    [web] = [
+        line.removeprefix("web:").split()
+        for line in procfile.splitlines()
+        if line.startswith("web:")
+    ]
+    assert web[0] == "gunicorn"
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    completed = subprocess.run(
+        [str(gunicorn), *web[1:], "--check-config"],
+        cwd=settings.REPO_ROOT,
+        env={**os.environ, "SECRET_KEY": "test-only-secret-key", "DEBUG": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr

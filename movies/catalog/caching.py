@@ -36,6 +36,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from catalog.errors import DatabaseUnavailable, api_unavailable
 from catalog.models import CatalogueVersion, catalogue_changed
 from catalog.search import InvalidSearch, split_terms
 from config.middleware import API_PREFIX
@@ -184,8 +185,11 @@ class CachedResponseMiddleware:
         key = f"{BYTES_KEY_PREFIX}:{fingerprint}"
         try:
             version, cached = self._version_and_entry(request, key)
+        except DatabaseUnavailable as error:
+            # Answered now: the view would only wait for the database once more.
+            return api_unavailable(error)
         except DatabaseError:
-            return self.get_response(request)  # the view answers with a 503
+            return self.get_response(request)  # the view answers as it would anyway
         etag = etag_for(version, fingerprint)
         not_modified = etag in request.headers.get("If-None-Match", "")
         replay = cached is not None and cached[0] == version

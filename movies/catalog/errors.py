@@ -8,6 +8,7 @@ error concerns no parameter in particular.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -24,6 +25,8 @@ SERVER_ERROR = "Internal server error."
 UNAVAILABLE = "The catalogue is temporarily unavailable; try again shortly."
 TOO_LARGE = "The request body is too large."
 RETRY_AFTER_SECONDS = 5
+
+logger = logging.getLogger(__name__)
 
 
 DatabaseUnavailable = (OperationalError, InterfaceError)
@@ -72,6 +75,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         return Response(error_body(413, "payload_too_large", TOO_LARGE), status=413)
     if isinstance(exc, DatabaseUnavailable):
         # The database is down or unreachable: a retryable 503, not a traceback.
+        logger.warning("Database unavailable: %s", exc)
         return Response(
             error_body(503, "unavailable", UNAVAILABLE),
             status=503,
@@ -89,6 +93,14 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         detail = getattr(exc, "detail", str(exc))
         code = detail.code if hasattr(detail, "code") else "error"
         response.data = error_body(response.status_code, str(code), str(detail))
+    return response
+
+
+def api_unavailable(exception: Exception) -> JsonResponse:
+    """The 503 of api_exception_handler, for code that runs before the API does."""
+    logger.warning("Database unavailable: %s", exception)
+    response = JsonResponse(error_body(503, "unavailable", UNAVAILABLE), status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
 

@@ -131,6 +131,13 @@ for index, url in enumerate(env_list("DATABASE_REPLICA_URLS")):
         conn_health_checks=True,
         test_options={"MIRROR": "default"},
     )
+for database in DATABASES.values():
+    if database["ENGINE"] == "django.db.backends.postgresql":
+        # libpq would wait for ever: a database that stops answering would hold
+        # each request until gunicorn kills the worker.
+        database.setdefault("OPTIONS", {}).setdefault(
+            "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5)
+        )
 if "replica_0" in DATABASES:
     DATABASE_ROUTERS = ["config.routers.PrimaryReplicaRouter"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
