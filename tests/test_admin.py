@@ -95,6 +95,35 @@ def test_genre_names_are_unique_ignoring_case_in_the_admin(admin_client):
     assert Genre.objects.count() == 1
 
 
+def test_changing_a_movies_genres_in_the_admin_moves_the_counts(admin_client):
+    drama, war = GenreFactory(name="Drama"), GenreFactory(name="War")
+    movie = MovieFactory(genres=[drama])
+    response = admin_client.post(
+        f"/admin/catalog/movie/{movie.pk}/change/",
+        {
+            "name": movie.name,
+            "director": movie.director,
+            "popularity": "50",
+            "imdb_score": "5",
+            "genres": [war.pk],
+        },
+    )
+    assert response.status_code == 302
+    assert dict(Genre.objects.values_list("name", "movie_count")) == {"Drama": 0, "War": 1}
+
+
+def test_genre_form_shows_the_count_without_letting_it_be_edited(admin_client):
+    drama = GenreFactory(name="Drama")
+    MovieFactory.create_batch(2, genres=[drama])
+    page = admin_client.get(f"/admin/catalog/genre/{drama.pk}/change/")
+    assert "movie_count" not in page.context["adminform"].form.fields
+    response = admin_client.post(
+        f"/admin/catalog/genre/{drama.pk}/change/", {"name": "Drama", "movie_count": "99"}
+    )
+    assert response.status_code == 302
+    assert Genre.objects.get().movie_count == 2
+
+
 def test_genre_list_searches_by_name_and_counts_movies(admin_client):
     drama = GenreFactory(name="Drama")
     GenreFactory(name="Comedy")

@@ -10,7 +10,8 @@ from catalog import importer
 from catalog.importer import CatalogueError, import_file, import_records
 from catalog.models import Genre, Movie
 from tests.conftest import FIXTURE_PATH
-from tests.factories import record
+from tests.factories import MovieFactory, record
+from tests.reference import real_movie_counts, stored_movie_counts
 
 
 def snapshot() -> list[tuple]:
@@ -25,7 +26,7 @@ def snapshot() -> list[tuple]:
             tuple(sorted(g.name for g in m.genres.all())),
         )
         for m in Movie.objects.prefetch_related("genres").order_by("pk")
-    ] + [("genre", g.name) for g in Genre.objects.order_by("pk")]
+    ] + [("genre", g.name, g.movie_count) for g in Genre.objects.order_by("pk")]
 
 
 @pytest.mark.django_db
@@ -58,6 +59,33 @@ def test_reimport_updates_numbers_and_replaces_genres():
     assert [g.name for g in movie.genres.all()] == ["Thriller"]
     assert "thriller" in movie.search_text
     assert "drama" not in movie.search_text
+
+
+@pytest.mark.django_db
+def test_an_import_counts_each_genres_movies(catalogue):
+    counts = stored_movie_counts()
+    assert counts == real_movie_counts()
+    assert sum(counts.values()) == Movie.genres.through.objects.count() > catalogue.created
+
+
+@pytest.mark.django_db
+def test_reimport_moves_the_counts_with_the_genres():
+    import_records(
+        records=[record(name="A", genre=["Crime", "Drama"]), record(name="B", genre=["Drama"])]
+    )
+    import_records(
+        records=[record(name="A", genre=["Thriller"]), record(name="C", genre=["crime", "War"])]
+    )
+    assert stored_movie_counts() == {"Crime": 1, "Drama": 1, "Thriller": 1, "War": 1}
+
+
+@pytest.mark.django_db
+def test_an_import_counts_the_links_other_writers_made(catalogue):
+    drama = Genre.objects.get(name="Drama")
+    MovieFactory.create_batch(2, genres=[drama])
+    Movie.objects.filter(genres=drama).first().delete()
+    import_records(records=[record(name="A new one", genre=["Drama", "Film-Noir"])])
+    assert stored_movie_counts() == real_movie_counts()
 
 
 @pytest.mark.django_db
@@ -175,6 +203,7 @@ def test_command_prints_a_summary(write_catalogue):
     out = StringIO()
     call_command("populate_db", str(write_catalogue([record(), record(name="Ran")])), stdout=out)
     assert "2 created, 0 updated, 0 unchanged" in out.getvalue()
+    assert stored_movie_counts() == {"Crime": 2, "Drama": 2}
 
 
 @pytest.mark.django_db

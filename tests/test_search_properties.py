@@ -1,5 +1,5 @@
-"""Writes through every path, interleaved with searches, never make search drift
-from the brute-force reference."""
+"""Writes through every path, interleaved with searches, never make search or the
+genres' movie counts drift from the brute-force reference."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from catalog.importer import import_records
 from catalog.models import Genre, Movie
 from catalog.search import search_movies
-from tests.reference import reference_search
+from tests.reference import real_movie_counts, reference_search, stored_movie_counts
 
 # A small vocabulary, so that terms and fields collide often.
 WORDS = st.sampled_from(["war", "the", "Amélie", "AMELIE", "ab", "b c", "70", "%", "_", "x,y"])
@@ -28,6 +28,9 @@ OPERATIONS = st.one_of(
     st.tuples(st.just("rename_movie"), PICK, TEXT),
     st.tuples(st.just("set_genres"), PICK, st.lists(PICK, max_size=3)),
     st.tuples(st.just("add_movie_to_genre"), PICK, PICK),
+    st.tuples(st.just("remove_genres"), PICK, st.lists(PICK, max_size=2)),
+    st.tuples(st.just("remove_movie_from_genre"), PICK, PICK),
+    st.tuples(st.just("clear_movie"), PICK),
     st.tuples(st.just("clear_genre"), PICK),
     st.tuples(st.just("rename_genre"), PICK, TEXT),
     st.tuples(st.just("delete_genre"), PICK),
@@ -67,6 +70,18 @@ def apply(operation: tuple) -> None:
         genre, movie = pick(Genre, args[0]), pick(Movie, args[1])
         if genre and movie:
             genre.movies.add(movie)
+    elif kind == "remove_genres":
+        movie = pick(Movie, args[0])
+        if movie:
+            movie.genres.remove(*filter(None, (pick(Genre, i) for i in args[1])))
+    elif kind == "remove_movie_from_genre":
+        genre, movie = pick(Genre, args[0]), pick(Movie, args[1])
+        if genre and movie:
+            genre.movies.remove(movie)
+    elif kind == "clear_movie":
+        movie = pick(Movie, args[0])
+        if movie:
+            movie.genres.clear()
     elif kind == "clear_genre":
         genre = pick(Genre, args[0])
         if genre:
@@ -111,7 +126,7 @@ def assert_search_matches_the_reference(queries: list[str]) -> None:
 @pytest.mark.django_db
 @hypothesis_settings(max_examples=150, deadline=None, derandomize=True)
 @given(operations=st.lists(OPERATIONS, min_size=1, max_size=15))
-def test_search_agrees_with_the_reference_through_any_sequence_of_writes(operations):
+def test_search_and_counts_agree_with_the_reference_through_any_sequence_of_writes(operations):
     Movie.objects.all().delete()
     Genre.objects.all().delete()
     drama = Genre.objects.create(name="Drama")
@@ -120,3 +135,4 @@ def test_search_agrees_with_the_reference_through_any_sequence_of_writes(operati
     for operation in operations:
         apply(operation)
         assert_search_matches_the_reference(SINGLE_TERMS)
+        assert stored_movie_counts() == real_movie_counts(), operation

@@ -104,6 +104,20 @@ def test_put_and_delete_a_movie(staff):
     assert Movie.objects.count() == 0
 
 
+def test_genre_counts_follow_movie_writes(staff):
+    def counts() -> dict[str, int]:
+        results = staff.get("/api/genres").json()["results"]
+        return {genre["name"]: genre["movie_count"] for genre in results}
+
+    movie_id = staff.post("/api/movies", PATHS_OF_GLORY, format="json").json()["id"]
+    assert counts() == {"Drama": 1, "war": 1}
+    patched = staff.patch(f"/api/movies/{movie_id}", {"genre": ["War", "History"]}, format="json")
+    assert patched.status_code == 200
+    assert counts() == {"Drama": 0, "History": 1, "war": 1}
+    assert staff.delete(f"/api/movies/{movie_id}").status_code == 204
+    assert counts() == {"Drama": 0, "History": 0, "war": 0}
+
+
 def test_staff_writes_genres(staff):
     created = staff.post("/api/genres", {"name": "Film-Noir"}, format="json")
     assert created.status_code == 201

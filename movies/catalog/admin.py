@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db.models import Count
 
 from catalog.models import Genre, Movie
 from catalog.search import InvalidSearch, search_movies
@@ -45,10 +44,4 @@ class GenreAdmin(admin.ModelAdmin):
     list_display = ("name", "movie_count")
     search_fields = ("name",)
     ordering = ("name",)
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(movie_count=Count("movies"))
-
-    @admin.display(description="movies", ordering="movie_count")
-    def movie_count(self, genre: Genre) -> int:
-        return genre.movie_count
+    readonly_fields = ("movie_count",)

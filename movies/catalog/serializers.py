@@ -54,12 +54,7 @@ class GenreWithCountSerializer(serializers.ModelSerializer):
         return name
 
     def to_representation(self, genre: Genre) -> dict:
-        count = getattr(genre, "movie_count", None)
-        return {
-            "id": genre.pk,
-            "name": genre.name,
-            "movie_count": genre.movies.count() if count is None else count,
-        }
+        return {"id": genre.pk, "name": genre.name, "movie_count": genre.movie_count}
 
     def save(self, **kwargs):
         try:

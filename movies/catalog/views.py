@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
-from django.db.models import Count, Prefetch
+from django.db.models import Prefetch
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -138,7 +138,7 @@ class GenreViewSet(CachedReadMixin, viewsets.ModelViewSet):
     lookup_value_regex = ID_PATTERN
 
     def get_queryset(self):
-        return Genre.objects.annotate(movie_count=Count("movies")).order_by("name", "id")
+        return Genre.objects.order_by("name", "id")
 
 
 @extend_schema(

@@ -1,0 +1,246 @@
+"""Genre.movie_count follows every ORM change to the links, from either side."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+from django.db import connection, connections, transaction
+
+from catalog.models import Genre, Movie
+from tests.factories import GenreFactory, MovieFactory
+from tests.reference import real_movie_counts, stored_movie_counts
+
+
+def counts() -> dict[str, int]:
+    """The stored counts, after checking them against the links."""
+    stored = stored_movie_counts()
+    assert stored == real_movie_counts()
+    return stored
+
+
+@pytest.fixture
+def genres(db) -> dict[str, Genre]:
+    return {name: GenreFactory(name=name) for name in ("Drama", "War", "Comedy")}
+
+
+def test_a_new_genre_has_no_movies(genres):
+    assert counts() == {"Drama": 0, "War": 0, "Comedy": 0}
+
+
+def test_adding_genres_to_a_movie_counts_each_link_once(genres):
+    movie = MovieFactory()
+    movie.genres.add(genres["Drama"], genres["War"])
+    movie.genres.add(genres["Drama"])
+    assert counts() == {"Drama": 1, "War": 1, "Comedy": 0}
+
+
+def test_adding_movies_to_a_genre_counts_only_the_new_links(genres):
+    linked, unlinked = MovieFactory(genres=[genres["War"]]), MovieFactory()
+    genres["War"].movies.add(linked, unlinked)
+    genres["War"].movies.add(linked.pk)
+    assert counts() == {"Drama": 0, "War": 2, "Comedy": 0}
+
+
+def test_removing_a_link_that_is_not_there_counts_nothing(genres):
+    movie = MovieFactory(genres=[genres["Drama"]])
+    other = MovieFactory(genres=[genres["War"]])
+    movie.genres.remove(genres["War"], genres["Comedy"])
+    genres["War"].movies.remove(movie)
+    genres["Drama"].movies.remove(other, 10**9)
+    assert counts() == {"Drama": 1, "War": 1, "Comedy": 0}
+
+
+def test_removing_links_from_either_side(genres):
+    first = MovieFactory(genres=[genres["Drama"], genres["War"]])
+    second = MovieFactory(genres=[genres["Drama"], genres["War"]])
+    first.genres.remove(genres["Drama"], genres["War"])
+    genres["War"].movies.remove(second.pk)
+    assert counts() == {"Drama": 1, "War": 0, "Comedy": 0}
+
+
+def test_set_with_overlap_moves_only_the_difference(genres):
+    movie = MovieFactory(genres=[genres["Drama"], genres["War"]])
+    MovieFactory(genres=[genres["War"]])
+    movie.genres.set([genres["War"], genres["Comedy"]])
+    assert counts() == {"Drama": 0, "War": 2, "Comedy": 1}
+    genres["War"].movies.set([movie])
+    assert counts() == {"Drama": 0, "War": 1, "Comedy": 1}
+    movie.genres.set([genres["Drama"]], clear=True)
+    assert counts() == {"Drama": 1, "War": 0, "Comedy": 0}
+
+
+def test_clearing_a_movies_genres(genres):
+    movie = MovieFactory(genres=[genres["Drama"], genres["War"]])
+    MovieFactory(genres=[genres["Drama"]])
+    movie.genres.clear()
+    movie.genres.clear()
+    assert counts() == {"Drama": 1, "War": 0, "Comedy": 0}
+
+
+def test_clearing_a_genres_movies(genres):
+    MovieFactory.create_batch(3, genres=[genres["Drama"], genres["War"]])
+    genres["Drama"].movies.clear()
+    assert counts() == {"Drama": 0, "War": 3, "Comedy": 0}
+
+
+def test_deleting_a_movie_uncounts_its_genres(genres):
+    movie = MovieFactory(genres=[genres["Drama"], genres["War"]])
+    MovieFactory(genres=[genres["Drama"]])
+    movie.delete()
+    assert counts() == {"Drama": 1, "War": 0, "Comedy": 0}
+
+
+def test_deleting_movies_in_bulk_uncounts_each(genres):
+    MovieFactory.create_batch(3, genres=[genres["Drama"], genres["War"]])
+    kept = MovieFactory(genres=[genres["War"]])
+    Movie.objects.exclude(pk=kept.pk).delete()
+    assert counts() == {"Drama": 0, "War": 1, "Comedy": 0}
+
+
+def test_deleting_a_genre_leaves_the_other_counts(genres):
+    MovieFactory.create_batch(2, genres=[genres["Drama"], genres["War"]])
+    genres["Drama"].delete()
+    assert counts() == {"War": 2, "Comedy": 0}
+
+
+def test_creating_through_the_relation_counts(genres):
+    movie = genres["War"].movies.create(
+        name="Paths of Glory", director="Stanley Kubrick", popularity=86.0, imdb_score=8.4
+    )
+    movie.genres.create(name="History")
+    assert counts() == {"Drama": 0, "War": 1, "Comedy": 0, "History": 1}
+
+
+def test_saving_a_genre_read_earlier_keeps_the_current_count(genres):
+    stale = Genre.objects.get(name="War")
+    MovieFactory.create_batch(2, genres=[genres["War"]])
+    stale.name = "Warfare"
+    stale.save()
+    assert counts() == {"Drama": 0, "Warfare": 2, "Comedy": 0}
+    assert stale.movie_count == 0  # the instance is not refreshed; the row is right
+
+
+# Two writers at once: the second waits for the first and counts what is left.
+
+
+def add_war(movie: Movie, war: Genre) -> None:
+    movie.genres.add(war)
+
+
+def remove_war(movie: Movie, war: Genre) -> None:
+    movie.genres.remove(war)
+
+
+def war_adds_movie(movie: Movie, war: Genre) -> None:
+    war.movies.add(movie)
+
+
+def war_removes_movie(movie: Movie, war: Genre) -> None:
+    war.movies.remove(movie)
+
+
+def clear_movie(movie: Movie, war: Genre) -> None:
+    movie.genres.clear()
+
+
+def clear_war(movie: Movie, war: Genre) -> None:
+    war.movies.clear()
+
+
+def delete_movie(movie: Movie, war: Genre) -> None:
+    Movie.objects.get(pk=movie.pk).delete()
+
+
+def save_without_genres(movie: Movie, war: Genre) -> None:
+    # As the API and the admin save a movie: the row first, then its genres.
+    movie.save()
+    movie.genres.set([])
+
+
+CONCURRENT_WRITES = [
+    (add_war, add_war),
+    (add_war, war_adds_movie),
+    (save_without_genres, save_without_genres),
+    (save_without_genres, war_adds_movie),
+    (remove_war, remove_war),
+    (war_removes_movie, remove_war),
+    (remove_war, delete_movie),
+    (clear_war, remove_war),
+    (clear_movie, clear_war),
+    (delete_movie, war_removes_movie),
+]
+
+
+def wait_until_a_query_waits_for_a_lock(timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.02)
+    raise AssertionError("the second writer never waited for the first")
+
+
+@pytest.mark.requires_postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("first", "second"), CONCURRENT_WRITES)
+def test_concurrent_writers_count_each_link_once(
+    first: Callable[[Movie, Genre], None], second: Callable[[Movie, Genre], None]
+):
+    war = GenreFactory(name="War")
+    movie = MovieFactory(genres=[war] if first not in (add_war, war_adds_movie) else [])
+    MovieFactory(genres=[war])  # so that counting a removal twice would not go below 0
+    first_done, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def run(write: Callable[[Movie, Genre], None], *, hold: bool) -> None:
+        try:
+            with transaction.atomic():
+                write(Movie.objects.get(pk=movie.pk), Genre.objects.get(pk=war.pk))
+                if hold:
+                    first_done.set()
+                    release.wait(10)
+        except BaseException as error:  # noqa: BLE001 - reported by the test
+            errors.append(error)
+        finally:
+            first_done.set()
+            connections.close_all()
+
+    holder = threading.Thread(target=run, args=(first,), kwargs={"hold": True})
+    holder.start()
+    first_done.wait(10)
+    waiter = threading.Thread(target=run, args=(second,), kwargs={"hold": False})
+    waiter.start()
+    try:
+        wait_until_a_query_waits_for_a_lock()
+    finally:
+        release.set()
+        holder.join(10)
+        waiter.join(10)
+    assert errors == []
+    assert stored_movie_counts() == real_movie_counts()
+
+
+@pytest.mark.django_db
+def test_recount_genres_repairs_counts_changed_behind_the_signals():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    drama = GenreFactory(name="Drama")
+    movie = MovieFactory(genres=[drama])
+    # Links written in SQL, as code that predates the counts would.
+    Movie.genres.through.objects.create(movie=MovieFactory(), genre=drama)
+    Movie.genres.through.objects.filter(movie=movie).delete()
+    Genre.objects.filter(pk=drama.pk).update(movie_count=7)
+    out = StringIO()
+    call_command("recount_genres", stdout=out)
+    assert stored_movie_counts() == real_movie_counts() == {"Drama": 1}
+    assert "Recounted the movies of 1 genres." in out.getvalue()
