@@ -160,8 +160,12 @@ def main() -> None:
         ("Import", import_table()),
         ("Search, PostgreSQL", search_table("search-postgres-1m")),
         ("Search, SQLite", search_table("search-sqlite-100k")),
-        ("Throughput, SQLite", throughput_table("throughput-sqlite-100k")),
-        ("Throughput, PostgreSQL", throughput_table("throughput-postgres-1m")),
+        (
+            "Throughput, PostgreSQL, the legacy catalogue (248 movies)",
+            throughput_table("throughput-postgres-legacy"),
+        ),
+        ("Throughput, SQLite, 100,000 movies", throughput_table("throughput-sqlite-100k")),
+        ("Throughput, PostgreSQL, 1,000,000 movies", throughput_table("throughput-postgres-1m")),
         ("Load with concurrent writes, PostgreSQL", load_table("load-postgres-1m")),
     ]
     for title, lines in sections:
