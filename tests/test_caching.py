@@ -165,6 +165,19 @@ def test_a_repeated_anonymous_read_is_replayed_byte_for_byte(client, monkeypatch
     assert (head.status_code, head.content) == (200, b"")
 
 
+def test_a_replayed_answer_is_only_ever_the_same_urls(client):
+    MovieFactory(name="One")
+    for _ in range(2):  # the second time from the cache
+        assert client.get("/api/movies?search=one").json()["count"] == 1
+        assert client.get("/api/movies?search=nothing").json()["count"] == 0
+        assert client.get("/api/genres").json()["results"] == []
+        other_host = client.get("/api/movies?search=one", HTTP_HOST="localhost")
+        assert other_host.json()["next"] is None
+        assert client.get("/api/movies?search=one&format=json").status_code == 200
+        assert client.get("/api/movies/0").status_code == 404
+        assert client.get("/api/movies?search=one", HTTP_HOST="evil.example").status_code == 400
+
+
 def test_browsers_and_signed_in_clients_get_the_views_answer(client):
     from django.contrib.auth.models import User
 

@@ -30,7 +30,7 @@ from django.core.cache import cache
 from django.db import DatabaseError, transaction
 from django.dispatch import receiver
 from django.http import HttpResponse, HttpResponseNotModified
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, ResolverMatch, resolve
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from rest_framework import status
 from rest_framework.response import Response
@@ -43,6 +43,8 @@ from config.middleware import API_PREFIX
 
 CACHE_KEY_PREFIX = "api-response"
 BYTES_KEY_PREFIX = "api-bytes"
+# Distinct URLs whose route and fingerprint CachedResponseMiddleware remembers.
+URL_MEMO_SIZE = 4_096
 VERSION_HINT_KEY = "catalogue-version"
 VERSION_HINT_TTL_MS = 1000
 # Sets the published version unless a newer one is there (writers may commit in
@@ -177,11 +179,13 @@ class CachedResponseMiddleware:
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
+        self._urls: dict[tuple, tuple[ResolverMatch, str] | None] = {}
 
     def __call__(self, request):
-        if not self._qualifies(request):
+        url = self._qualifying_url(request) if self._qualifying_client(request) else None
+        if url is None:
             return self.get_response(request)
-        fingerprint = request_fingerprint(request, "json")
+        request.resolver_match, fingerprint = url
         key = f"{BYTES_KEY_PREFIX}:{fingerprint}"
         try:
             version, cached = self._version_and_entry(request, key)
@@ -231,20 +235,42 @@ class CachedResponseMiddleware:
         request.catalogue_version = version
         return version, found.get(key)
 
-    def _qualifies(self, request) -> bool:
+    @staticmethod
+    def _qualifying_client(request) -> bool:
         if request.method not in ("GET", "HEAD") or not request.path_info.startswith(API_PREFIX):
             return False
         if "Authorization" in request.headers or settings.SESSION_COOKIE_NAME in request.COOKIES:
             return False
         accept = request.headers.get("Accept", "*/*")
-        if "format" in request.GET or not ("json" in accept or accept.strip() in ("", "*/*")):
-            return False
-        try:
-            match = resolve(request.path_info)
-        except Resolver404:
-            return False
-        request.resolver_match = match
-        return match.url_name in self.ROUTES
+        return "json" in accept or accept.strip() in ("", "*/*")
+
+    def _qualifying_url(self, request) -> tuple[ResolverMatch, str] | None:
+        """The URL's route and fingerprint, or None for a URL that never qualifies.
+
+        Both depend on the URL alone, and clients repeat URLs: they are
+        remembered (for the last URL_MEMO_SIZE distinct ones), which spares a
+        repeated read the URL resolution and the parsing of its parameters.
+        """
+        url = (
+            request.scheme,
+            request.META.get("HTTP_HOST"),
+            request.path_info,
+            request.META.get("QUERY_STRING", ""),
+        )
+        if url in self._urls:
+            return self._urls[url]
+        facts = None
+        if "format" not in request.GET:
+            try:
+                match = resolve(request.path_info)
+            except Resolver404:
+                match = None
+            if match is not None and match.url_name in self.ROUTES:
+                facts = (match, request_fingerprint(request, "json"))
+        if len(self._urls) >= URL_MEMO_SIZE:
+            self._urls.clear()
+        self._urls[url] = facts
+        return facts
 
     @staticmethod
     def _throttles_allow(request) -> bool:
