@@ -56,3 +56,12 @@ def empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def reads_from_primary():
+    """Reads go to the primary even with read replicas: for tests of the primary's own state."""
+    from config.routers import request_scope
+
+    with request_scope(primary=True):
+        yield

@@ -20,6 +20,7 @@ def migrate(targets: list[tuple[str, str]] | None = None) -> Apps:
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("reads_from_primary")
 def test_genre_movie_counts_are_filled_from_the_links_and_can_be_removed_again():
     try:
         before = migrate(BEFORE_MOVIE_COUNT)

@@ -190,6 +190,7 @@ def wait_until_a_query_waits_for_a_lock(timeout: float = 10.0) -> None:
 
 @pytest.mark.requires_postgres
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("reads_from_primary")
 @pytest.mark.parametrize(("first", "second"), CONCURRENT_WRITES)
 def test_concurrent_writers_count_each_link_once(
     first: Callable[[Movie, Genre], None], second: Callable[[Movie, Genre], None]
