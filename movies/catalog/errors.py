@@ -74,13 +74,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         # Django refuses bodies over DATA_UPLOAD_MAX_MEMORY_SIZE; its own answer is an HTML 400.
         return Response(error_body(413, "payload_too_large", TOO_LARGE), status=413)
     if isinstance(exc, DatabaseUnavailable):
-        # The database is down or unreachable: a retryable 503, not a traceback.
-        logger.warning("Database unavailable: %s", exc)
-        return Response(
-            error_body(503, "unavailable", UNAVAILABLE),
-            status=503,
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        )
+        body, headers = _unavailable(exc)
+        return Response(body, status=503, headers=headers)
     response = exception_handler(exc, context)
     if response is None:
         return None
@@ -96,12 +91,16 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     return response
 
 
+def _unavailable(exception: Exception) -> tuple[dict, dict[str, str]]:
+    """The database is down or unreachable: a retryable 503, not a traceback."""
+    logger.warning("Database unavailable: %s", exception)
+    return error_body(503, "unavailable", UNAVAILABLE), {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
 def api_unavailable(exception: Exception) -> JsonResponse:
     """The 503 of api_exception_handler, for code that runs before the API does."""
-    logger.warning("Database unavailable: %s", exception)
-    response = JsonResponse(error_body(503, "unavailable", UNAVAILABLE), status=503)
-    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    return response
+    body, headers = _unavailable(exception)
+    return JsonResponse(body, status=503, headers=headers)
 
 
 def api_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:

@@ -110,16 +110,16 @@ def movie_saved(sender, **kwargs) -> None:
 
 @receiver(pre_delete, sender=Movie)
 def movie_deleting(sender, instance: Movie, using: str, **kwargs) -> None:
-    # The links go by cascade, without m2m_changed: note their genres first.
-    lock_movies([instance.pk], using)
-    links = Link.objects.using(using).filter(movie_id=instance.pk)
-    instance._genres_before_delete = list(links.values_list("genre_id", flat=True))
+    # The links go by cascade, without m2m_changed: as movie.genres.clear() would.
+    instance._movie_count_changes = link_changes(
+        instance=instance, adding=False, reverse=False, pk_set=None, using=using
+    )
 
 
 @receiver(post_delete, sender=Movie)
 def movie_deleted(sender, instance: Movie, using: str, **kwargs) -> None:
     CatalogueVersion.bump()
-    shift_movie_counts(dict.fromkeys(getattr(instance, "_genres_before_delete", []), -1), using)
+    shift_movie_counts(instance.__dict__.pop("_movie_count_changes", {}), using)
 
 
 @receiver(m2m_changed, sender=Link)
