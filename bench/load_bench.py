@@ -71,15 +71,16 @@ from common import BenchError, run, say, write_json  # noqa: E402
 from search_bench import (  # noqa: E402
     RESULTS_DIR,
     Gunicorn,
+    add_source_argument,
     app_environment,
     app_snapshot,
     code_facts,
-    code_fingerprint,
     engine_of,
     http_get,
     machine_facts,
     metrics_delta,
     percentile,
+    warn_if_code_changed,
 )
 from throughput_bench import tool_version  # noqa: E402
 
@@ -966,13 +967,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=32, help="clients (default 32)")
     parser.add_argument("--writers", type=int, default=4, help="of which staff writers (4)")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
-    parser.add_argument(
-        "--source",
-        default="worktree",
-        choices=("worktree", "head", "live"),
-        help="the app measured: a copy of the working tree taken at the start (default), "
-        "the last commit, or the live working tree",
-    )
+    add_source_argument(parser)
     args = parser.parse_args(argv)
     if not args.database_url:
         parser.error("--database-url (or DATABASE_URL) is required")
@@ -1066,9 +1061,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "code": code,
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        if code_fingerprint(app_dir) != code["app_code_sha256"]:
-            result["warning"] = "the app's code changed on disk during the run"
-            say(f"warning: {result['warning']}")
+        warn_if_code_changed(app_dir, code, result)
     except BenchError as error:
         say(f"error: {error}")
         return 1

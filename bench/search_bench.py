@@ -224,6 +224,24 @@ def app_snapshot(source: str, into: Path) -> Path:
     return target
 
 
+def add_source_argument(parser: argparse.ArgumentParser) -> None:
+    """``--source``: which app the benchmark measures (see app_snapshot)."""
+    parser.add_argument(
+        "--source",
+        default="worktree",
+        choices=("worktree", "head", "live"),
+        help="the app measured: a copy of the working tree taken at the start (default), "
+        "the last commit, or the live working tree",
+    )
+
+
+def warn_if_code_changed(app_dir: Path, code: dict[str, Any], result: dict[str, Any]) -> None:
+    """Mark the result when the measured app's files changed during the run."""
+    if code_fingerprint(app_dir) != code["app_code_sha256"]:
+        result["warning"] = "the app's code changed on disk during the run"
+        say(f"warning: {result['warning']}")
+
+
 def code_facts(app_dir: Path, source: str) -> dict[str, Any]:
     status = _git("status", "--porcelain", "--", "movies")
     return {
@@ -652,13 +670,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--target-p95-ms", type=float, default=None)
     parser.add_argument("--no-explain", action="store_true", help="skip the SQL breakdown")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
-    parser.add_argument(
-        "--source",
-        default="worktree",
-        choices=("worktree", "head", "live"),
-        help="the app measured: a copy of the working tree taken at the start (default), "
-        "the last commit, or the live working tree",
-    )
+    add_source_argument(parser)
     args = parser.parse_args(argv)
     if not args.database_url:
         parser.error("--database-url (or DATABASE_URL) is required")
@@ -729,9 +741,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     }
                 result.setdefault("sql", {})[query.label] = entry
         result["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-        if code_fingerprint(app_dir) != code["app_code_sha256"]:
-            result["warning"] = "the app's code changed on disk during the run"
-            say(f"warning: {result['warning']}")
+        warn_if_code_changed(app_dir, code, result)
     except BenchError as error:
         say(f"error: {error}")
         return 1

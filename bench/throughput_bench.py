@@ -55,15 +55,16 @@ from search_bench import (  # noqa: E402
     RESULTS_DIR,
     BenchError,
     Gunicorn,
+    add_source_argument,
     app_environment,
     app_snapshot,
     code_facts,
-    code_fingerprint,
     engine_of,
     http_get,
     machine_facts,
     metrics_delta,
     say,
+    warn_if_code_changed,
     write_json,
 )
 
@@ -172,13 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
-    parser.add_argument(
-        "--source",
-        default="worktree",
-        choices=("worktree", "head", "live"),
-        help="the app measured: a copy of the working tree taken at the start (default), "
-        "the last commit, or the live working tree",
-    )
+    add_source_argument(parser)
     args = parser.parse_args(argv)
     if not args.database_url:
         parser.error("--database-url (or DATABASE_URL) is required")
@@ -257,9 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
             }
         )
-        if code_fingerprint(app_dir) != code["app_code_sha256"]:
-            result["warning"] = "the app's code changed on disk during the run"
-            say(f"warning: {result['warning']}")
+        warn_if_code_changed(app_dir, code, result)
     except BenchError as error:
         say(f"error: {error}")
         return 1
