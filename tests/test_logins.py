@@ -31,12 +31,13 @@ def generous_token_throttle(monkeypatch):
     set_token_rate(monkeypatch, "1000/minute")
 
 
-def ask_token(client, username="curator", password=PASSWORD, address="203.0.113.7"):
+def ask_token(client, username="curator", password=PASSWORD, address="203.0.113.7", **headers):
     return client.post(
         TOKEN_URL,
         {"username": username, "password": password},
         format="json",
         REMOTE_ADDR=address,
+        **headers,
     )
 
 
@@ -135,30 +136,13 @@ def test_failures_on_either_login_count_together(client, staff):
 def test_lockout_follows_the_forwarded_address_behind_a_proxy(settings, staff):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
     client = APIClient()
+    proxy = "10.0.0.1"
     for _ in range(5):
-        client.post(
-            TOKEN_URL,
-            {"username": "curator", "password": "guess"},
-            format="json",
-            REMOTE_ADDR="10.0.0.1",
-            HTTP_X_FORWARDED_FOR="203.0.113.7",
-        )
-    locked = client.post(
-        TOKEN_URL,
-        {"username": "curator", "password": PASSWORD},
-        format="json",
-        REMOTE_ADDR="10.0.0.1",
-        HTTP_X_FORWARDED_FOR="203.0.113.7",
-    )
+        ask_token(client, password="guess", address=proxy, HTTP_X_FORWARDED_FOR="203.0.113.7")
+    locked = ask_token(client, address=proxy, HTTP_X_FORWARDED_FOR="203.0.113.7")
     assert locked.status_code == 429
     # Another client behind the same proxy still gets in.
-    other = client.post(
-        TOKEN_URL,
-        {"username": "curator", "password": PASSWORD},
-        format="json",
-        REMOTE_ADDR="10.0.0.1",
-        HTTP_X_FORWARDED_FOR="198.51.100.2",
-    )
+    other = ask_token(client, address=proxy, HTTP_X_FORWARDED_FOR="198.51.100.2")
     assert other.status_code == 200
 
 

@@ -41,6 +41,7 @@ from django.conf import settings
 from django.db import connection
 
 from catalog.errors import RETRY_AFTER_SECONDS, UNAVAILABLE
+from tests import waiting
 from tests.tcp_proxy import TCPProxy
 
 pytestmark = pytest.mark.requires_postgres
@@ -159,12 +160,7 @@ def free_port() -> int:
 
 
 def eventually(condition: Callable[[], bool], *, seconds: float = DEADLINE_SECONDS) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
+    return waiting.eventually(condition, seconds=seconds)
 
 
 def app_environment(database_url: str) -> dict[str, str]:

@@ -15,7 +15,6 @@ to the primary, because the test's own transaction is open there.
 from __future__ import annotations
 
 import os
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -37,6 +36,7 @@ from config.routers import (
     PrimaryReplicaRouter,
     request_scope,
 )
+from tests import waiting
 from tests.factories import MovieFactory
 
 pytestmark = [
@@ -72,12 +72,7 @@ def queries_by_alias() -> Iterator[dict[str, list[str]]]:
 
 def eventually(condition: Callable[[], bool]) -> bool:
     """Whether condition() holds within REPLICATION_WAIT_SECONDS."""
-    deadline = time.monotonic() + REPLICATION_WAIT_SECONDS
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
+    return waiting.eventually(condition, seconds=REPLICATION_WAIT_SECONDS)
 
 
 def on_every_replica(model, **lookup) -> bool:
