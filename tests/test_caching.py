@@ -210,6 +210,15 @@ def test_a_write_publishes_its_version_at_once(client, redis_cache):
     assert client.get("/api/movies").json()["results"] == []
 
 
+def test_a_write_publishes_its_version_again_on_commit(
+    redis_cache, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        MovieFactory()
+        redis_cache.delete(VERSION_HINT_KEY)  # as if it expired during a long transaction
+    assert redis_cache.get(VERSION_HINT_KEY) == CatalogueVersion.current()
+
+
 def test_the_published_version_never_goes_back(redis_cache):
     publish_version(2_000)
     publish_version(1_000)  # a slower writer that committed earlier

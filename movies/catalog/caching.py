@@ -27,7 +27,7 @@ import logging
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, router, transaction
 from django.dispatch import receiver
 from django.http import HttpResponse, HttpResponseNotModified
 from django.urls import Resolver404, ResolverMatch, resolve
@@ -85,9 +85,12 @@ def catalogue_version_raised(sender, version: int, **kwargs) -> None:
         return
     # Now, so readers stop replaying the old version before the commit (they
     # then read the database, which still has it), and on commit, in case the
-    # first publication expired during a long transaction.
+    # first publication expired during a long transaction. Outside a
+    # transaction the write is already committed: once is enough.
     publish_version(version)
-    transaction.on_commit(lambda: publish_version(version))
+    using = router.db_for_write(CatalogueVersion)
+    if transaction.get_connection(using).in_atomic_block:
+        transaction.on_commit(lambda: publish_version(version), using=using)
 
 
 def request_fingerprint(request, renderer_format: str) -> str:
