@@ -1,5 +1,6 @@
 import pytest
 
+from catalog.filters import ORDERING_FIELDS, ordering_keys
 from catalog.importer import import_file
 from catalog.models import Movie
 from catalog.pagination import COUNT_LIMIT, MAX_OFFSET
@@ -110,8 +111,9 @@ def test_list_queries_do_not_grow_with_page_size(client, django_assert_num_queri
     for _ in range(100):
         MovieFactory(genres=genres)
     for limit in (1, 100):
-        # catalogue version, the matching ids (the count), the page's movies, their genres
-        with django_assert_num_queries(4):
+        # catalogue version, the matching ids with their popularity (the count,
+        # sorted in Python), the page's movies with their genres
+        with django_assert_num_queries(3):
             client.get(f"/api/movies?search=movie&limit={limit}")
 
 
@@ -124,10 +126,49 @@ def test_broad_list_queries_do_not_grow_with_page_size(
         MovieFactory(genres=genres)
     for limit in (1, 100):
         # catalogue version, the first matching ids (count stops there), the
-        # page's ids in order, those movies, their genres
-        with django_assert_num_queries(5):
+        # page's ids in order, those movies with their genres
+        with django_assert_num_queries(4):
             body = client.get(f"/api/movies?search=movie&limit={limit}").json()
         assert len(body["results"]) == limit
+
+
+def test_name_ordered_list_queries_do_not_grow_with_page_size(client, django_assert_num_queries):
+    genres = GenreFactory.create_batch(3)
+    for _ in range(30):
+        MovieFactory(genres=genres)
+    for limit in (1, 30):
+        # catalogue version, the matching ids (the count), the page's ids in
+        # name order (the database's collation), those movies with their genres
+        with django_assert_num_queries(4):
+            body = client.get(f"/api/movies?search=movie&ordering=name&limit={limit}").json()
+        assert len(body["results"]) == limit
+
+
+@pytest.mark.parametrize(
+    "ordering", [f"{sign}{field}" for field in ORDERING_FIELDS for sign in "-+"]
+)
+@pytest.mark.parametrize("count_limit", [COUNT_LIMIT, 4])
+def test_every_page_of_every_ordering_is_in_the_database_order(
+    client, monkeypatch, ordering, count_limit
+):
+    # Ties on every field, so the order rests on the id as well.
+    monkeypatch.setattr("catalog.pagination.CatalogPagination.count_limit", count_limit)
+    for n in range(11):
+        MovieFactory(name=f"M{n % 4}", director=f"D{n}", popularity=n % 3, imdb_score=n % 5 / 2)
+    expected = list(
+        Movie.objects.order_by(*ordering_keys(ordering.lstrip("+"))).values_list("pk", flat=True)
+    )
+    url, listed = f"/api/movies?ordering={ordering.lstrip('+')}&limit=3", []
+    while url:
+        body = get(client, url)
+        listed += [movie["id"] for movie in body["results"]]
+        url = body["next"]
+    assert listed == expected
+
+
+def test_a_movie_without_genres_is_listed_with_none(client):
+    MovieFactory(name="Loner", genres=[])
+    assert get(client, "/api/movies?search=loner")["results"][0]["genre"] == []
 
 
 def test_broad_counts_stop_at_the_limit_and_pages_still_follow(client, monkeypatch):

@@ -1,5 +1,6 @@
 import pytest
 
+from catalog.filters import MovieFilterSet
 from tests.factories import GenreFactory, MovieFactory
 
 pytestmark = pytest.mark.django_db
@@ -70,3 +71,21 @@ def test_invalid_filter_values_are_400_naming_the_parameter(client, movies, quer
     response = client.get(f"/api/movies?{query}")
     assert response.status_code == 400
     assert list(response.json()["errors"]) == [query.split("=")[0]]
+
+
+def test_the_filter_form_is_built_only_for_requests_that_filter(client, movies, monkeypatch):
+    built = []
+    build = MovieFilterSet.__init__
+
+    def counting_build(self, *args, **kwargs):
+        built.append(self)
+        build(self, *args, **kwargs)
+
+    monkeypatch.setattr(MovieFilterSet, "__init__", counting_build)
+    assert names(client, "search=kubrick&limit=5&offset=0&unknown=1") == [
+        "Dr. Strangelove",
+        "Paths of Glory",
+    ]
+    assert built == []
+    assert names(client, "search=kubrick&popularity_min=85") == ["Paths of Glory"]
+    assert len(built) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Exists, OuterRef, QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import BaseFilterBackend
 
@@ -88,6 +89,23 @@ class GenreNamesFilter(django_filters.BaseCSVFilter, django_filters.CharFilter):
         for genre_ids in by_key.values():
             queryset = queryset.filter(Exists(links.filter(genre_id__in=genre_ids)))
         return queryset
+
+
+class FilterSetBackend(DjangoFilterBackend):
+    """django-filter's backend, stepping aside when no filter is asked for.
+
+    Building and validating the filter form costs more than a whole search of
+    a small catalogue, and without any of its parameters it changes nothing.
+    Each filter here reads the one parameter named after it.
+    """
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is not None and request.query_params.keys().isdisjoint(
+            filterset_class.base_filters
+        ):
+            return queryset
+        return super().filter_queryset(request, queryset, view)
 
 
 class MovieFilterSet(django_filters.FilterSet):

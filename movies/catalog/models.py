@@ -11,7 +11,7 @@ transaction that changes the links (the importer recounts at its end).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connections, models, router
@@ -101,6 +101,36 @@ class Genre(models.Model):
         super().save(*args, **kwargs)
 
 
+# The fields a movie is listed with, besides its genres.
+LISTED_FIELDS = ("id", "name", "director", "popularity", "imdb_score")
+
+
+class MovieQuerySet(models.QuerySet):
+    def listed(self, ids: Sequence[int]) -> list[dict]:
+        """The movies with these ids, in that order, as dicts of LISTED_FIELDS and
+        ``genres``, a list of ``{"id", "name"}`` sorted by name.
+
+        One query for the lot and no model instances: a page of the list is
+        read like this on every request that the cache does not answer.
+        """
+        movies: dict[int, dict] = {}
+        rows = (
+            self.filter(pk__in=ids)
+            .order_by("genres__name", "genres__id")
+            .values_list(*LISTED_FIELDS, "genres__id", "genres__name")
+        )
+        for *fields, genre_id, genre_name in rows:
+            movie = movies.get(fields[0])
+            if movie is None:
+                movie = movies[fields[0]] = {
+                    **dict(zip(LISTED_FIELDS, fields, strict=True)),
+                    "genres": [],
+                }
+            if genre_id is not None:
+                movie["genres"].append({"id": genre_id, "name": genre_name})
+        return [movies[pk] for pk in ids if pk in movies]
+
+
 class Movie(models.Model):
     name = models.CharField(max_length=255)
     director = models.CharField(max_length=255)
@@ -120,6 +150,8 @@ class Movie(models.Model):
     search_text = models.TextField(editable=False, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = MovieQuerySet.as_manager()
 
     class Meta:
         constraints = [
