@@ -56,3 +56,54 @@ def host_facts() -> dict[str, Any]:
         "os": platform.platform(),
         "load_average_at_start": [round(load, 2) for load in os.getloadavg()],
     }
+
+
+def worker_pids(master: int) -> list[int]:
+    pids = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if line.startswith("PPid:") and int(line.split()[1]) == master:
+                pids.append(int(status.parent.name))
+                break
+    return sorted(pids)
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU time of a process, from /proc/<pid>/stat."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_table() -> dict[int, tuple[str, float]]:
+    """Every process's name and CPU seconds so far.
+
+    PostgreSQL's processes are named by their title, which says the database
+    they serve; the others by their executable's name only.
+    """
+    table = {}
+    for directory in Path("/proc").glob("[0-9]*"):
+        try:
+            command = (directory / "cmdline").read_bytes().replace(b"\0", b" ").strip()
+            name = command.decode(errors="replace")
+            if not name.startswith("postgres:"):
+                name = (directory / "comm").read_text().strip()
+        except OSError:
+            continue
+        cpu = cpu_seconds(int(directory.name))
+        if cpu is not None:
+            table[int(directory.name)] = (" ".join(name.split())[:100], cpu)
+    return table
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores spent on anything but idling, since boot."""
+    ticks = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")

@@ -67,7 +67,16 @@ from urllib.parse import quote, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import BenchError, run, say, write_json  # noqa: E402
+from common import (  # noqa: E402
+    BenchError,
+    cpu_seconds,
+    machine_busy_seconds,
+    process_table,
+    run,
+    say,
+    worker_pids,
+    write_json,
+)
 from search_bench import (  # noqa: E402
     RESULTS_DIR,
     Gunicorn,
@@ -402,29 +411,6 @@ class ProductionGunicorn(Gunicorn):
         return [*super().command, "--config", str(config), "--max-requests", "0"]
 
 
-def worker_pids(master: int) -> list[int]:
-    pids = []
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            text = status.read_text()
-        except OSError:
-            continue
-        for line in text.splitlines():
-            if line.startswith("PPid:") and int(line.split()[1]) == master:
-                pids.append(int(status.parent.name))
-                break
-    return sorted(pids)
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User plus system CPU time of a process, from /proc/<pid>/stat."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def rss_kb(pid: int) -> int | None:
     try:
         text = Path(f"/proc/{pid}/status").read_text()
@@ -434,34 +420,6 @@ def rss_kb(pid: int) -> int | None:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return None
-
-
-def process_table() -> dict[int, tuple[str, float]]:
-    """Every process's name and CPU seconds so far.
-
-    PostgreSQL's processes are named by their title, which says the database
-    they serve; the others by their executable's name only.
-    """
-    table = {}
-    for directory in Path("/proc").glob("[0-9]*"):
-        try:
-            command = (directory / "cmdline").read_bytes().replace(b"\0", b" ").strip()
-            name = command.decode(errors="replace")
-            if not name.startswith("postgres:"):
-                name = (directory / "comm").read_text().strip()
-        except OSError:
-            continue
-        cpu = cpu_seconds(int(directory.name))
-        if cpu is not None:
-            table[int(directory.name)] = (" ".join(name.split())[:100], cpu)
-    return table
-
-
-def machine_busy_seconds() -> float:
-    """CPU seconds all cores spent on anything but idling, since boot."""
-    ticks = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = ticks[3] + ticks[4]  # idle, iowait
-    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def sample_processes(

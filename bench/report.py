@@ -80,16 +80,27 @@ def throughput_table(name: str) -> list[str]:
         f"gunicorn, 2 workers; {result.get('wrk')}; {result['rounds']} rounds, medians; "
         f"{machine_line(result)}",
         "",
-        "| case | requests/s | ratio to the bare app | DB queries per request |",
-        "|---|---|---|---|",
+        "| case | requests/s | ratio to the bare app | DB queries per request "
+        "| CPU ms per request: workers / database / Redis / wrk / other = machine |",
+        "|---|---|---|---|---|",
     ]
     for label, case in result["cases"].items():
         queries = ", ".join(f"{q:g}" for q in case.get("db_queries_per_request", {}).values())
         lines.append(
             f"| {label} | {case['median_requests_per_second']:,.0f} "
-            f"| {case['ratio_to_bare']:.1%} | {queries or '-'} |"
+            f"| {case['ratio_to_bare']:.1%} | {queries or '-'} | {cpu_cell(case)} |"
         )
     return lines
+
+
+def cpu_cell(case: dict) -> str:
+    cpu = case.get("median_cpu_ms_per_request")
+    if not cpu:
+        return "-"
+    parts = " / ".join(
+        f"{cpu[key]:.2f}" for key in ("workers", "database", "redis", "wrk", "other")
+    )
+    return f"{parts} = {cpu['machine']:.2f}"
 
 
 def load_table(name: str) -> list[str]:

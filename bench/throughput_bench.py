@@ -35,6 +35,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import secrets
 import shutil
 import statistics
@@ -47,9 +48,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from common import machine_busy_seconds, process_table, worker_pids  # noqa: E402
 from search_bench import (  # noqa: E402
     BENCH_DIR,
     RESULTS_DIR,
@@ -139,6 +142,51 @@ def wrk(port: int, case: Case, *, threads: int, connections: int, duration: int)
     }
 
 
+@dataclass(frozen=True)
+class CpuSnapshot:
+    machine: float
+    processes: dict[int, tuple[str, float]]
+    children: float  # finished child processes, wrk among them
+
+
+def cpu_snapshot() -> CpuSnapshot:
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return CpuSnapshot(
+        machine_busy_seconds(), process_table(), children.ru_utime + children.ru_stime
+    )
+
+
+def cpu_per_request(
+    before: CpuSnapshot,
+    after: CpuSnapshot,
+    *,
+    workers: Sequence[int],
+    database: str,
+    requests: int,
+) -> dict[str, float]:
+    """Milliseconds of CPU per request: the server's workers, the database, Redis, wrk, the rest.
+
+    The machine's busy time covers everything, the kernel's work on loopback
+    included; "other" is what no process listed here accounts for.
+    """
+    spent = {"workers": 0.0, "database": 0.0, "redis": 0.0}
+    for pid, (name, cpu) in after.processes.items():
+        used = cpu - before.processes.get(pid, (name, 0.0))[1]
+        words = name.split()
+        if pid in workers:
+            spent["workers"] += used
+        elif words[:1] == ["postgres:"] and database in words:
+            spent["database"] += used
+        elif name == "redis-server":
+            spent["redis"] += used
+    spent["wrk"] = after.children - before.children
+    spent["machine"] = after.machine - before.machine
+    spent["other"] = spent["machine"] - sum(
+        spent[key] for key in ("workers", "database", "redis", "wrk")
+    )
+    return {key: round(1000 * value / max(requests, 1), 3) for key, value in spent.items()}
+
+
 def settled_metrics(server: Gunicorn) -> dict[str, dict[str, float]]:
     """/metrics once the requests still in flight when wrk stopped are served."""
     previous = server.metrics()
@@ -183,6 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="movies-bench-throughput-"))
     try:
         engine = engine_of(args.database_url)
+        database_name = urlsplit(args.database_url).path.lstrip("/")
         machine = machine_facts(args.database_url)
         machine["wrk"] = tool_version(["wrk", "-v"], r"wrk (\S+)")
         machine["redis"] = tool_version(
@@ -230,12 +279,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                             case.script.write_text(COLD_SCRIPT % {"nonce": nonce})
                         load = os.getloadavg()[0]
                         before = settled_metrics(app)
+                        cpu_before = cpu_snapshot()
                         run = wrk(
                             server.port,
                             case,
                             threads=args.threads,
                             connections=args.connections,
                             duration=args.duration,
+                        )
+                        run["cpu_ms_per_request"] = cpu_per_request(
+                            cpu_before,
+                            cpu_snapshot(),
+                            workers=worker_pids(server.process.pid),
+                            database=database_name,
+                            requests=run["requests"] or 0,
                         )
                         run["routes"] = metrics_delta(before, settled_metrics(app))
                         run["load_average_before"] = round(load, 2)
@@ -277,7 +334,8 @@ def summarise(
     bare_median = statistics.median(bare_rates)
     summary = {}
     for case in cases:
-        rates = [run["requests_per_second"] for run in runs[case.name]]
+        case_runs = runs[case.name]
+        rates = [run["requests_per_second"] for run in case_runs]
         median = statistics.median(rates)
         per_round = [rate / bare for rate, bare in zip(rates, bare_rates, strict=True)]
         routes: dict[str, dict[str, int]] = {}
@@ -302,6 +360,12 @@ def summarise(
             "meets_target": None if target is None else ratio >= target,
             "db_queries_per_request": per_request,
             "non_2xx": sum(run["non_2xx"] for run in runs[case.name]),
+            "median_cpu_ms_per_request": {
+                key: round(
+                    statistics.median(run["cpu_ms_per_request"][key] for run in case_runs), 3
+                )
+                for key in case_runs[0]["cpu_ms_per_request"]
+            },
             "median_latency_ms": {
                 key: round(statistics.median(run["latency"][key] for run in runs[case.name]), 2)
                 for key in runs[case.name][0]["latency"]
