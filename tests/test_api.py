@@ -106,41 +106,30 @@ def test_ordering_on_each_field_both_ways(client, field):
     assert descending == ascending[::-1]
 
 
-def test_list_queries_do_not_grow_with_page_size(client, django_assert_num_queries):
-    genres = GenreFactory.create_batch(3)
-    for _ in range(100):
-        MovieFactory(genres=genres)
-    for limit in (1, 100):
+@pytest.mark.parametrize(
+    ("query", "count_limit", "queries"),
+    [
         # catalogue version, the matching ids with their popularity (the count,
         # sorted in Python), the page's movies with their genres
-        with django_assert_num_queries(3):
-            client.get(f"/api/movies?search=movie&limit={limit}")
-
-
-def test_broad_list_queries_do_not_grow_with_page_size(
-    client, monkeypatch, django_assert_num_queries
+        pytest.param("search=movie", COUNT_LIMIT, 3, id="narrow"),
+        # catalogue version, the matching ids (the count), the page's ids in
+        # name order (the database's collation), those movies with their genres
+        pytest.param("search=movie&ordering=name", COUNT_LIMIT, 4, id="narrow by name"),
+        # catalogue version, the first matching ids (count stops there), the
+        # page's ids in order, those movies with their genres
+        pytest.param("search=movie", 5, 4, id="broad"),
+    ],
+)
+def test_list_queries_do_not_grow_with_page_size(
+    client, monkeypatch, django_assert_num_queries, query, count_limit, queries
 ):
-    monkeypatch.setattr("catalog.pagination.CatalogPagination.count_limit", 5)
+    monkeypatch.setattr("catalog.pagination.CatalogPagination.count_limit", count_limit)
     genres = GenreFactory.create_batch(3)
     for _ in range(100):
         MovieFactory(genres=genres)
     for limit in (1, 100):
-        # catalogue version, the first matching ids (count stops there), the
-        # page's ids in order, those movies with their genres
-        with django_assert_num_queries(4):
-            body = client.get(f"/api/movies?search=movie&limit={limit}").json()
-        assert len(body["results"]) == limit
-
-
-def test_name_ordered_list_queries_do_not_grow_with_page_size(client, django_assert_num_queries):
-    genres = GenreFactory.create_batch(3)
-    for _ in range(30):
-        MovieFactory(genres=genres)
-    for limit in (1, 30):
-        # catalogue version, the matching ids (the count), the page's ids in
-        # name order (the database's collation), those movies with their genres
-        with django_assert_num_queries(4):
-            body = client.get(f"/api/movies?search=movie&ordering=name&limit={limit}").json()
+        with django_assert_num_queries(queries):
+            body = client.get(f"/api/movies?{query}&limit={limit}").json()
         assert len(body["results"]) == limit
 
 
