@@ -102,6 +102,12 @@ def process_table() -> dict[int, tuple[str, float]]:
     return table
 
 
+def serves_database(process_name: str, database: str) -> bool:
+    """Whether a process is one of PostgreSQL's for this database (its title names it)."""
+    words = process_name.split()
+    return words[:1] == ["postgres:"] and database in words
+
+
 def machine_busy_seconds() -> float:
     """CPU seconds all cores spent on anything but idling, since boot."""
     ticks = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]

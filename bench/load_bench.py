@@ -74,6 +74,7 @@ from common import (  # noqa: E402
     process_table,
     run,
     say,
+    serves_database,
     worker_pids,
     write_json,
 )
@@ -483,9 +484,8 @@ def cpu_breakdown(
     backends = autovacuum = 0.0
     others = []
     for pid, (name, cpu) in used.items():
-        words = name.split()
-        if words[:1] == ["postgres:"] and database in words:
-            if "autovacuum" in words:
+        if serves_database(name, database):
+            if "autovacuum" in name.split():
                 autovacuum += cpu
             else:
                 backends += cpu

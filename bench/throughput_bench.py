@@ -52,7 +52,12 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import machine_busy_seconds, process_table, worker_pids  # noqa: E402
+from common import (  # noqa: E402
+    machine_busy_seconds,
+    process_table,
+    serves_database,
+    worker_pids,
+)
 from search_bench import (  # noqa: E402
     BENCH_DIR,
     RESULTS_DIR,
@@ -172,10 +177,9 @@ def cpu_per_request(
     spent = {"workers": 0.0, "database": 0.0, "redis": 0.0}
     for pid, (name, cpu) in after.processes.items():
         used = cpu - before.processes.get(pid, (name, 0.0))[1]
-        words = name.split()
         if pid in workers:
             spent["workers"] += used
-        elif words[:1] == ["postgres:"] and database in words:
+        elif serves_database(name, database):
             spent["database"] += used
         elif name == "redis-server":
             spent["redis"] += used
