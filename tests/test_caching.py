@@ -18,7 +18,7 @@ from catalog.caching import (
 )
 from catalog.importer import import_records
 from catalog.models import CatalogueVersion, Movie
-from tests.factories import GenreFactory, MovieFactory, record
+from tests.factories import GenreFactory, MovieFactory, make_user, record
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +60,6 @@ def test_a_repeated_list_is_served_from_the_cache(client, django_assert_num_quer
 
 @pytest.mark.parametrize("write", ["orm", "genre", "importer", "command", "api"])
 def test_every_write_path_invalidates_cached_lists_and_etags(client, write, tmp_path):
-    from django.contrib.auth.models import User
     from rest_framework.authtoken.models import Token
 
     movie = MovieFactory(name="Alpha")
@@ -77,7 +76,7 @@ def test_every_write_path_invalidates_cached_lists_and_etags(client, write, tmp_
         path.write_text(__import__("json").dumps([record(name="Beta")]))
         call_command("populate_db", str(path), stdout=StringIO())
     else:
-        user = User.objects.create_user("s", is_staff=True)
+        user = make_user("s")
         key = Token.objects.create(user=user).key
         client.patch(
             f"/api/movies/{movie.pk}",
@@ -179,13 +178,12 @@ def test_a_replayed_answer_is_only_ever_the_same_urls(client):
 
 
 def test_browsers_and_signed_in_clients_get_the_views_answer(client):
-    from django.contrib.auth.models import User
 
     MovieFactory()
     client.get("/api/movies")
     html = client.get("/api/movies", HTTP_ACCEPT="text/html")
     assert html.headers["Content-Type"].startswith("text/html")
-    client.force_login(User.objects.create_user("s", is_staff=True))
+    client.force_login(make_user("s"))
     signed_in = client.get("/api/movies")
     assert signed_in.headers["Cache-Control"] == "private, no-cache"
 
@@ -248,3 +246,51 @@ def test_a_rolled_back_write_never_shows(client, redis_cache):
     time.sleep(VERSION_HINT_TTL_MS / 1000 + 0.1)
     again = [movie["name"] for movie in client.get("/api/movies").json()["results"]]
     assert again == ["Kept"]
+
+
+# A parameter's value can never pass for another parameter, a path or a host.
+
+
+def test_an_encoded_ampersand_in_a_value_is_not_another_parameter(client):
+    hitchcock = GenreFactory(name="Thriller")
+    for name in ("The Birds", "The Lodger", "Psycho"):
+        MovieFactory(name=name, director="Alfred Hitchcock", genres=[hitchcock])
+    poison = client.get("/api/movies?director=hitchcock%26search%3Dthe")
+    assert poison.json()["count"] == 0
+    honest = client.get("/api/movies?search=the&director=hitchcock")
+    assert honest.json()["count"] == 2
+    assert honest.headers["ETag"] != poison.headers["ETag"]
+
+
+def test_the_apis_own_next_links_cannot_poison_another_url(client):
+    MovieFactory.create_batch(3, director="Alfred Hitchcock")
+    page = client.get("/api/movies?director=hitchcock%26limit%3D1&limit=1").json()
+    assert page["count"] == 0
+    honest = client.get("/api/movies?director=hitchcock&limit=1").json()
+    assert (honest["count"], len(honest["results"])) == (3, 1)
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("director=a%26search%3Db", "director=a&search=b"),
+        ("director=a%3Db", "director%3Da=b"),
+        ("a=1&b=2", "a=1%26b%3D2"),
+        ("search=x%0Ay", "search=x&y"),
+        ("director=a%22%2C%22b", "director=a&director=b"),
+    ],
+)
+def test_distinct_query_strings_have_distinct_fingerprints(rf, one, other):
+    from catalog.caching import request_fingerprint
+
+    first = request_fingerprint(rf.get(f"/api/movies?{one}"), "json")
+    second = request_fingerprint(rf.get(f"/api/movies?{other}"), "json")
+    assert first != second
+
+
+def test_a_public_response_never_sets_a_cookie(client):
+    MovieFactory()
+    browsable = client.get("/api/movies", HTTP_ACCEPT="text/html")
+    for response in (browsable, client.get("/api/movies"), client.get("/api/genres")):
+        cache_control = response.headers.get("Cache-Control", "")
+        assert not (response.cookies and "public" in cache_control), response.headers

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 
 from django.conf import settings
@@ -35,6 +36,7 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
+from rest_framework.utils.mediatypes import _MediaType
 
 from catalog.errors import DatabaseUnavailable, api_unavailable
 from catalog.models import CatalogueVersion, catalogue_changed
@@ -96,8 +98,10 @@ def catalogue_version_raised(sender, version: int, **kwargs) -> None:
 def request_fingerprint(request, renderer_format: str) -> str:
     """What makes two read requests the same: host, path, renderer, parameters.
 
-    Search terms are compared after splitting and normalising, so
-    ``?search=War,the`` and ``?search=the war`` share an entry.
+    The parts are hashed as one JSON array, so no value can pass for another
+    part (an encoded ``&`` or ``=`` inside a value stays inside it). Search
+    terms are compared after splitting and normalising, so ``?search=War,the``
+    and ``?search=the war`` share an entry.
     """
     params = []
     for name, values in sorted(request.GET.lists()):
@@ -105,16 +109,24 @@ def request_fingerprint(request, renderer_format: str) -> str:
             if name == "search":
                 # An invalid search is refused by the view; errors are never cached.
                 with contextlib.suppress(InvalidSearch):
-                    value = " ".join(sorted(split_terms(value)))
-            params.append(f"{name}={value}")
+                    value = sorted(split_terms(value))
+            params.append([name, value])
     parts = [
         request.scheme,
         request.get_host(),
         request.path.rstrip("/"),
         renderer_format,
-        "&".join(params),
+        params,
     ]
-    return hashlib.blake2b("\n".join(parts).encode(), digest_size=16).hexdigest()
+    encoded = json.dumps(parts, ensure_ascii=True, separators=(",", ":")).encode()
+    return hashlib.blake2b(encoded, digest_size=16).hexdigest()
+
+
+def representation(request) -> str:
+    """The renderer's format, and the indent asked for in Accept: ``json``, ``json;indent=2``."""
+    indent = _MediaType(request.accepted_media_type or "").params.get("indent")
+    fmt = request.accepted_renderer.format
+    return f"{fmt};indent={indent}" if indent is not None else fmt
 
 
 def etag_for(version: int, fingerprint: str) -> str:
@@ -136,7 +148,7 @@ class CachedReadMixin:
         version = getattr(request, "catalogue_version", None)
         if version is None:
             version = request._request.catalogue_version = CatalogueVersion.current()
-        fingerprint = request_fingerprint(request, request.accepted_renderer.format)
+        fingerprint = request_fingerprint(request, representation(request))
         etag = etag_for(version, fingerprint)
         if etag in request.headers.get("If-None-Match", ""):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
@@ -185,6 +197,13 @@ class CachedResponseMiddleware:
         self._urls: dict[tuple, tuple[ResolverMatch, str] | None] = {}
 
     def __call__(self, request):
+        response = self._respond(request)
+        if response.cookies and "public" in response.get("Cache-Control", ""):
+            # A response that sets a cookie is one client's: never shared by a cache.
+            patch_cache_control(response, private=True, no_cache=True)
+        return response
+
+    def _respond(self, request):
         url = self._qualifying_url(request) if self._qualifying_client(request) else None
         if url is None:
             return self.get_response(request)
@@ -245,6 +264,8 @@ class CachedResponseMiddleware:
         if "Authorization" in request.headers or settings.SESSION_COOKIE_NAME in request.COOKIES:
             return False
         accept = request.headers.get("Accept", "*/*")
+        if "indent" in accept:
+            return False  # stored bytes are compact
         return "json" in accept or accept.strip() in ("", "*/*")
 
     def _qualifying_url(self, request) -> tuple[ResolverMatch, str] | None:

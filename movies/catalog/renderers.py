@@ -17,7 +17,11 @@ def _default(value):
 
 
 class FastJSONRenderer(JSONRenderer):
+    """Compact for programs; indented when asked (``indent`` in Accept, the browsable API)."""
+
     def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
         if data is None:
             return b""
-        return orjson.dumps(data, default=_default)
+        indent = self.get_indent(accepted_media_type or "", renderer_context or {})
+        options = orjson.OPT_INDENT_2 if indent else 0
+        return orjson.dumps(data, default=_default, option=options)
