@@ -35,3 +35,20 @@ def record(name="Heat", director="Michael Mann", popularity=83.0, score=8.3, gen
         "imdb_score": score,
         "name": name,
     }
+
+
+CATALOGUE_PERMISSIONS = [
+    f"{action}_{model}" for model in ("movie", "genre") for action in ("add", "change", "delete")
+]
+
+
+def make_user(username: str = "editor", *, staff: bool = True, permissions=None, **fields):
+    """An account; staff get every catalogue model permission unless ``permissions`` says."""
+    from django.contrib.auth.models import Permission, User
+
+    user = User.objects.create_user(username, is_staff=staff, **fields)
+    codenames = CATALOGUE_PERMISSIONS if permissions is None and staff else permissions or []
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="catalog", codename__in=codenames)
+    )
+    return user

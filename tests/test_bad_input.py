@@ -13,12 +13,11 @@ import json
 from dataclasses import dataclass, field
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from catalog.models import CatalogueVersion, Genre, Movie
-from tests.factories import GenreFactory, MovieFactory
+from tests.factories import GenreFactory, MovieFactory, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -564,7 +563,7 @@ def seeded() -> dict[str, int]:
 @pytest.fixture
 def staff_token(db) -> str:
     # No password: hashing one costs more than the request under test.
-    user = get_user_model().objects.create(username="editor", is_staff=True)
+    user = make_user("editor")
     return Token.objects.create(user=user).key
 
 

@@ -31,7 +31,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.factories import GenreFactory, MovieFactory
+from tests.factories import GenreFactory, MovieFactory, make_user
 
 SCHEMA_PATH = "/api/schema/"
 # Fuzzing-phase examples per operation and client; explicit examples and the
@@ -162,9 +162,8 @@ def catalogue(db):
 def credentials(request, db) -> dict[str, str]:
     if request.param == "anonymous":
         return {}
-    from django.contrib.auth import get_user_model
 
-    user = get_user_model().objects.create(username="fuzz-staff", is_staff=True)
+    user = make_user("fuzz-staff")
     return {"Authorization": f"Token {Token.objects.create(user=user).key}"}
 
 

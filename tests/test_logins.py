@@ -10,6 +10,7 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from catalog.logins import LOCKED_OUT
 from catalog.views import INVALID_CREDENTIALS, NOT_STAFF
+from tests.factories import make_user
 
 PASSWORD = "correct horse battery staple"
 TOKEN_URL = "/api/auth/token"
@@ -17,7 +18,7 @@ TOKEN_URL = "/api/auth/token"
 
 @pytest.fixture
 def staff(db):
-    return User.objects.create_user("curator", password=PASSWORD, is_staff=True)
+    return make_user("curator", password=PASSWORD)
 
 
 def set_token_rate(monkeypatch, rate: str) -> None:
@@ -154,3 +155,15 @@ def test_token_endpoint_is_rate_limited_per_address(monkeypatch, staff):
     response = ask_token(client)
     assert response.json()["code"] == "throttled"
     assert int(response["Retry-After"]) > 0
+
+
+@pytest.mark.parametrize("login", [ask_token, admin_login])
+def test_a_successful_login_ends_the_run_of_failures(staff, settings, login):
+    settings.AXES_FAILURE_LIMIT = 3
+    client = APIClient()
+    for _ in range(2):
+        login(client, password="wrong")
+    assert login(client).status_code in (200, 302)
+    for _ in range(2):
+        assert login(client, password="wrong").status_code in (200, 400)  # refused, not locked
+    assert login(client).status_code in (200, 302)

@@ -7,7 +7,7 @@ import pytest
 from django.db import OperationalError
 from rest_framework.settings import api_settings
 
-from tests.factories import MovieFactory
+from tests.factories import MovieFactory, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -78,9 +78,8 @@ def test_cors_allows_configured_origins(client, settings):
     ],
 )
 def test_every_api_error_has_the_one_json_shape(client, method, path, status):
-    from django.contrib.auth.models import User
 
-    client.force_login(User.objects.create_user("s", is_staff=True))
+    client.force_login(make_user("s"))
     response = getattr(client, method)(path, content_type="application/json")
     assert response.status_code == status
     assert set(response.json()) == {"status", "code", "detail", "errors"}
@@ -132,3 +131,12 @@ def test_the_procfile_web_command_loads_its_configuration(settings):
         check=False,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def test_a_disallowed_host_under_the_api_is_a_json_400(client):
+    for path in ("/api/movies", "/api/nowhere", "/api/movies?search=x"):
+        response = client.get(path, HTTP_HOST="evil.example")
+        assert response.status_code == 400
+        assert response.headers["Content-Type"] == "application/json"
+        assert response.json()["code"] == "bad_request"
+    assert client.get("/admin/", HTTP_HOST="evil.example").status_code == 400

@@ -37,7 +37,7 @@ from config.routers import (
     request_scope,
 )
 from tests import waiting
-from tests.factories import MovieFactory
+from tests.factories import MovieFactory, make_user
 
 pytestmark = [
     pytest.mark.requires_postgres,
@@ -211,7 +211,7 @@ def test_an_anonymous_api_read_is_served_by_the_replica(client):
 
 @through_replication
 def test_an_api_write_reads_and_writes_on_the_primary_only():
-    user = User.objects.create_user("editor", is_staff=True)
+    user = make_user("editor")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
 

@@ -7,7 +7,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from catalog.models import Genre, Movie
-from tests.factories import GenreFactory, MovieFactory
+from tests.factories import GenreFactory, MovieFactory, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -21,9 +21,7 @@ PATHS_OF_GLORY = {
 
 
 def token_client(*, staff: bool) -> APIClient:
-    user = User.objects.create_user(
-        f"user-{staff}", password="a-long-password-123", is_staff=staff
-    )
+    user = make_user(f"user-{staff}", password="a-long-password-123", staff=staff)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return client
@@ -132,7 +130,7 @@ def test_staff_writes_genres(staff):
 
 
 def test_session_writes_need_the_csrf_token():
-    admin = User.objects.create_user("admin", password="a-long-password-123", is_staff=True)
+    admin = make_user("admin", password="a-long-password-123")
     client = APIClient(enforce_csrf_checks=True)
     client.force_login(admin)
     response = client.post("/api/genres", {"name": "Noir"}, format="json")
@@ -170,3 +168,99 @@ def test_token_command_issues_and_revokes():
 def test_token_command_names_an_unknown_account():
     with pytest.raises(CommandError, match="No account named 'ghost'"):
         call_command("api_token", "issue", "ghost", stdout=StringIO())
+
+
+# API writes take the admin's model permissions
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+def test_staff_without_model_permissions_cannot_write():
+    client = client_for(make_user("bare", permissions=[]))
+    movie, genre = MovieFactory(), GenreFactory()
+    attempts = [
+        client.post("/api/movies", PATHS_OF_GLORY, format="json"),
+        client.patch(f"/api/movies/{movie.pk}", {"name": "X"}, format="json"),
+        client.delete(f"/api/movies/{movie.pk}"),
+        client.post("/api/genres", {"name": "Noir"}, format="json"),
+        client.patch(f"/api/genres/{genre.pk}", {"name": "Noir"}, format="json"),
+        client.delete(f"/api/genres/{genre.pk}"),
+    ]
+    assert [response.status_code for response in attempts] == [403] * 6
+    assert (Movie.objects.count(), Genre.objects.count()) == (1, 1)
+    assert client.get("/api/movies").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("permission", "allowed"),
+    [("add_movie", "post"), ("change_movie", "patch"), ("delete_movie", "delete")],
+)
+def test_each_movie_write_takes_its_own_permission(permission, allowed):
+    client = client_for(make_user("one", permissions=[permission]))
+    movie = MovieFactory()
+    statuses = {
+        "post": client.post("/api/movies", {**PATHS_OF_GLORY, "genre": []}, format="json"),
+        "patch": client.patch(f"/api/movies/{movie.pk}", {"imdb_score": 1}, format="json"),
+        "delete": client.delete(f"/api/movies/{movie.pk}"),
+    }
+    granted = {method for method, response in statuses.items() if response.status_code < 300}
+    assert granted == {allowed}
+
+
+def test_new_genres_through_a_movie_take_the_add_genre_permission():
+    client = client_for(make_user("movies-only", permissions=["add_movie"]))
+    Genre.objects.create(name="Drama")
+    refused = client.post("/api/movies", PATHS_OF_GLORY, format="json")
+    assert refused.status_code == 403
+    assert "war" in refused.json()["detail"]
+    assert (Movie.objects.count(), Genre.objects.count()) == (0, 1)
+    existing_only = client.post(
+        "/api/movies", {**PATHS_OF_GLORY, "genre": ["DRAMA"]}, format="json"
+    )
+    assert existing_only.status_code == 201
+
+
+def test_superusers_may_do_everything():
+    client = client_for(User.objects.create_superuser("root", "root@example.com", "x-long-pass-1"))
+    assert client.post("/api/movies", PATHS_OF_GLORY, format="json").status_code == 201
+    assert client.post("/api/genres", {"name": "Noir"}, format="json").status_code == 201
+
+
+@pytest.mark.requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_patch_racing_a_delete_is_never_a_500_nor_brings_the_movie_back(monkeypatch):
+    """A DELETE arrives while a PATCH of the same movie is between reading and saving it."""
+    import threading
+
+    from django.db import connection
+
+    from catalog.serializers import MovieWriteSerializer
+
+    staff = client_for(make_user("racer"))
+    movie = MovieFactory()
+    deleter = threading.Thread(
+        target=lambda: (Movie.objects.filter(pk=movie.pk).delete(), connection.close())
+    )
+    save = MovieWriteSerializer.save
+
+    def save_while_deleted(self, **kwargs):
+        deleter.start()
+        deleter.join(timeout=1)  # it waits for the PATCH's row lock, or has deleted
+        return save(self, **kwargs)
+
+    monkeypatch.setattr(MovieWriteSerializer, "save", save_while_deleted)
+    response = staff.patch(f"/api/movies/{movie.pk}", {"name": "Back"}, format="json")
+    deleter.join()
+    assert response.status_code in (200, 404), response.content
+    assert not Movie.objects.exists()
+
+
+def test_a_write_to_a_movie_already_gone_is_a_404(staff):
+    movie = MovieFactory()
+    Movie.objects.filter(pk=movie.pk).delete()
+    response = staff.patch(f"/api/movies/{movie.pk}", {"name": "Back"}, format="json")
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")
