@@ -248,3 +248,13 @@ def test_api_requests_skip_sessions_and_messages(client):
     assert "Set-Cookie" not in response.headers
     admin_response = client.get("/admin/login/")
     assert hasattr(admin_response.wsgi_request, "session")
+
+
+def test_json_is_compact_for_programs_and_indented_in_the_browsable_api(client):
+    MovieFactory(name="Heat")
+    compact = client.get("/api/movies")
+    assert b"\n" not in compact.content
+    indented = client.get("/api/movies", HTTP_ACCEPT="application/json; indent=2")
+    assert indented.content.startswith(b'{\n  "count": 1')
+    browsable = client.get("/api/movies", HTTP_ACCEPT="text/html").content.decode()
+    assert '\n  "count": 1,' in browsable.replace("&quot;", '"')

@@ -230,3 +230,48 @@ def test_command_fails_naming_the_record_and_field(write_catalogue):
     with pytest.raises(CommandError, match='record 1: field "imdb_score"'):
         call_command("populate_db", str(path), stdout=StringIO())
     assert Movie.objects.count() == 0
+
+
+@pytest.mark.requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_imports_report_each_new_genre_once():
+    """A genre both imports name is created by one; the other reports it as existing."""
+    import threading
+    import time
+
+    from django.db import connection as thread_connection
+
+    first_wrote, release_first = threading.Event(), threading.Event()
+    results = {}
+
+    def first_import():
+        def pause(done: int) -> None:
+            first_wrote.set()
+            release_first.wait(timeout=10)
+
+        try:
+            results["first"] = import_records(
+                records=[record(name="A", genre=["Brand New"]), record(name="B", genre=[])],
+                batch_size=1,
+                on_batch=pause,
+            )
+        finally:
+            thread_connection.close()
+
+    def second_import():
+        try:
+            results["second"] = import_records(records=[record(name="C", genre=["brand new"])])
+        finally:
+            thread_connection.close()
+
+    first = threading.Thread(target=first_import)
+    first.start()
+    assert first_wrote.wait(timeout=10)
+    second = threading.Thread(target=second_import)
+    second.start()
+    time.sleep(0.5)  # the second import now waits for the first's new genre
+    release_first.set()
+    first.join()
+    second.join()
+    assert results["first"].genres_created + results["second"].genres_created == 1
+    assert Genre.objects.get().movie_count == 2

@@ -73,3 +73,9 @@ def test_documentation_pages_load(client, page):
     response = client.get(page)
     assert response.status_code == 200
     assert b"/api/schema/" in response.content
+
+
+@pytest.mark.parametrize("path", ["/api/schema", "/api/docs", "/api/redoc"])
+def test_documentation_paths_answer_without_the_trailing_slash(client, path):
+    assert client.get(path).status_code == 200
+    assert client.get(path + "/").status_code == 200

@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 NOT_FOUND = "Not found."
+BAD_REQUEST = "Bad request."
 SERVER_ERROR = "Internal server error."
 UNAVAILABLE = "The catalogue is temporarily unavailable; try again shortly."
 TOO_LARGE = "The request body is too large."
@@ -107,6 +108,10 @@ def api_not_found(request: HttpRequest, exception: Exception | None = None) -> J
     return JsonResponse(
         error_body(http_status.HTTP_404_NOT_FOUND, "not_found", NOT_FOUND), status=404
     )
+
+
+def api_bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(error_body(400, "bad_request", BAD_REQUEST), status=400)
 
 
 def api_server_error(request: HttpRequest) -> JsonResponse:

@@ -8,8 +8,8 @@ from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import BaseFilterBackend
 
-from catalog.models import Genre, Movie, genre_key
-from catalog.search import MAX_QUERY_LENGTH, InvalidSearch, search_movies
+from catalog.models import IMDB_SCORE_RANGE, POPULARITY_RANGE, Genre, Movie, genre_key
+from catalog.search import MAX_QUERY_LENGTH, InvalidSearch, director_contains, search_movies
 
 ORDERING_FIELDS = ("name", "popularity", "imdb_score")
 DEFAULT_ORDERING = "-popularity"
@@ -75,20 +75,25 @@ class GenreNamesFilter(django_filters.BaseCSVFilter, django_filters.CharFilter):
         super().__init__(*args, **kwargs)
 
     def filter(self, queryset: QuerySet, value) -> QuerySet:
-        names = {name.strip() for name in value or [] if name.strip()}
-        if not names:
+        keys = {genre_key(name) for name in value or [] if name.strip()}
+        if not keys:
             return queryset
-        keys = {genre_key(name) for name in names}
-        by_key: dict[str, list[int]] = {}
-        for genre in Genre.objects.only("id", "name"):
-            if genre_key(genre.name) in keys:
-                by_key.setdefault(genre_key(genre.name), []).append(genre.pk)
-        if len(by_key) < len(keys):
+        genre_ids = list(Genre.objects.filter(key__in=keys).values_list("pk", flat=True))
+        if len(genre_ids) < len(keys):
             return queryset.none()
         links = Movie.genres.through.objects.filter(movie_id=OuterRef("pk"))
-        for genre_ids in by_key.values():
-            queryset = queryset.filter(Exists(links.filter(genre_id__in=genre_ids)))
+        for genre_id in genre_ids:
+            queryset = queryset.filter(Exists(links.filter(genre_id=genre_id)))
         return queryset
+
+
+class DirectorFilter(django_filters.CharFilter):
+    """Part of the director's name, ignoring case and accents as ``?search=`` does."""
+
+    def filter(self, queryset: QuerySet, value) -> QuerySet:
+        if not value or not value.strip():
+            return queryset
+        return director_contains(queryset, value)
 
 
 class FilterSetBackend(DjangoFilterBackend):
@@ -112,22 +117,30 @@ class MovieFilterSet(django_filters.FilterSet):
     genre = GenreNamesFilter(
         help_text="Genre names, comma-separated (Drama,War); a movie must have all of them."
     )
-    director = django_filters.CharFilter(
-        field_name="director",
-        lookup_expr="icontains",
-        help_text="Part of the director's name, ignoring case.",
-    )
+    director = DirectorFilter(help_text="Part of the director's name, ignoring case and accents.")
     imdb_score_min = django_filters.NumberFilter(
-        field_name="imdb_score", lookup_expr="gte", min_value=0, max_value=10
+        field_name="imdb_score",
+        lookup_expr="gte",
+        min_value=IMDB_SCORE_RANGE[0],
+        max_value=IMDB_SCORE_RANGE[1],
     )
     imdb_score_max = django_filters.NumberFilter(
-        field_name="imdb_score", lookup_expr="lte", min_value=0, max_value=10
+        field_name="imdb_score",
+        lookup_expr="lte",
+        min_value=IMDB_SCORE_RANGE[0],
+        max_value=IMDB_SCORE_RANGE[1],
     )
     popularity_min = django_filters.NumberFilter(
-        field_name="popularity", lookup_expr="gte", min_value=0, max_value=100
+        field_name="popularity",
+        lookup_expr="gte",
+        min_value=POPULARITY_RANGE[0],
+        max_value=POPULARITY_RANGE[1],
     )
     popularity_max = django_filters.NumberFilter(
-        field_name="popularity", lookup_expr="lte", min_value=0, max_value=100
+        field_name="popularity",
+        lookup_expr="lte",
+        min_value=POPULARITY_RANGE[0],
+        max_value=POPULARITY_RANGE[1],
     )
 
     class Meta:

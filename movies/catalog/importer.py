@@ -26,13 +26,17 @@ from django.utils import timezone
 
 from catalog import bulk, search
 from catalog.models import (
+    GENRE_NAME_MAX_LENGTH,
     IMDB_SCORE_RANGE,
+    MAX_GENRES,
+    MOVIE_TEXT_MAX_LENGTH,
     POPULARITY_RANGE,
     CatalogueVersion,
     Genre,
     Movie,
     genre_key,
 )
+from catalog.text import InvalidText, clean_text
 
 BATCH_SIZE = 2000
 FILE_NOT_FOUND = "Catalogue file not found: {path}"
@@ -47,6 +51,11 @@ NOT_A_NUMBER = (
     'record {index}: field "{field}" must be a number from {low:g} to {high:g}, got {value!r}'
 )
 NOT_A_GENRE_LIST = 'record {index}: field "genre" must be a list of non-empty strings'
+GENRE_TOO_LONG = (
+    'record {index}: field "genre": item {item} is longer than {max_length} characters'
+)
+TOO_MANY_GENRES = f'record {{index}}: field "genre" has more than {MAX_GENRES} genres'
+INVALID_TEXT = 'record {index}: field "{field}": {reason}'
 CONFLICT = "The catalogue changed while importing ({reason}); nothing was written. Try again."
 
 
@@ -56,6 +65,7 @@ class CatalogueError(Exception):
 
 @dataclass(frozen=True)
 class MovieRecord:
+    index: int
     name: str
     director: str
     popularity: float
@@ -80,15 +90,20 @@ class ImportResult:
         return self.created + self.updated + self.unchanged
 
 
+def _clean(value: str, index: int, field: str) -> str:
+    try:
+        return clean_text(value)
+    except InvalidText as error:
+        raise CatalogueError(INVALID_TEXT.format(index=index, field=field, reason=error)) from None
+
+
 def _text(raw: Mapping[str, Any], index: int, name: str, max_length: int) -> str:
     value = raw[name]
     if not isinstance(value, str) or not value.strip():
         raise CatalogueError(NOT_A_STRING.format(index=index, field=name))
-    value = value.strip()
+    value = _clean(value, index, name)
     if len(value) > max_length:
         raise CatalogueError(TOO_LONG.format(index=index, field=name, max_length=max_length))
-    if "\x00" in value:
-        raise CatalogueError(NOT_A_STRING.format(index=index, field=name))
     return value
 
 
@@ -110,15 +125,19 @@ def _number(raw: Mapping[str, Any], index: int, name: str, bounds: tuple[float, 
 def _genres(raw: Mapping[str, Any], index: int) -> tuple[str, ...]:
     value = raw["genre"]
     if not isinstance(value, list) or not all(
-        isinstance(item, str) and item.strip() and "\x00" not in item for item in value
+        isinstance(item, str) and item.strip() for item in value
     ):
         raise CatalogueError(NOT_A_GENRE_LIST.format(index=index))
-    names = [item.strip() for item in value]
-    if any(len(name) > Genre._meta.get_field("name").max_length for name in names):
-        raise CatalogueError(NOT_A_GENRE_LIST.format(index=index))
     unique: dict[str, str] = {}
-    for name in names:
+    for item, text in enumerate(value):
+        name = _clean(text, index, "genre")
+        if len(name) > GENRE_NAME_MAX_LENGTH:
+            raise CatalogueError(
+                GENRE_TOO_LONG.format(index=index, item=item, max_length=GENRE_NAME_MAX_LENGTH)
+            )
         unique.setdefault(genre_key(name), name)
+    if len(unique) > MAX_GENRES:
+        raise CatalogueError(TOO_MANY_GENRES.format(index=index))
     return tuple(unique.values())
 
 
@@ -129,10 +148,10 @@ def validate_record(index: int, raw: Any) -> MovieRecord:
     for name in ("name", "director", "99popularity", "imdb_score", "genre"):
         if name not in raw:
             raise CatalogueError(MISSING_FIELD.format(index=index, field=name))
-    max_length = Movie._meta.get_field("name").max_length
     return MovieRecord(
-        name=_text(raw, index, "name", max_length),
-        director=_text(raw, index, "director", max_length),
+        index=index,
+        name=_text(raw, index, "name", MOVIE_TEXT_MAX_LENGTH),
+        director=_text(raw, index, "director", MOVIE_TEXT_MAX_LENGTH),
         popularity=_number(raw, index, "99popularity", POPULARITY_RANGE),
         imdb_score=_number(raw, index, "imdb_score", IMDB_SCORE_RANGE),
         genres=_genres(raw, index),
@@ -156,11 +175,15 @@ class _GenreIds:
 
     def __init__(self) -> None:
         self.by_key: dict[str, Genre] = {}
+        self.created = 0
 
     def ensure(self, names: Iterable[str]) -> None:
-        names = list(names)
-        if any(genre_key(name) not in self.by_key for name in names):
-            self.by_key = Genre.objects.resolve(names)
+        new = {name for name in names if genre_key(name) not in self.by_key}
+        if new:
+            # Sorted, so that a file gives its genres the same ids every time.
+            resolved = Genre.objects.resolve(sorted(new))
+            self.by_key.update(resolved.by_key)
+            self.created += len(resolved.created)
 
     def resolve(self, names: Iterable[str]) -> list[Genre]:
         return [self.by_key[genre_key(name)] for name in names]
@@ -196,13 +219,18 @@ def _write_batch(batch: _Batch, genres: _GenreIds, result: ImportResult) -> None
     for key, record in records.items():
         record_genres = genres.resolve(record.genres)
         genre_ids = [genre.pk for genre in record_genres]
-        text = search.search_document(
-            name=record.name,
-            director=record.director,
-            popularity=record.popularity,
-            imdb_score=record.imdb_score,
-            genre_names=[genre.name for genre in record_genres],
-        )
+        try:
+            text = search.search_document(
+                name=record.name,
+                director=record.director,
+                popularity=record.popularity,
+                imdb_score=record.imdb_score,
+                genre_names=[genre.name for genre in record_genres],
+            )
+        except search.DocumentTooLong as error:
+            raise CatalogueError(
+                INVALID_TEXT.format(index=record.index, field=error.field, reason=error)
+            ) from None
         row = existing.get(key)
         if row is None:
             new_rows.append((*key, record.popularity, record.imdb_score, text, now, now))
@@ -255,7 +283,6 @@ def import_records(
     result = ImportResult()
     try:
         with transaction.atomic():
-            genres_before = Genre.objects.count()
             genres = _GenreIds()
             batch = _Batch()
             empty = not Movie.objects.exists()
@@ -269,7 +296,7 @@ def import_records(
                             on_batch(result.total)
                 if batch.records:
                     _write_batch(batch, genres, result)
-            result.genres_created = Genre.objects.count() - genres_before
+            result.genres_created = genres.created
             if result.created or result.updated or result.genres_created:
                 CatalogueVersion.bump()
             if result.created or result.updated:

@@ -10,47 +10,107 @@ transaction that changes the links (the importer recounts at its end).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connections, models, router
-from django.db.models import Count, F, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce, Greatest, Lower
+from django.db.models import Count, F, Func, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.dispatch import Signal
 
 from catalog import search
+from catalog.text import InvalidText, clean_text, text_key
 
 # Sent by CatalogueVersion.bump() inside the writing transaction, with the new version.
 catalogue_changed = Signal()
 
 POPULARITY_RANGE = (0.0, 100.0)
 IMDB_SCORE_RANGE = (0.0, 10.0)
+MOVIE_TEXT_MAX_LENGTH = 255
+GENRE_NAME_MAX_LENGTH = 100
+MAX_GENRES = 20
+DUPLICATE_MOVIE = "A movie with this name and director already exists."
+DUPLICATE_GENRE = "A genre with this name already exists."
+RENAME_TOO_LONG = (
+    "Too long for the searchable text of {count} of its movies: at most "
+    f"{search.MAX_DOCUMENT_BYTES} bytes (UTF-8) each."
+)
+
+
+class OctetLength(Func):
+    """The size of a text in bytes (UTF-8)."""
+
+    function = "OCTET_LENGTH"
+    output_field = models.IntegerField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return super().as_sql(
+            compiler, connection, template="LENGTH(CAST(%(expressions)s AS BLOB))", **extra_context
+        )
 
 
 def genre_key(name: str) -> str:
-    """Genres are one when their trimmed names match ignoring case."""
-    return name.strip().lower()
+    """Genres are one when their names have the same key (see catalog.text)."""
+    return text_key(name)
+
+
+def validate_visible_text(value: str) -> None:
+    """A model field validator: refuse what catalog.text refuses."""
+    try:
+        clean_text(value)
+    except InvalidText as error:
+        raise ValidationError(str(error), code="invisible") from None
+
+
+@dataclass(frozen=True)
+class ResolvedGenres:
+    by_key: dict[str, Genre]
+    # Those this call inserted: a concurrent writer's genres are not counted.
+    created: list[Genre]
+
+    def __getitem__(self, name: str) -> Genre:
+        return self.by_key[genre_key(name)]
+
+
+_INSERT_MISSING_GENRES = (
+    "INSERT INTO catalog_genre (name, key, movie_count) VALUES {rows} "
+    "ON CONFLICT (key) DO NOTHING RETURNING id, name, key"
+)
 
 
 class GenreQuerySet(models.QuerySet):
-    def resolve(self, names: Iterable[str]) -> dict[str, Genre]:
-        """Genres by genre_key for these names, creating the missing ones.
+    def resolve(self, names: Iterable[str]) -> ResolvedGenres:
+        """The genres with these names, by key, creating the missing ones.
 
-        Genres are few, so they are matched in Python, where case folding is
-        the same for every alphabet on every database.
+        ``names`` must already be clean (catalog.text.clean_text). A genre
+        that a concurrent writer creates first is used, and not reported as
+        created here.
         """
-        existing = {genre_key(genre.name): genre for genre in self.all()}
-        missing: dict[str, Genre] = {}
-        for name in names:
-            key = genre_key(name)
-            if key not in existing and key not in missing:
-                missing[key] = Genre(name=name.strip())
+        wanted = {genre_key(name): name for name in names}
+        by_key = {genre.key: genre for genre in self.filter(key__in=wanted)}
+        missing = {key: name for key, name in wanted.items() if key not in by_key}
+        created: list[Genre] = []
         if missing:
-            # A concurrent writer may create the same genre: keep whichever won.
-            self.bulk_create(missing.values(), ignore_conflicts=True)
-            existing = {genre_key(genre.name): genre for genre in self.all()}
-        return existing
+            rows = ", ".join(["(%s, %s, 0)"] * len(missing))
+            params = [value for key, name in missing.items() for value in (name, key)]
+            with connections[self.db].cursor() as cursor:
+                cursor.execute(_INSERT_MISSING_GENRES.format(rows=rows), params)
+                for pk, name, key in cursor.fetchall():
+                    genre = Genre(pk=pk, name=name, key=key, movie_count=0)
+                    genre._state.adding = False
+                    genre._state.db = self.db
+                    created.append(genre)
+            by_key.update((genre.key, genre) for genre in created)
+            if len(by_key) < len(wanted):
+                by_key.update(
+                    (genre.key, genre)
+                    for genre in self.filter(key__in=[k for k in wanted if k not in by_key])
+                )
+        return ResolvedGenres(by_key, created)
 
     def recount_movies(self) -> int:
         """Set these genres' movie_count from their links, in one UPDATE.
@@ -66,7 +126,10 @@ class GenreQuerySet(models.QuerySet):
 
 
 class Genre(models.Model):
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=GENRE_NAME_MAX_LENGTH, validators=[validate_visible_text])
+    # genre_key(name): what makes two genres one, stored so that the database
+    # never folds case by a rule of its own.
+    key = models.TextField(unique=True, editable=False)
     # How many movies have this genre. Written by the database only (increments
     # and recounts, see catalog.signals): save() never writes back a count it read.
     # The column default lets code that predates it insert genres (rolling deploys).
@@ -77,11 +140,6 @@ class Genre(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(
-                Lower("name"),
-                name="genre_name_unique_ignoring_case",
-                violation_error_message="A genre with this name already exists.",
-            ),
             models.CheckConstraint(condition=~models.Q(name=""), name="genre_name_not_empty"),
         ]
 
@@ -89,7 +147,8 @@ class Genre(models.Model):
         return self.name
 
     def save(self, *args, **kwargs) -> None:
-        self.name = self.name.strip()
+        self.name = clean_text(self.name)
+        self.key = genre_key(self.name)
         if not self._state.adding:
             # The count read with the row may be out of date by now: keep the row's.
             fields = kwargs.get("update_fields")
@@ -99,6 +158,34 @@ class Genre(models.Model):
                 ]
             kwargs["update_fields"] = [name for name in fields if name != "movie_count"]
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        try:
+            self.name = clean_text(self.name)
+        except InvalidText:
+            return  # the field's validator reports it
+        self.key = genre_key(self.name)
+        if self.pk is not None:
+            too_long = self.movies_too_long_if_renamed(self.name)
+            if too_long:
+                raise ValidationError({"name": [RENAME_TOO_LONG.format(count=too_long)]})
+
+    def movies_too_long_if_renamed(self, name: str) -> int:
+        """How many of this genre's movies would outgrow MAX_DOCUMENT_BYTES with ``name``."""
+        stored = Genre.objects.filter(pk=self.pk).values_list("name", flat=True).first()
+        if stored is None:
+            return 0
+        growth = len(search.normalise(name).encode()) - len(search.normalise(stored).encode())
+        if growth <= 0:
+            return 0
+        movies = Movie.objects.filter(genres=self.pk).alias(size=OctetLength("search_text"))
+        return movies.filter(size__gt=search.MAX_DOCUMENT_BYTES - growth).count()
+
+    def validate_unique(self, exclude=None) -> None:
+        clash = Genre.objects.filter(key=genre_key(self.name)).exclude(pk=self.pk)
+        if clash.exists():
+            raise ValidationError({"name": [DUPLICATE_GENRE]})
+        super().validate_unique(exclude={*(exclude or ()), "key"})
 
 
 # The fields a movie is listed with, besides its genres.
@@ -132,8 +219,10 @@ class MovieQuerySet(models.QuerySet):
 
 
 class Movie(models.Model):
-    name = models.CharField(max_length=255)
-    director = models.CharField(max_length=255)
+    name = models.CharField(max_length=MOVIE_TEXT_MAX_LENGTH, validators=[validate_visible_text])
+    director = models.CharField(
+        max_length=MOVIE_TEXT_MAX_LENGTH, validators=[validate_visible_text]
+    )
     popularity = models.FloatField(
         validators=[
             MinValueValidator(POPULARITY_RANGE[0]),
@@ -141,10 +230,11 @@ class Movie(models.Model):
         ]
     )
     imdb_score = models.FloatField(
+        "IMDb score",
         validators=[
             MinValueValidator(IMDB_SCORE_RANGE[0]),
             MaxValueValidator(IMDB_SCORE_RANGE[1]),
-        ]
+        ],
     )
     genres = models.ManyToManyField(Genre, related_name="movies", blank=True)
     search_text = models.TextField(editable=False, default="")
@@ -158,7 +248,7 @@ class Movie(models.Model):
             models.UniqueConstraint(
                 fields=["name", "director"],
                 name="movie_unique_name_director",
-                violation_error_message="A movie with this name and director already exists.",
+                violation_error_message=DUPLICATE_MOVIE,
             ),
             models.CheckConstraint(
                 condition=models.Q(popularity__gte=POPULARITY_RANGE[0])
@@ -185,21 +275,30 @@ class Movie(models.Model):
             models.Index(
                 fields=["imdb_score", "id"], include=["search_text"], name="movie_imdb_score_id"
             ),
-            models.Index(fields=["name", "id"], include=["search_text"], name="movie_name_id"),
+            # Without search_text: with the name twice, the largest movies the
+            # limits allow would not fit in one index row.
+            models.Index(fields=["name", "id"], name="movie_name_id"),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.director})"
 
     def save(self, *args, **kwargs) -> None:
-        self.name = self.name.strip()
-        self.director = self.director.strip()
+        self.name = clean_text(self.name)
+        self.director = clean_text(self.director)
         genre_names = self.genres.values_list("name", flat=True) if self.pk else []
         self.search_text = self.build_search_text(genre_names)
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
             kwargs["update_fields"] = {*update_fields, "search_text"}
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        # Invisible characters are reported by the fields' validators.
+        with contextlib.suppress(InvalidText):
+            self.name = clean_text(self.name)
+        with contextlib.suppress(InvalidText):
+            self.director = clean_text(self.director)
 
     def build_search_text(self, genre_names: Iterable[str]) -> str:
         return search.search_document(

@@ -33,8 +33,27 @@ _TERM_SEPARATORS = re.compile(r"[\s,\x00-\x1f\x7f-\x9f]+")
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 
 
+# The most bytes (UTF-8) of search_text a movie may have. On PostgreSQL the
+# order indexes carry it, and an index row holds at most 2,704 bytes. Every
+# movie of ASCII text within the field limits fits (2,554 bytes at most); only
+# text of many multi-byte characters can reach it.
+MAX_DOCUMENT_BYTES = 2_600
+DOCUMENT_TOO_LONG = (
+    "Together with the other fields, too long to search: the name, director and "
+    "genres take {size} bytes of searchable text (UTF-8), at most {limit}."
+)
+
+
 class InvalidSearch(ValueError):
     """A query the catalogue refuses to run; the message is meant for the client."""
+
+
+class DocumentTooLong(ValueError):
+    """A movie whose search_text would not fit; ``field`` is the field that takes most of it."""
+
+    def __init__(self, *, size: int, field: str) -> None:
+        super().__init__(DOCUMENT_TOO_LONG.format(size=size, limit=MAX_DOCUMENT_BYTES))
+        self.field = field
 
 
 def normalise(text: str) -> str:
@@ -75,10 +94,40 @@ def search_document(
     imdb_score: float,
     genre_names: Iterable[str],
 ) -> str:
-    """The ``search_text`` stored for a movie with these fields."""
+    """The ``search_text`` stored for a movie with these fields.
+
+    Raises DocumentTooLong past MAX_DOCUMENT_BYTES.
+    """
     fields = [name, director, format_number(popularity), format_number(imdb_score)]
     fields.extend(sorted(genre_names))
-    return FIELD_SEPARATOR.join(_CONTROL_CHARACTERS.sub(" ", normalise(field)) for field in fields)
+    normalised = [_CONTROL_CHARACTERS.sub(" ", normalise(field)) for field in fields]
+    document = FIELD_SEPARATOR.join(normalised)
+    if len(document) * 4 > MAX_DOCUMENT_BYTES:  # only then can it be too long
+        size = len(document.encode("utf-8", "surrogatepass"))
+        if size > MAX_DOCUMENT_BYTES:
+            shares = {
+                "name": len(normalised[0].encode("utf-8", "surrogatepass")),
+                "director": len(normalised[1].encode("utf-8", "surrogatepass")),
+                "genre": sum(
+                    len(text.encode("utf-8", "surrogatepass")) for text in normalised[4:]
+                ),
+            }
+            raise DocumentTooLong(size=size, field=max(shares, key=shares.__getitem__))
+    return document
+
+
+def director_contains(queryset: QuerySet, text: str) -> QuerySet:
+    """Movies whose director has ``text`` in it, ignoring case and accents as terms do.
+
+    The director is the second line of search_text; the plain substring test
+    comes first, so an index (or a cheap scan) narrows the rows the pattern
+    then checks.
+    """
+    needle = _CONTROL_CHARACTERS.sub(" ", normalise(text.strip()))
+    on_second_line = rf"^[^{FIELD_SEPARATOR}]*{FIELD_SEPARATOR}[^{FIELD_SEPARATOR}]*"
+    return queryset.filter(search_text__contains=needle).filter(
+        search_text__regex=on_second_line + re.escape(needle)
+    )
 
 
 def search_movies(queryset: QuerySet, query: str) -> QuerySet:

@@ -2,26 +2,48 @@
 
 Movies are written with genre names (``"genre": ["Drama", "War"]``) and read
 with genre objects (``[{"id": 7, "name": "Drama"}]``); missing genres are
-created, matched ignoring case and surrounding spaces, as populate_db does.
+created (by accounts that may add genres), matched by genre_key as populate_db
+matches them. Text is stored as catalog.text cleans it.
 """
 
 from __future__ import annotations
 
 from django.db import IntegrityError, models, transaction
 from rest_framework import serializers
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, PermissionDenied
 
-from catalog.models import LISTED_FIELDS, Genre, Movie, genre_key
+from catalog import search
+from catalog.models import (
+    DUPLICATE_GENRE,
+    DUPLICATE_MOVIE,
+    GENRE_NAME_MAX_LENGTH,
+    LISTED_FIELDS,
+    MAX_GENRES,
+    RENAME_TOO_LONG,
+    Genre,
+    Movie,
+    genre_key,
+)
+from catalog.text import InvalidText, clean_text
 
-DUPLICATE_MOVIE = "A movie with this name and director already exists."
-DUPLICATE_GENRE = "A genre with this name already exists."
-MAX_GENRES = 20
+NO_GENRE_CREATION = "This account may not add genres: {names} would be new."
 
 
 class Conflict(APIException):
     status_code = 409
     default_detail = "The request conflicts with the catalogue."
     default_code = "conflict"
+
+
+class CatalogueTextField(serializers.CharField):
+    """Text as the catalogue stores it (catalog.text): NFC, trimmed, spaces collapsed."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        try:
+            return clean_text(value)
+        except InvalidText as error:
+            raise serializers.ValidationError(str(error), code="invisible") from None
 
 
 class StrictFloatField(serializers.FloatField):
@@ -40,6 +62,10 @@ class GenreSerializer(serializers.ModelSerializer):
 
 
 class GenreWithCountSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: CatalogueTextField,
+    }
     movie_count = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -48,8 +74,13 @@ class GenreWithCountSerializer(serializers.ModelSerializer):
         validators: list = []
 
     def validate_name(self, name: str) -> str:
-        clashes = Genre.objects.exclude(pk=getattr(self.instance, "pk", None))
-        if any(genre_key(genre.name) == genre_key(name) for genre in clashes):
+        clashes = Genre.objects.filter(key=genre_key(name))
+        if self.instance is not None:
+            clashes = clashes.exclude(pk=self.instance.pk)
+            too_long = self.instance.movies_too_long_if_renamed(name)
+            if too_long:
+                raise serializers.ValidationError(RENAME_TOO_LONG.format(count=too_long))
+        if clashes.exists():
             raise Conflict({"name": [DUPLICATE_GENRE]})
         return name
 
@@ -96,10 +127,11 @@ class MovieWriteSerializer(serializers.ModelSerializer):
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.FloatField: StrictFloatField,
+        models.CharField: CatalogueTextField,
     }
 
     genre = serializers.ListField(
-        child=serializers.CharField(max_length=100, allow_blank=False),
+        child=CatalogueTextField(max_length=GENRE_NAME_MAX_LENGTH, allow_blank=False),
         max_length=MAX_GENRES,
         required=False,
         help_text="Genre names; missing genres are created.",
@@ -128,13 +160,48 @@ class MovieWriteSerializer(serializers.ModelSerializer):
         genre_names = self.validated_data.pop("genre", None)
         try:
             with transaction.atomic():
-                movie = super().save(**kwargs)
+                genres = None
                 if genre_names is not None:
-                    genres = Genre.objects.resolve(genre_names)
-                    movie.genres.set({genres[genre_key(name)] for name in genre_names})
+                    resolved = Genre.objects.resolve(genre_names)
+                    self._check_may_create(resolved.created)
+                    genres = {resolved[name] for name in genre_names}
+                self._check_document(genres)
+                movie = super().save(**kwargs)
+                if genres is not None:
+                    movie.genres.set(genres)
         except IntegrityError:
             raise Conflict({"name": [DUPLICATE_MOVIE]}) from None
         return movie
+
+    def _check_may_create(self, created: list[Genre]) -> None:
+        request = self.context.get("request")
+        if created and request is not None and not request.user.has_perm("catalog.add_genre"):
+            names = ", ".join(sorted(genre.name for genre in created))
+            raise PermissionDenied(NO_GENRE_CREATION.format(names=names))
+
+    def _check_document(self, genres: set[Genre] | None) -> None:
+        """Refuse, as a 400 naming the field, a movie whose search text would not fit."""
+        fields = {**self._current_fields(), **self.validated_data}
+        if genres is None:
+            genres = set(self.instance.genres.all()) if self.instance is not None else set()
+        try:
+            search.search_document(
+                name=fields["name"],
+                director=fields["director"],
+                popularity=fields["popularity"],
+                imdb_score=fields["imdb_score"],
+                genre_names=[genre.name for genre in genres],
+            )
+        except search.DocumentTooLong as error:
+            raise serializers.ValidationError({error.field: [str(error)]}) from None
+
+    def _current_fields(self) -> dict:
+        if self.instance is None:
+            return {}
+        return {
+            field: getattr(self.instance, field)
+            for field in ("name", "director", "popularity", "imdb_score")
+        }
 
 
 class TokenRequestSerializer(serializers.Serializer):

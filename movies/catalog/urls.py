@@ -1,4 +1,4 @@
-from django.urls import path, re_path
+from django.urls import re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
@@ -10,10 +10,18 @@ router.trailing_slash = "/?"
 router.register("movies", MovieViewSet, basename="movie")
 router.register("genres", GenreViewSet, basename="genre")
 
+schema = SpectacularAPIView.as_view()
+swagger_ui = SpectacularSwaggerView.as_view(url_name="schema")
+redoc = SpectacularRedocView.as_view(url_name="schema")
+
 urlpatterns = [
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    # Named with the slash (links use it); answered without it too, as every API path is.
+    re_path(r"^schema/$", schema, name="schema"),
+    re_path(r"^docs/$", swagger_ui, name="swagger-ui"),
+    re_path(r"^redoc/$", redoc, name="redoc"),
+    re_path(r"^schema$", schema),
+    re_path(r"^docs$", swagger_ui),
+    re_path(r"^redoc$", redoc),
     re_path(r"^auth/token/?$", TokenView.as_view(), name="token"),
     *router.urls,
 ]

@@ -21,6 +21,13 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     return defaults.page_not_found(request, exception)
 
 
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    # A Host outside ALLOWED_HOSTS, among others: refused before any view runs.
+    if request.path_info.startswith(API_PREFIX):
+        return errors.api_bad_request(request, exception)
+    return defaults.bad_request(request, exception)
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     if request.path_info.startswith(API_PREFIX):
         return errors.api_server_error(request)

@@ -1,0 +1,212 @@
+"""One rule for catalogue text on every write path: API, admin and importer, on either database.
+
+Text is stored normalised, invisible characters are refused naming the field,
+genres are one by their stored key, and a movie too large to index is a clear
+refusal rather than a database error.
+"""
+
+import pytest
+from django.core.management import CommandError, call_command
+from rest_framework.test import APIClient
+
+from catalog.importer import CatalogueError, import_records
+from catalog.models import Genre, Movie
+from catalog.search import MAX_DOCUMENT_BYTES, search_document
+from tests.factories import GenreFactory, MovieFactory, make_user, record
+from tests.reference import real_movie_counts, stored_movie_counts
+
+pytestmark = pytest.mark.django_db
+
+FOUR_BYTES = "\U0001f3ac"  # a clapper board, four bytes in UTF-8
+MOVIE = {"name": "Heat", "director": "Michael Mann", "popularity": 80.0, "imdb_score": 8.3}
+
+
+@pytest.fixture
+def editor() -> APIClient:
+    client = APIClient()
+    client.force_authenticate(make_user("editor"))
+    return client
+
+
+# Look-alikes are one movie
+
+
+@pytest.mark.parametrize(
+    "look_alike",
+    ["Ame\u0301lie", " Amélie ", "Amélie\u00a0", "Amélie"],
+)
+def test_look_alike_names_are_the_same_movie_through_the_api(editor, look_alike):
+    first = editor.post("/api/movies", {**MOVIE, "name": "Amélie"}, format="json")
+    assert first.status_code == 201
+    again = editor.post("/api/movies", {**MOVIE, "name": look_alike}, format="json")
+    assert again.status_code == 409
+    assert Movie.objects.get().name == "Amélie"
+
+
+def test_inner_whitespace_is_collapsed_through_the_api(editor):
+    created = editor.post(
+        "/api/movies",
+        {**MOVIE, "name": "The  Third\tMan", "genre": [" Film  Noir "]},
+        format="json",
+    )
+    assert created.json()["name"] == "The Third Man"
+    assert created.json()["genre"][0]["name"] == "Film Noir"
+
+
+@pytest.mark.parametrize(("field", "value"), [("name", "Am\u200belie"), ("director", "Mann\x01")])
+def test_invisible_characters_are_a_400_naming_the_field(editor, field, value):
+    response = editor.post("/api/movies", {**MOVIE, field: value}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {field}
+    assert "U+" in response.json()["detail"]
+    assert not Movie.objects.exists()
+
+
+def test_an_invisible_genre_name_is_a_400_naming_genre(editor):
+    response = editor.post("/api/movies", {**MOVIE, "genre": ["Dra\u200bma"]}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"genre"}
+    assert not Genre.objects.exists()
+
+
+def test_look_alikes_are_one_movie_in_the_importer():
+    result = import_records(
+        records=[
+            record(name="Ame\u0301lie", director="Jean-Pierre  Jeunet"),
+            record(name="Amélie", director="Jean-Pierre Jeunet"),
+        ]
+    )
+    assert (result.created, Movie.objects.get().name) == (1, "Amélie")
+
+
+def test_the_importer_refuses_invisible_characters_naming_record_and_field():
+    with pytest.raises(CatalogueError, match=r'record 1: field "name": .*U\+200B'):
+        import_records(records=[record(name="Fine"), record(name="Am\u200belie")])
+    with pytest.raises(CatalogueError, match=r'record 0: field "genre": .*U\+0000'):
+        import_records(records=[record(genre=["Drama\x00"])])
+    assert not Movie.objects.exists()
+
+
+# One case folding for every path
+
+
+@pytest.mark.parametrize(
+    ("existing", "sent"),
+    [("i", "İ"), ("İstanbul", "istanbul"), ("straße", "STRASSE"), ("σ", "ς"), ("ﬁlm", "film")],
+)
+def test_genres_that_fold_differently_in_the_database_are_no_500(editor, existing, sent):
+    Genre.objects.create(name=existing)
+    response = editor.post("/api/movies", {**MOVIE, "genre": [sent, existing]}, format="json")
+    assert response.status_code == 201, response.content
+    listed = editor.get(f"/api/movies?genre={sent}")
+    assert listed.status_code == 200
+    assert real_movie_counts() == stored_movie_counts()
+
+
+def test_two_names_of_one_genre_in_one_request(editor):
+    response = editor.post(
+        "/api/movies", {**MOVIE, "genre": ["İstanbul", "istanbul"]}, format="json"
+    )
+    assert response.status_code == 201, response.content
+
+
+@pytest.mark.parametrize(("existing", "sent"), [("i", "İ"), ("straße", "STRASSE"), ("σ", "ς")])
+def test_the_importer_folds_genres_as_the_api_does(existing, sent):
+    Genre.objects.create(name=existing)
+    import_records(records=[record(genre=[sent, existing, sent.upper()])])
+    assert Genre.objects.count() == Genre.objects.values("key").distinct().count()
+    assert real_movie_counts() == stored_movie_counts()
+
+
+def test_renaming_a_genre_to_another_genres_key_is_a_409(editor):
+    GenreFactory(name="Straße")
+    other = GenreFactory(name="Road")
+    response = editor.patch(f"/api/genres/{other.pk}", {"name": "STRASSE"}, format="json")
+    assert response.status_code == 409
+
+
+def test_the_genre_filter_matches_by_key(client):
+    MovieFactory(name="Stadt", genres=[GenreFactory(name="Straße")])
+    assert client.get("/api/movies?genre=STRASSE").json()["count"] == 1
+    assert client.get("/api/movies?genre=strasse,STRASSE").json()["count"] == 1
+
+
+@pytest.mark.parametrize("director", ["émile", "ÉMILE", "Emile"])
+def test_the_director_filter_ignores_case_and_accents_on_every_database(client, director):
+    MovieFactory(name="Z", director="Émile Cohl")
+    MovieFactory(name="Y", director="Someone Else", genres=[GenreFactory(name="Emile")])
+    response = client.get("/api/movies", {"director": director})
+    assert [movie["name"] for movie in response.json()["results"]] == ["Z"]
+
+
+# Movies too large to index
+
+
+def too_long_genres() -> list[str]:
+    return [FOUR_BYTES * 40 + str(n) for n in range(20)]
+
+
+def test_documented_limits_of_ascii_text_always_fit():
+    document = search_document(
+        name="n" * 255,
+        director="d" * 255,
+        popularity=99.99999999999999,
+        imdb_score=9.999999999999998,
+        genre_names=[f"{n:02d}" + "g" * 98 for n in range(20)],
+    )
+    assert len(document.encode()) <= MAX_DOCUMENT_BYTES
+
+
+def test_a_movie_too_large_to_index_is_a_400_naming_the_field(editor):
+    response = editor.post("/api/movies", {**MOVIE, "genre": too_long_genres()}, format="json")
+    assert response.status_code == 400, response.content
+    assert set(response.json()["errors"]) == {"genre"}
+    assert "bytes" in response.json()["detail"]
+    assert not Movie.objects.exists()
+    assert not Genre.objects.exists()
+
+
+def test_long_multibyte_names_and_directors_are_stored_or_refused_never_503(editor):
+    movie = {**MOVIE, "name": FOUR_BYTES * 255, "director": FOUR_BYTES * 255}
+    response = editor.post("/api/movies", movie, format="json")
+    assert response.status_code in (201, 400), response.content
+    if response.status_code == 400:
+        assert set(response.json()["errors"]) <= {"name", "director"}
+    single = editor.post("/api/movies", {**MOVIE, "name": FOUR_BYTES * 255}, format="json")
+    assert single.status_code == 201, single.content
+
+
+def test_adding_genres_that_would_not_fit_is_a_400(editor):
+    movie = MovieFactory(name="Heat")
+    response = editor.patch(f"/api/movies/{movie.pk}", {"genre": too_long_genres()}, format="json")
+    assert response.status_code == 400
+    assert not movie.genres.exists()
+
+
+def test_renaming_a_genre_beyond_what_its_movies_can_index_is_a_400(editor):
+    genre, big = GenreFactory(name="g"), GenreFactory(name=FOUR_BYTES * 100)
+    # 2,454 bytes of search text: a genre of 100 such characters would take it past the limit.
+    MovieFactory(name=FOUR_BYTES * 255, director=FOUR_BYTES * 255, genres=[genre, big])
+    response = editor.patch(f"/api/genres/{genre.pk}", {"name": FOUR_BYTES * 100}, format="json")
+    assert response.status_code == 400, response.content
+    assert set(response.json()["errors"]) == {"name"}
+    genre.refresh_from_db()
+    assert genre.name == "g"
+
+
+def test_the_importer_refuses_a_movie_too_large_to_index_naming_the_record(write_catalogue):
+    path = write_catalogue([record(), record(name="Big", genre=too_long_genres())])
+    with pytest.raises(CommandError, match=r'record 1: field "genre": .*bytes'):
+        call_command("populate_db", str(path), verbosity=0)
+    assert not Movie.objects.exists()
+
+
+def test_the_importer_stores_the_largest_ascii_movies(write_catalogue):
+    names = [f"{n:02d}" + "g" * 98 for n in range(20)]
+    import_records(records=[record(name="n" * 255, director="d" * 255, genre=names)])
+    assert Movie.objects.get().genres.count() == 20
+
+
+def test_the_importer_refuses_more_than_twenty_genres():
+    with pytest.raises(CatalogueError, match='record 0: field "genre" has more than 20'):
+        import_records(records=[record(genre=[f"G{n}" for n in range(21)])])
