@@ -9,7 +9,7 @@ PORT ?= 8000
 export DEBUG ?= 1
 export SECRET_KEY ?= dev-only-insecure-key-change-me
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench clean superuser token manage
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,19 @@ run: $(VENV)/.runtime-installed
 	$(MANAGE) migrate --no-input
 	$(MANAGE) populate_db --if-empty
 	$(MANAGE) runserver $(HOST):$(PORT)
+
+superuser: $(VENV)/.runtime-installed
+	$(MANAGE) migrate --no-input
+	$(MANAGE) createsuperuser $(ARGS)
+
+# Prints the account's new API token (replacing any other): USERNAME=admin
+token: $(VENV)/.runtime-installed
+	@test -n "$(USERNAME)" || { echo "usage: make token USERNAME=<account>" >&2; exit 2; }
+	@$(MANAGE) api_token issue "$(USERNAME)"
+
+# Any manage.py command with these settings: make manage ARGS='populate_db file.json'
+manage: $(VENV)/.runtime-installed
+	$(MANAGE) $(ARGS)
 
 test: $(VENV)/.dev-installed
 	$(BIN)/pytest $(PYTEST_ARGS)
