@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from http.client import HTTPConnection
 
 import pytest
 
+from catalog.errors import error_body
+from config.gunicorn_json import BAD_REQUEST, HEADERS_TOO_LARGE, URI_TOO_LONG
 from tests import waiting
 from tests.servers import Gunicorn, app_environment, start_gunicorn
 
@@ -27,6 +30,19 @@ def server(server_database, tmp_path_factory) -> Iterator[Gunicorn]:
 def access_log(server: Gunicorn) -> list[str]:
     path = server.log_path.with_name("access.log")
     return path.read_text(errors="replace").splitlines() if path.exists() else []
+
+
+def exchange(server: Gunicorn, raw: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send raw bytes; the status, headers and body of the answer, read until gunicorn closes."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as client:
+        client.sendall(raw)
+        answer = b""
+        while chunk := client.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in header_lines)
+    return int(status_line.split()[1]), headers, body
 
 
 @pytest.mark.parametrize(
@@ -65,3 +81,40 @@ def test_a_request_is_one_json_access_log_line_whatever_its_path_and_query(
         "user_agent",
     }
     assert str(entry["pid"]) in server.workers()
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "code", "detail"),
+    [
+        pytest.param(b"GARBAGE\r\n\r\n", 400, "bad_request", BAD_REQUEST, id="garbage-line"),
+        pytest.param(
+            b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+            414,
+            "uri_too_long",
+            URI_TOO_LONG,
+            id="over-long-line",
+        ),
+        pytest.param(
+            b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: example.com\r\n\r\n",
+            400,
+            "bad_request",
+            BAD_REQUEST,
+            id="two-hosts",
+        ),
+        pytest.param(
+            b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"b" * 9000 + b"\r\n\r\n",
+            431,
+            "headers_too_large",
+            HEADERS_TOO_LARGE,
+            id="over-large-header",
+        ),
+    ],
+)
+def test_requests_gunicorn_rejects_are_answered_in_the_api_json_error_shape(
+    server, raw, status, code, detail
+):
+    answered, headers, body = exchange(server, raw)
+    assert answered == status
+    assert headers["Content-Type"] == "application/json"
+    assert int(headers["Content-Length"]) == len(body)
+    assert json.loads(body) == error_body(status, code, detail)
