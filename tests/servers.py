@@ -65,6 +65,20 @@ def migrate(database: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
+def exchange(port: int, raw: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send raw bytes; the status, headers and body of the answer, read until the server closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+        client.sendall(raw)
+        client.shutdown(socket.SHUT_WR)  # nothing more: a server waiting for more stops
+        answer = b""
+        while chunk := client.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in header_lines)
+    return int(status_line.split()[1]), headers, body
+
+
 @dataclass(frozen=True)
 class Gunicorn:
     process: subprocess.Popen

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from http.client import HTTPConnection
 
@@ -12,7 +11,7 @@ import pytest
 from catalog.errors import error_body
 from config.gunicorn_json import BAD_REQUEST, HEADERS_TOO_LARGE, URI_TOO_LONG
 from tests import waiting
-from tests.servers import Gunicorn, app_environment, start_gunicorn
+from tests.servers import Gunicorn, app_environment, exchange, start_gunicorn
 
 LOG_SECONDS = 10.0
 
@@ -30,19 +29,6 @@ def server(server_database, tmp_path_factory) -> Iterator[Gunicorn]:
 def access_log(server: Gunicorn) -> list[str]:
     path = server.log_path.with_name("access.log")
     return path.read_text(errors="replace").splitlines() if path.exists() else []
-
-
-def exchange(server: Gunicorn, raw: bytes) -> tuple[int, dict[str, str], bytes]:
-    """Send raw bytes; the status, headers and body of the answer, read until gunicorn closes."""
-    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as client:
-        client.sendall(raw)
-        answer = b""
-        while chunk := client.recv(65536):
-            answer += chunk
-    head, _, body = answer.partition(b"\r\n\r\n")
-    status_line, *header_lines = head.decode("latin-1").split("\r\n")
-    headers = dict(line.split(": ", 1) for line in header_lines)
-    return int(status_line.split()[1]), headers, body
 
 
 @pytest.mark.parametrize(
@@ -113,7 +99,7 @@ def test_a_request_is_one_json_access_log_line_whatever_its_path_and_query(
 def test_requests_gunicorn_rejects_are_answered_in_the_api_json_error_shape(
     server, raw, status, code, detail
 ):
-    answered, headers, body = exchange(server, raw)
+    answered, headers, body = exchange(server.port, raw)
     assert answered == status
     assert headers["Content-Type"] == "application/json"
     assert int(headers["Content-Length"]) == len(body)
