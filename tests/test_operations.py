@@ -7,6 +7,8 @@ import pytest
 from django.db import OperationalError
 from rest_framework.settings import api_settings
 
+from catalog.errors import error_body
+from config.views import BAD_REQUEST
 from tests.factories import MovieFactory
 
 pytestmark = pytest.mark.django_db
@@ -84,6 +86,13 @@ def test_every_api_error_has_the_one_json_shape(client, method, path, status):
     response = getattr(client, method)(path, content_type="application/json")
     assert response.status_code == status
     assert set(response.json()) == {"status", "code", "detail", "errors"}
+
+
+def test_a_host_not_served_is_a_json_400_under_the_api_and_a_plain_one_elsewhere(client):
+    api = client.get("/api/movies", HTTP_HOST="evil.example.com")
+    assert (api.status_code, api.json()) == (400, error_body(400, "bad_request", BAD_REQUEST))
+    page = client.get("/admin/", HTTP_HOST="evil.example.com")
+    assert (page.status_code, page.headers["Content-Type"]) == (400, "text/html; charset=utf-8")
 
 
 def test_an_unexpected_failure_is_a_json_500_without_a_traceback(client, monkeypatch):
