@@ -66,16 +66,17 @@ def migrate(database: Path) -> None:
 
 
 def exchange(port: int, raw: bytes) -> tuple[int, dict[str, str], bytes]:
-    """Send raw bytes; the status, headers and body of the answer, read until the server closes."""
+    """Send raw bytes; the status, headers and body (``Content-Length`` long) of the answer."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
         client.sendall(raw)
-        client.shutdown(socket.SHUT_WR)  # nothing more: a server waiting for more stops
         answer = b""
-        while chunk := client.recv(65536):
+        while b"\r\n\r\n" not in answer and (chunk := client.recv(65536)):
             answer += chunk
-    head, _, body = answer.partition(b"\r\n\r\n")
-    status_line, *header_lines = head.decode("latin-1").split("\r\n")
-    headers = dict(line.split(": ", 1) for line in header_lines)
+        head, _, body = answer.partition(b"\r\n\r\n")
+        status_line, *header_lines = head.decode("latin-1").split("\r\n")
+        headers = dict(line.split(": ", 1) for line in header_lines)
+        while len(body) < int(headers["Content-Length"]) and (chunk := client.recv(65536)):
+            body += chunk
     return int(status_line.split()[1]), headers, body
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import socket
+import statistics
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -74,11 +75,11 @@ def healthz_seconds(port: int, *, timeout: float = 10.0) -> float:
 
 
 def test_behind_nginx_fifty_stalled_clients_leave_healthz_answering_within_a_second(nginx):
-    baseline = max(healthz_seconds(nginx.port) for _ in range(3))
+    baseline = statistics.median(healthz_seconds(nginx.port) for _ in range(5))
     with slow_clients(nginx.port, SLOW_CLIENTS):
-        stalled = max(healthz_seconds(nginx.port) for _ in range(3))
-    assert stalled < PROMPT_SECONDS
-    assert stalled - baseline < PROMPT_SECONDS
+        stalled = [healthz_seconds(nginx.port) for _ in range(5)]
+    # Against the baseline, so that a busy machine does not count as a delay.
+    assert max(stalled) - baseline < PROMPT_SECONDS, (baseline, stalled)
 
 
 def test_without_nginx_as_many_stalled_clients_as_workers_stop_gunicorn_answering(gunicorn):
