@@ -1,11 +1,12 @@
-"""Anonymous reads and staff writes at once through gunicorn: errors, lost writes, memory.
+"""Anonymous reads and staff writes through nginx and gunicorn: errors, lost writes, memory.
 
 ``python bench/load_bench.py --database-url URL [--label postgres-1m] [--duration 60]
 [--warmup 10] [--connections 32] [--writers 4] [--redis-url redis://127.0.0.1:6379/12]
-[--source worktree]``
+[--source worktree] [--no-proxy]``
 
-The app runs as in production: gunicorn with ``movies/config/gunicorn.py`` (2
-sync workers, JSON access log, workers never recycled), DEBUG off, the
+The app runs as in production: nginx with ``deploy/nginx.conf`` in front of
+gunicorn with ``movies/config/gunicorn.py`` (2 sync workers, JSON access log,
+workers never recycled, ``NUM_PROXIES=1``), DEBUG off, the
 response cache in Redis (its database is emptied first), metrics aggregated
 over the workers. Throttling is off. The database must be a PostgreSQL
 catalogue the benchmark may write to (a copy: ``createdb -T``): it applies the
@@ -59,6 +60,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,6 +68,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common import (  # noqa: E402
     BenchError,
@@ -86,6 +89,7 @@ from search_bench import (  # noqa: E402
     app_snapshot,
     code_facts,
     engine_of,
+    free_port,
     http_get,
     machine_facts,
     metrics_delta,
@@ -93,6 +97,8 @@ from search_bench import (  # noqa: E402
     warn_if_code_changed,
 )
 from throughput_bench import tool_version  # noqa: E402
+
+from deploy.nginx import Nginx, nginx_binary  # noqa: E402
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/12"
 STAFF_USERNAME = "load-bench"
@@ -443,10 +449,11 @@ def sample_processes(
             return
 
 
-def cpu_snapshot(pids: Sequence[int]) -> dict[str, float]:
+def cpu_snapshot(pids: Sequence[int], proxy_pids: Sequence[int]) -> dict[str, float]:
     return {
         "machine": machine_busy_seconds(),
         "workers": sum(cpu_seconds(pid) or 0.0 for pid in pids),
+        "proxy": sum(cpu_seconds(pid) or 0.0 for pid in proxy_pids),
         "client": time.process_time(),
     }
 
@@ -738,9 +745,16 @@ def catalogue_facts(port: int) -> tuple[list[int], list[str]]:
 
 
 def run_load(
-    server: Gunicorn, args: argparse.Namespace, token: str, run_id: str
+    server: Gunicorn,
+    args: argparse.Namespace,
+    token: str,
+    run_id: str,
+    *,
+    port: int,
+    proxy_pids: Sequence[int] = (),
 ) -> dict[str, Any]:
-    movie_ids, genres = catalogue_facts(server.port)
+    """The load, its checks and measures; clients send to ``port`` (nginx's, or gunicorn's)."""
+    movie_ids, genres = catalogue_facts(port)
     pids = worker_pids(server.process.pid)
     if len(pids) != 2:
         raise BenchError(f"expected 2 gunicorn workers, found {pids}")
@@ -750,7 +764,7 @@ def run_load(
     memory: list[dict[str, Any]] = []
     recorders = [Recorder(run_started) for _ in range(args.connections)]
     writers = [
-        Writer(index, server.port, token, run_id, genres, recorders[index])
+        Writer(index, port, token, run_id, genres, recorders[index])
         for index in range(args.writers)
     ]
     crashes: list[str] = []
@@ -768,7 +782,7 @@ def run_load(
     threads = [guarded(sample_processes, pids, database, run_started, stop, memory)]
     threads += [guarded(writer.run, deadline) for writer in writers]
     threads += [
-        guarded(reader, index, server.port, movie_ids, deadline, recorders[index])
+        guarded(reader, index, port, movie_ids, deadline, recorders[index])
         for index in range(args.writers, args.connections)
     ]
     load_before = os.getloadavg()
@@ -776,12 +790,12 @@ def run_load(
         thread.start()
     time.sleep(max(0.0, run_started + args.warmup - time.perf_counter()))
     metrics_after_warmup = server.metrics()
-    cpu_before = cpu_snapshot(pids)
+    cpu_before = cpu_snapshot(pids, proxy_pids)
     for thread in threads[1:]:
         thread.join()
     stop.set()
     threads[0].join()
-    cpu_after = cpu_snapshot(pids)
+    cpu_after = cpu_snapshot(pids, proxy_pids)
     if crashes:
         raise BenchError("a client failed:\n" + crashes[0])
     routes = metrics_delta(metrics_after_warmup, server.metrics())
@@ -793,7 +807,7 @@ def run_load(
     stale = [read for recorder in recorders for read in recorder.stale_reads]
     movies = [movie for writer in writers for movie in writer.movies]
     say(f"[{args.label}] load done: {len(samples):,} requests; checking the writes")
-    writes = verify_writes(server.port, args.database_url, run_id, movies)
+    writes = verify_writes(port, args.database_url, run_id, movies)
     acknowledged = {
         kind: sum(1 for sample in samples if sample[0] == kind and sample[4] == status)
         for kind, status in EXPECTED_STATUS.items()
@@ -825,13 +839,14 @@ def run_load(
             "available": args.duration * len(os.sched_getaffinity(0)),
             "machine_busy": round(cpu_after["machine"] - cpu_before["machine"], 1),
             "gunicorn_workers": round(cpu_after["workers"] - cpu_before["workers"], 1),
+            "nginx": round(cpu_after["proxy"] - cpu_before["proxy"], 1),
             "load_client": round(cpu_after["client"] - cpu_before["client"], 1),
             **cpu_breakdown(
                 memory,
                 args.warmup,
                 args.warmup + args.duration,
                 database,
-                [*pids, server.process.pid, os.getpid()],
+                [*pids, *proxy_pids, server.process.pid, os.getpid()],
             ),
         },
         "load_average_before": [round(value, 2) for value in load_before],
@@ -925,6 +940,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=32, help="clients (default 32)")
     parser.add_argument("--writers", type=int, default=4, help="of which staff writers (4)")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument(
+        "--no-proxy",
+        dest="proxy",
+        action="store_false",
+        help="send to gunicorn directly, without nginx (deploy/nginx.conf) in front",
+    )
     add_source_argument(parser)
     args = parser.parse_args(argv)
     if not args.database_url:
@@ -935,6 +956,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--writers must be at least 1 and fewer than --connections")
     if args.duration < 1 or args.warmup < 1:
         parser.error("--duration and --warmup must be at least 1 second")
+    if args.proxy and nginx_binary() is None:
+        parser.error("nginx is not installed (apt-get install nginx), or pass --no-proxy")
 
     workdir = Path(tempfile.mkdtemp(prefix="movies-bench-load-"))
     kept_log: Path | None = None
@@ -946,6 +969,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         machine["gunicorn"] = tool_version(
             [str(Path(sys.executable).parent / "gunicorn"), "--version"], r"\(version ([\d.]+)\)"
         )
+        machine["nginx"] = tool_version([nginx_binary() or "nginx", "-v"], r"nginx/([\d.]+)")
         if machine["redis"] is None:
             raise BenchError(f"Redis does not answer at {args.redis_url}")
         run(["redis-cli", "-u", args.redis_url, "FLUSHDB"])
@@ -954,6 +978,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         env = app_environment(args.database_url, REDIS_URL=args.redis_url, DEBUG="0")
         for name in ("GUNICORN_CMD_ARGS", "WEB_CONCURRENCY", "PORT"):
             env.pop(name, None)  # the settings file and this command line decide
+        # nginx appends the client's address to X-Forwarded-For.
+        env["NUM_PROXIES"] = "1" if args.proxy else "0"
         # As the release step does: the measured code may need tables the copy lacks.
         manage(app_dir, env, "migrate", "--no-input", "--verbosity", "0")
         token = staff_token(app_dir, env)
@@ -963,11 +989,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"[{args.label}] {movies:,} movies; {args.connections} clients "
             f"({args.writers} writing) for {args.warmup} + {args.duration} s; run {run_id}"
         )
-        with ProductionGunicorn(
-            "config.wsgi", chdir=app_dir, env=env, ready_path="/healthz", metrics=True
-        ) as server:
+        with (
+            ProductionGunicorn(
+                "config.wsgi", chdir=app_dir, env=env, ready_path="/healthz", metrics=True
+            ) as server,
+            ExitStack() as stack,
+        ):
             command = server.command
-            measured = run_load(server, args, token, run_id)
+            port, proxy_pids = server.port, []
+            if args.proxy:
+                nginx = stack.enter_context(
+                    Nginx(port=free_port(), upstream=f"127.0.0.1:{server.port}")
+                )
+                port = nginx.port
+                proxy_pids = [nginx.process.pid, *worker_pids(nginx.process.pid)]
+            measured = run_load(server, args, token, run_id, port=port, proxy_pids=proxy_pids)
             met = all(target["met"] for target in targets(measured))
             if not met:
                 # The log holds the app's tracebacks; the server deletes it on a clean exit.
@@ -985,13 +1021,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             "readers": args.connections - args.writers,
             "warmup_seconds": args.warmup,
             "duration_seconds": args.duration,
+            "proxy": {"nginx": "deploy/nginx.conf"} if args.proxy else None,
             "gunicorn": {
                 "command": " ".join(command),
                 "workers": 2,
-                "worker_class": "sync",
+                "worker_class": "sync (config.gunicorn_json.JSONErrorSyncWorker)",
                 "max_requests": 0,
                 "note": "sync workers close the connection after each response, so every "
-                "request opens a new loopback TCP connection",
+                "request opens a new loopback TCP connection to gunicorn (from nginx, "
+                "which keeps the clients' connections open, unless --no-proxy)",
             },
             "settings": {
                 "DEBUG": env["DEBUG"],
@@ -1000,6 +1038,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "THROTTLE_USER_RATE": env["THROTTLE_USER_RATE"],
                 "PROMETHEUS_MULTIPROC_DIR": "a temporary directory",
                 "LOG_LEVEL": env["LOG_LEVEL"],
+                "NUM_PROXIES": env["NUM_PROXIES"],
                 "CONN_MAX_AGE": env.get("CONN_MAX_AGE", "60 (default)"),
             },
             "read_mix": [

@@ -65,3 +65,13 @@ def reads_from_primary():
 
     with request_scope(primary=True):
         yield
+
+
+@pytest.fixture(scope="session")
+def server_database(tmp_path_factory) -> Path:
+    """A migrated SQLite database file for the app under a real server (tests/servers.py)."""
+    from tests.servers import migrate
+
+    path = tmp_path_factory.mktemp("server-database") / "db.sqlite3"
+    migrate(path)
+    return path

@@ -1,5 +1,10 @@
 """Prometheus metrics: requests, latencies and database queries per route.
 
+Every label takes its values from a fixed set, whatever clients send: a
+made-up method counts as "other" and a path no route matches as "unmatched",
+so /metrics cannot be grown by requests (each label value is a time series
+kept for the life of the worker).
+
 Under gunicorn each worker keeps its own counters; set PROMETHEUS_MULTIPROC_DIR
 to a directory the workers share to have /metrics aggregate them all
 (prometheus_client's multiprocess mode).
@@ -36,10 +41,19 @@ LATENCY = Histogram(
 )
 DB_QUERIES = Counter("movies_db_queries_total", "Database queries run.", ["route"])
 
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "other"
+UNMATCHED_ROUTE = "unmatched"
+
 
 def _route(request: HttpRequest) -> str:
+    """The URL pattern that matched, never the path itself."""
     match = getattr(request, "resolver_match", None)
-    return match.route if match is not None else "unmatched"
+    return match.route if match is not None else UNMATCHED_ROUTE
+
+
+def _method(request: HttpRequest) -> str:
+    return request.method if request.method in KNOWN_METHODS else OTHER_METHOD
 
 
 class _QueryCounter:
@@ -63,9 +77,9 @@ class MetricsMiddleware:
             for alias in connections:
                 stack.enter_context(connections[alias].execute_wrapper(queries))
             response = self.get_response(request)
-        route = _route(request)
-        LATENCY.labels(route, request.method).observe(time.perf_counter() - started)
-        REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+        route, method = _route(request), _method(request)
+        LATENCY.labels(route, method).observe(time.perf_counter() - started)
+        REQUESTS.labels(route, method, str(response.status_code)).inc()
         if queries.count:
             DB_QUERIES.labels(route).inc(queries.count)
         return response

@@ -1,0 +1,133 @@
+"""Real servers for the tests that need one: gunicorn as the Procfile starts it.
+
+The app runs with production settings (``DEBUG`` off, a ``SECRET_KEY``) on a
+SQLite database file the tests migrate, so these tests run in every CI leg.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+from tests import waiting
+
+MANAGE = settings.BASE_DIR / "manage.py"
+GUNICORN = Path(sys.executable).with_name("gunicorn")
+GUNICORN_CONFIG = settings.BASE_DIR / "config" / "gunicorn.py"
+WORKERS = 2  # as the Procfile's default WEB_CONCURRENCY
+STARTUP_SECONDS = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def app_environment(database: Path, **extra: str) -> dict[str, str]:
+    """Production settings on a SQLite file, and nothing from the tests' environment."""
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/"),
+        "PYTHONUNBUFFERED": "1",
+        "DATABASE_URL": f"sqlite:///{database}",
+        "DEBUG": "0",
+        "SECRET_KEY": "server-tests-" + "k" * 50,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        **extra,
+    }
+
+
+def migrate(database: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(MANAGE), "migrate", "--no-input"],
+        env=app_environment(database),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def exchange(port: int, raw: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send raw bytes; the status, headers and body (``Content-Length`` long) of the answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+        client.sendall(raw)
+        answer = b""
+        while b"\r\n\r\n" not in answer and (chunk := client.recv(65536)):
+            answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        status_line, *header_lines = head.decode("latin-1").split("\r\n")
+        headers = dict(line.split(": ", 1) for line in header_lines)
+        while len(body) < int(headers["Content-Length"]) and (chunk := client.recv(65536)):
+            body += chunk
+    return int(status_line.split()[1]), headers, body
+
+
+@dataclass(frozen=True)
+class Gunicorn:
+    process: subprocess.Popen
+    port: int
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def workers(self) -> set[str]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return set(children.read_text().split())
+
+
+@contextmanager
+def start_gunicorn(
+    env: dict[str, str], log_path: Path, *, args: Sequence[str] = ()
+) -> Iterator[Gunicorn]:
+    """gunicorn with ``movies/config/gunicorn.py`` on a free loopback port, for the block."""
+    port = free_port()
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                str(GUNICORN),
+                "--chdir",
+                str(settings.BASE_DIR),
+                "--config",
+                str(GUNICORN_CONFIG),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(WORKERS),
+                "--no-control-socket",
+                *args,
+                "config.wsgi",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server = Gunicorn(process=process, port=port, log_path=log_path)
+    try:
+        booted = waiting.eventually(
+            lambda: len(server.workers()) == WORKERS, seconds=STARTUP_SECONDS
+        )
+        assert booted, server.log()
+        assert waiting.eventually(lambda: answers(port), seconds=STARTUP_SECONDS), server.log()
+        yield server
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -1,0 +1,106 @@
+"""gunicorn as configured (``movies/config/gunicorn.py``), serving the app for real."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from http.client import HTTPConnection
+
+import pytest
+
+from catalog.errors import error_body
+from config.gunicorn_json import BAD_REQUEST, HEADERS_TOO_LARGE, URI_TOO_LONG
+from tests import waiting
+from tests.servers import Gunicorn, app_environment, exchange, start_gunicorn
+
+LOG_SECONDS = 10.0
+
+
+@pytest.fixture(scope="module")
+def server(server_database, tmp_path_factory) -> Iterator[Gunicorn]:
+    logs = tmp_path_factory.mktemp("gunicorn")
+    # The access log in a file of its own, so that every line in it is the access log's.
+    args = ["--access-logfile", str(logs / "access.log")]
+    env = app_environment(server_database)
+    with start_gunicorn(env, logs / "server.log", args=args) as server:
+        yield server
+
+
+def access_log(server: Gunicorn) -> list[str]:
+    path = server.log_path.with_name("access.log")
+    return path.read_text(errors="replace").splitlines() if path.exists() else []
+
+
+@pytest.mark.parametrize(
+    ("escaped", "character"),
+    [("%0A", "\n"), ("%00", "\x00"), ("%22", '"'), ("%5C", "\\")],
+    ids=["newline", "nul", "quote", "backslash"],
+)
+def test_a_request_is_one_json_access_log_line_whatever_its_path_and_query(
+    server, escaped, character
+):
+    before = len(access_log(server))
+    connection = HTTPConnection("127.0.0.1", server.port, timeout=10)
+    connection.request("GET", f"/api/movies{escaped}x?search=a{escaped}b")
+    status = connection.getresponse().status
+    connection.close()
+    assert waiting.eventually(lambda: len(access_log(server)) > before, seconds=LOG_SECONDS)
+    [line] = access_log(server)[before:]
+    entry = json.loads(line)
+    assert (entry["method"], entry["path"], entry["query"], entry["status"]) == (
+        "GET",
+        f"/api/movies{character}x",
+        f"search=a{escaped}b",
+        status,
+    )
+    assert set(entry) == {
+        "time",
+        "pid",
+        "remote",
+        "method",
+        "path",
+        "query",
+        "status",
+        "bytes",
+        "duration_us",
+        "referer",
+        "user_agent",
+    }
+    assert str(entry["pid"]) in server.workers()
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "code", "detail"),
+    [
+        pytest.param(b"GARBAGE\r\n\r\n", 400, "bad_request", BAD_REQUEST, id="garbage-line"),
+        pytest.param(
+            b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+            414,
+            "uri_too_long",
+            URI_TOO_LONG,
+            id="over-long-line",
+        ),
+        pytest.param(
+            b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: example.com\r\n\r\n",
+            400,
+            "bad_request",
+            BAD_REQUEST,
+            id="two-hosts",
+        ),
+        pytest.param(
+            b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"b" * 9000 + b"\r\n\r\n",
+            431,
+            "headers_too_large",
+            HEADERS_TOO_LARGE,
+            id="over-large-header",
+        ),
+    ],
+)
+def test_requests_gunicorn_rejects_are_answered_in_the_api_json_error_shape(
+    server, raw, status, code, detail
+):
+    answered, headers, body = exchange(server.port, raw)
+    assert answered == status
+    assert headers["Content-Type"] == "application/json"
+    assert int(headers["Content-Length"]) == len(body)
+    assert json.loads(body) == error_body(status, code, detail)

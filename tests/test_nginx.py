@@ -1,0 +1,131 @@
+"""nginx in front of gunicorn, with the shipped configuration (``deploy/nginx.conf``).
+
+gunicorn runs as the Procfile starts it (two sync workers) behind nginx, as in
+production. A slow client here sends half a request line and then nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import statistics
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from http.client import HTTPConnection
+
+import pytest
+
+from catalog.errors import TOO_LARGE, UNAVAILABLE, error_body
+from config.gunicorn_json import BAD_REQUEST, URI_TOO_LONG
+from deploy.nginx import NOT_INSTALLED, Nginx, nginx_binary
+from tests.servers import (
+    WORKERS,
+    Gunicorn,
+    app_environment,
+    exchange,
+    free_port,
+    start_gunicorn,
+)
+
+pytestmark = pytest.mark.skipif(nginx_binary() is None, reason=NOT_INSTALLED)
+
+SLOW_CLIENTS = 50
+HALF_A_REQUEST_LINE = b"GET /healthz HT"
+PROMPT_SECONDS = 1.0
+
+
+@pytest.fixture(scope="module")
+def gunicorn(server_database, tmp_path_factory) -> Iterator[Gunicorn]:
+    env = app_environment(server_database, NUM_PROXIES="1")
+    log_path = tmp_path_factory.mktemp("gunicorn") / "server.log"
+    with start_gunicorn(env, log_path) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def nginx(gunicorn) -> Iterator[Nginx]:
+    with Nginx(port=free_port(), upstream=f"127.0.0.1:{gunicorn.port}") as proxy:
+        yield proxy
+
+
+@contextmanager
+def slow_clients(port: int, count: int) -> Iterator[None]:
+    """``count`` connections that each send half a request line and stall."""
+    with ExitStack() as stack:
+        for _ in range(count):
+            client = stack.enter_context(socket.create_connection(("127.0.0.1", port)))
+            client.sendall(HALF_A_REQUEST_LINE)
+        time.sleep(0.2)  # for the server to take them in
+        yield
+
+
+def healthz_seconds(port: int, *, timeout: float = 10.0) -> float:
+    """How long ``GET /healthz`` takes to answer 200."""
+    started = time.monotonic()
+    connection = HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("GET", "/healthz")
+        response = connection.getresponse()
+        response.read()
+    finally:
+        connection.close()
+    assert response.status == 200
+    return time.monotonic() - started
+
+
+def test_behind_nginx_fifty_stalled_clients_leave_healthz_answering_within_a_second(nginx):
+    baseline = statistics.median(healthz_seconds(nginx.port) for _ in range(5))
+    with slow_clients(nginx.port, SLOW_CLIENTS):
+        stalled = [healthz_seconds(nginx.port) for _ in range(5)]
+    # Against the baseline, so that a busy machine does not count as a delay.
+    assert max(stalled) - baseline < PROMPT_SECONDS, (baseline, stalled)
+
+
+def test_without_nginx_as_many_stalled_clients_as_workers_stop_gunicorn_answering(gunicorn):
+    # What nginx is there for: each stalled client holds a sync worker until it
+    # gives up (gunicorn's 30 s timeout), so the next request waits as long.
+    with slow_clients(gunicorn.port, WORKERS), pytest.raises(TimeoutError):
+        healthz_seconds(gunicorn.port, timeout=PROMPT_SECONDS)
+    assert healthz_seconds(gunicorn.port) < PROMPT_SECONDS  # free once they hang up
+
+
+def test_nginx_answers_in_the_api_json_shape_when_gunicorn_is_down():
+    with Nginx(port=free_port(), upstream=f"127.0.0.1:{free_port()}") as proxy:
+        connection = HTTPConnection("127.0.0.1", proxy.port, timeout=10)
+        connection.request("GET", "/api/movies")
+        response = connection.getresponse()
+        body = json.loads(response.read())
+        connection.close()
+    assert (response.status, response.headers["Content-Type"]) == (503, "application/json")
+    assert response.headers["Retry-After"] == "5"
+    assert body == error_body(503, "unavailable", UNAVAILABLE)
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "code", "detail"),
+    [
+        pytest.param(b"GARBAGE\r\n\r\n", 400, "bad_request", BAD_REQUEST, id="garbage-line"),
+        pytest.param(
+            b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+            414,
+            "uri_too_long",
+            URI_TOO_LONG,
+            id="over-long-line",
+        ),
+        pytest.param(
+            b"POST /api/movies HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 4000000\r\n"
+            b"Connection: close\r\n\r\n",
+            413,
+            "payload_too_large",
+            TOO_LARGE,
+            id="over-large-body",
+        ),
+    ],
+)
+def test_requests_nginx_rejects_are_answered_in_the_api_json_error_shape(
+    nginx, raw, status, code, detail
+):
+    answered, headers, body = exchange(nginx.port, raw)
+    assert (answered, headers["Content-Type"]) == (status, "application/json")
+    assert json.loads(body) == error_body(status, code, detail)
