@@ -262,12 +262,13 @@ def test_an_encoded_ampersand_in_a_value_is_not_another_parameter(client):
     assert honest.headers["ETag"] != poison.headers["ETag"]
 
 
-def test_the_apis_own_next_links_cannot_poison_another_url(client):
+def test_the_apis_own_next_links_cannot_be_poisoned(client):
     MovieFactory.create_batch(3, director="Alfred Hitchcock")
-    page = client.get("/api/movies?director=hitchcock%26limit%3D1&limit=1").json()
-    assert page["count"] == 0
-    honest = client.get("/api/movies?director=hitchcock&limit=1").json()
-    assert (honest["count"], len(honest["results"])) == (3, 1)
+    next_link = client.get("/api/movies?director=hitchcock&limit=1").json()["next"]
+    # A value that spells the next link's other parameters, fetched before it.
+    client.get("/api/movies?director=hitchcock%26limit%3D1%26offset%3D1")
+    second = client.get(next_link).json()
+    assert (second["count"], len(second["results"])) == (3, 1)
 
 
 @pytest.mark.parametrize(

@@ -178,10 +178,11 @@ class _GenreIds:
         self.created = 0
 
     def ensure(self, names: Iterable[str]) -> None:
-        new = {name for name in names if genre_key(name) not in self.by_key}
+        # In the file's order: a genre is named as it first appears, and a file
+        # gives its genres the same ids every time.
+        new = [name for name in names if genre_key(name) not in self.by_key]
         if new:
-            # Sorted, so that a file gives its genres the same ids every time.
-            resolved = Genre.objects.resolve(sorted(new))
+            resolved = Genre.objects.resolve(new)
             self.by_key.update(resolved.by_key)
             self.created += len(resolved.created)
 

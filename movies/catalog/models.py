@@ -90,7 +90,9 @@ class GenreQuerySet(models.QuerySet):
         that a concurrent writer creates first is used, and not reported as
         created here.
         """
-        wanted = {genre_key(name): name for name in names}
+        wanted: dict[str, str] = {}
+        for name in names:
+            wanted.setdefault(genre_key(name), name)  # the first spelling names it
         by_key = {genre.key: genre for genre in self.filter(key__in=wanted)}
         missing = {key: name for key, name in wanted.items() if key not in by_key}
         created: list[Genre] = []
