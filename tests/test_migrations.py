@@ -46,3 +46,37 @@ def test_genre_movie_counts_are_filled_from_the_links_and_can_be_removed_again()
         assert "movie_count" not in columns
     finally:
         migrate()
+
+
+WITH_GENRE_KEYS = [("catalog", "0006_genre_key_and_clean_text")]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("reads_from_primary")
+def test_genres_get_keys_and_genres_the_new_rule_makes_one_are_merged():
+    try:
+        before = migrate(WITH_MOVIE_COUNT)
+        Genre, Movie = before.get_model("catalog", "Genre"), before.get_model("catalog", "Movie")
+        # Distinct under lower(), one genre under the case fold.
+        street, strasse = Genre.objects.create(name="Straße"), Genre.objects.create(name="STRASSE")
+        spaced = Genre.objects.create(name="Film  Noir")
+        both = Movie.objects.create(
+            name="Ame\u0301lie ", director="Jean-Pierre  Jeunet", popularity=1, imdb_score=1
+        )
+        both.genres.add(street, strasse, spaced)
+        one = Movie.objects.create(name="Berlin", director="D", popularity=1, imdb_score=1)
+        one.genres.add(strasse)
+
+        after = migrate(WITH_GENRE_KEYS)
+        Genre, Movie = after.get_model("catalog", "Genre"), after.get_model("catalog", "Movie")
+        assert dict(Genre.objects.values_list("name", "movie_count")) == {
+            "Straße": 2,
+            "Film Noir": 1,
+        }
+        assert Genre.objects.get(name="Straße").key == "strasse"
+        amelie = Movie.objects.get(pk=both.pk)
+        assert (amelie.name, amelie.director) == ("Amélie", "Jean-Pierre Jeunet")
+        assert sorted(amelie.genres.values_list("name", flat=True)) == ["Film Noir", "Straße"]
+        assert "jean-pierre jeunet" in amelie.search_text
+    finally:
+        migrate()
