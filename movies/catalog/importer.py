@@ -20,11 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-import ijson
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from catalog import bulk, search
+from catalog import bulk, reading, search
 from catalog.models import (
     IMDB_SCORE_RANGE,
     POPULARITY_RANGE,
@@ -140,15 +139,16 @@ def validate_record(index: int, raw: Any) -> MovieRecord:
 
 
 def read_records(stream: IO[bytes]) -> Iterator[Any]:
-    """Stream the raw elements of the top-level JSON array."""
+    """Stream the raw elements of the top-level JSON array, read front to back.
+
+    Raises CatalogueError naming the record (and field) that cannot be read;
+    the bounds on a record's size and nesting are catalog.reading's.
+    """
     try:
-        first_event = next(ijson.parse(stream), (None, None, None))
-        if first_event[1] != "start_array":
-            raise CatalogueError(NOT_AN_ARRAY)
-        stream.seek(0)
-        yield from ijson.items(stream, "item", use_float=True)
-    except ijson.JSONError as error:
-        raise CatalogueError(INVALID_JSON.format(reason=error)) from None
+        for _index, raw in reading.read_records(stream):
+            yield raw
+    except reading.UnreadableCatalogue as error:
+        raise CatalogueError(str(error)) from None
 
 
 class _GenreIds:
