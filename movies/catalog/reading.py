@@ -9,10 +9,12 @@ in the array, from 0) and, where there is one, the field.
 
 The file is parsed by ijson's C backend at the level of events (no path
 prefixes, which grow with the nesting), and the records are built here, where
-their size and depth can be bounded. Numbers are read as floats by the C
-parser itself: the arbitrary-precision path hands digits to Python, which
-refuses integers longer than 4,300 digits from inside the parser's callback,
-and ijson then crashes the process.
+their size and depth can be bounded. Numbers are converted by the C parser
+itself (``use_float``: 64-bit integers and doubles, anything larger refused):
+the arbitrary-precision path hands the digits to Python, which refuses an
+integer of more than 4,300 digits from inside the parser's callback, and ijson
+then crashes the process. Escapes of half a surrogate pair are found in the
+bytes, before yajl would turn them into "?" or another character.
 """
 
 from __future__ import annotations
@@ -107,7 +109,7 @@ def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
             break
         data += more
     if data.startswith(BOM):
-        data = data[len(BOM) :]
+        data = data[len(BOM) :] or stream.read(CHUNK_BYTES)
     while data:
         yield data
         data = stream.read(CHUNK_BYTES)
