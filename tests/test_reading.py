@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
@@ -71,6 +72,16 @@ def test_records_come_with_their_position_in_the_array():
 def test_a_stream_that_cannot_seek_is_read_front_to_back():
     data = catalogue(record(name="First"), record(name="Second"))
     assert [raw["name"] for _, raw in read_records(OneWayStream(data))] == ["First", "Second"]
+
+
+def test_the_garbage_collector_runs_while_records_are_used_and_after_a_refusal():
+    data = catalogue(*[record(name=f"Movie {n}") for n in range(3000)])[:-1] + b", {]"
+    collecting = (gc.isenabled() for _ in read_records(OneWayStream(data)))
+    seen = [next(collecting) for _ in range(3000)]
+    with pytest.raises(UnreadableCatalogue):
+        next(collecting)
+    assert seen == [True] * 3000
+    assert gc.isenabled()
 
 
 def test_a_utf8_byte_order_mark_is_skipped():

@@ -19,9 +19,11 @@ bytes, before yajl would turn them into "?" or another character.
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import IO, Any
 
 import ijson
@@ -78,26 +80,47 @@ def read_records(stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
     escapes = _SurrogateEscapes()
     unfinished = 0  # bytes parsed since the chunk in which the last record ended
     for data in _chunks(stream):
-        try:
-            ready = escapes.marked(data, final=not data)
-            if ready:
-                parser.send(ready)
-            if not data:
-                parser.close()
-        except UnicodeDecodeError:
-            yield from builder.take(events, suspect=escapes.found)
-            raise builder.error(NOT_UTF8, where="name") from None
-        except (ijson.JSONError, ValueError) as error:
-            yield from builder.take(events, suspect=escapes.found)
-            raise builder.parse_error(error) from None
-        records = builder.take(events, suspect=escapes.found)
+        failure: Exception | None = None
+        with _collector_paused():
+            try:
+                ready = escapes.marked(data, final=not data)
+                if ready:
+                    parser.send(ready)
+                if not data:
+                    parser.close()
+            except (ijson.JSONError, ValueError) as error:
+                failure = error
+            # The events before a failure tell where it is; the records they
+            # complete come first, as one of them may hold an earlier problem.
+            records = builder.take(events, suspect=escapes.found)
         yield from records
+        if isinstance(failure, UnicodeDecodeError):
+            raise builder.error(NOT_UTF8, where="name")
+        if failure:
+            raise builder.parse_error(failure)
         # The record being read began no later than this chunk if one ended
         # here, so it is at least ``unfinished`` bytes long.
         unfinished = 0 if records else unfinished + len(data)
         if unfinished > RECORD_MAX_BYTES:
             raise builder.error(TOO_LARGE, max_bytes=RECORD_MAX_BYTES)
         del events[:]
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Hold off the cyclic garbage collector while one chunk is parsed.
+
+    Each chunk makes thousands of event tuples and containers, none in a
+    cycle and all freed or kept by reference counting; counted towards
+    collections, they made importing 15% slower.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
