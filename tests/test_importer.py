@@ -175,10 +175,10 @@ def test_an_invalid_record_after_many_batches_writes_nothing():
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ('[{"name": ', "Invalid JSON"),
+        ('[{"name": ', 'record 0: field "name" is not valid JSON'),
         ('{"name": "Heat"}', "must be a JSON array"),
         ("", "Invalid JSON"),
-        (json.dumps([record()])[:-1] + ", {", "Invalid JSON"),
+        (json.dumps([record()])[:-1] + ", {", "record 1 is not valid JSON"),
     ],
 )
 def test_malformed_files_are_refused(tmp_path, content, message):

@@ -20,11 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-import ijson
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from catalog import bulk, search
+from catalog import bulk, reading, search
 from catalog.models import (
     GENRE_NAME_MAX_LENGTH,
     IMDB_SCORE_RANGE,
@@ -41,8 +40,6 @@ from catalog.text import InvalidText, clean_text
 BATCH_SIZE = 2000
 FILE_NOT_FOUND = "Catalogue file not found: {path}"
 NOT_A_FILE = "Catalogue path is not a readable file: {path}"
-NOT_AN_ARRAY = "The catalogue must be a JSON array of movie objects."
-INVALID_JSON = "Invalid JSON in the catalogue: {reason}"
 NOT_AN_OBJECT = "record {index}: expected a JSON object, got {kind}"
 MISSING_FIELD = 'record {index}: field "{field}" is missing'
 NOT_A_STRING = 'record {index}: field "{field}" must be a non-empty string'
@@ -159,15 +156,16 @@ def validate_record(index: int, raw: Any) -> MovieRecord:
 
 
 def read_records(stream: IO[bytes]) -> Iterator[Any]:
-    """Stream the raw elements of the top-level JSON array."""
+    """Stream the raw elements of the top-level JSON array, read front to back.
+
+    Raises CatalogueError naming the record (and field) that cannot be read;
+    the bounds on a record's size and nesting are catalog.reading's.
+    """
     try:
-        first_event = next(ijson.parse(stream), (None, None, None))
-        if first_event[1] != "start_array":
-            raise CatalogueError(NOT_AN_ARRAY)
-        stream.seek(0)
-        yield from ijson.items(stream, "item", use_float=True)
-    except ijson.JSONError as error:
-        raise CatalogueError(INVALID_JSON.format(reason=error)) from None
+        for _index, raw in reading.read_records(stream):
+            yield raw
+    except reading.UnreadableCatalogue as error:
+        raise CatalogueError(str(error)) from None
 
 
 class _GenreIds:

@@ -1,4 +1,4 @@
-"""``manage.py populate_db [PATH]``: load a catalogue file (see catalog.importer)."""
+"""``manage.py populate_db [PATH | -]``: load a catalogue file (see catalog.importer)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog.importer import CatalogueError, import_file
+from catalog.importer import CatalogueError, import_file, import_records, read_records
 from catalog.models import Movie
 
 DEFAULT_PATH = settings.REPO_ROOT / "fixtures" / "imdb.json"
 PROGRESS_BAR_MIN_BYTES = 5 * 1024 * 1024
+STDIN = "-"
+STDIN_NAME = "<stdin>"
 
 
 class Command(BaseCommand):
@@ -27,7 +29,7 @@ class Command(BaseCommand):
             nargs="?",
             type=Path,
             default=DEFAULT_PATH,
-            help=f"catalogue file (default: {DEFAULT_PATH})",
+            help=f"catalogue file, or {STDIN} for standard input (default: {DEFAULT_PATH})",
         )
         parser.add_argument(
             "--if-empty",
@@ -43,15 +45,20 @@ class Command(BaseCommand):
             if verbosity > 0:
                 self.stdout.write("The catalogue already has movies; nothing imported.")
             return
+        from_stdin = str(path) == STDIN
+        source = STDIN_NAME if from_stdin else path
         show_progress = (
             not no_progress
+            and not from_stdin
             and verbosity > 0
             and sys.stdout.isatty()
             and path.is_file()
             and path.stat().st_size >= PROGRESS_BAR_MIN_BYTES
         )
         try:
-            if show_progress:
+            if from_stdin:
+                result = import_records(records=read_records(sys.stdin.buffer))
+            elif show_progress:
                 from tqdm import tqdm
 
                 with tqdm(
@@ -66,11 +73,11 @@ class Command(BaseCommand):
             else:
                 result = import_file(path=path)
         except CatalogueError as error:
-            raise CommandError(f"{path}: {error}") from None
+            raise CommandError(f"{source}: {error}") from None
         if verbosity > 0:
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"Imported {result.total} movies from {path} in {result.elapsed:.2f}s: "
+                    f"Imported {result.total} movies from {source} in {result.elapsed:.2f}s: "
                     f"{result.created} created, {result.updated} updated, "
                     f"{result.unchanged} unchanged; {result.genres_created} new genres."
                 )
@@ -78,16 +85,15 @@ class Command(BaseCommand):
 
 
 class _ProgressStream:
-    """A binary stream that reports its position after each read, for the progress bar."""
+    """A binary stream that reports how far it has been read, for the progress bar."""
 
     def __init__(self, stream, report) -> None:
         self._stream = stream
         self._report = report
+        self._position = 0
 
     def read(self, size: int = -1) -> bytes:
         data = self._stream.read(size)
-        self._report(self._stream.tell())
+        self._position += len(data)
+        self._report(self._position)
         return data
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return self._stream.seek(offset, whence)
