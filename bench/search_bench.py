@@ -13,7 +13,7 @@ Every measured request is a cold one for the server-side response cache:
   process-local cache is cleared before each request, outside the timing;
 - through gunicorn (2 sync workers, started and stopped here), each request
   carries a unique ``_bench=<nonce>-<n>`` parameter. The API ignores unknown
-  parameters but ``catalog.caching.request_fingerprint`` keys the cache on
+  parameters but ``catalog.api.caching.request_fingerprint`` keys the cache on
   every parameter, so each request misses. /metrics (aggregated over the
   workers with PROMETHEUS_MULTIPROC_DIR) gives the database queries per
   request, which shows that: a cache hit costs one query, a miss four or five.

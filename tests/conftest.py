@@ -61,7 +61,7 @@ def empty_cache():
 @pytest.fixture
 def reads_from_primary():
     """Reads go to the primary even with read replicas: for tests of the primary's own state."""
-    from config.routers import request_scope
+    from operations.database_routing import request_scope
 
     with request_scope(primary=True):
         yield

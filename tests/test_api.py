@@ -1,9 +1,9 @@
 import pytest
 
-from catalog.filters import ORDERING_FIELDS, ordering_keys
+from catalog.api.filters import ORDERING_FIELDS, ordering_keys
+from catalog.api.pagination import COUNT_LIMIT, MAX_OFFSET
 from catalog.importer import import_file
 from catalog.models import Movie
-from catalog.pagination import COUNT_LIMIT, MAX_OFFSET
 from tests.factories import GenreFactory, MovieFactory
 from tests.reference import reference_search
 
@@ -123,7 +123,7 @@ def test_ordering_on_each_field_both_ways(client, field):
 def test_list_queries_do_not_grow_with_page_size(
     client, monkeypatch, django_assert_num_queries, query, count_limit, queries
 ):
-    monkeypatch.setattr("catalog.pagination.CatalogPagination.count_limit", count_limit)
+    monkeypatch.setattr("catalog.api.pagination.CatalogPagination.count_limit", count_limit)
     genres = GenreFactory.create_batch(3)
     for _ in range(100):
         MovieFactory(genres=genres)
@@ -141,7 +141,7 @@ def test_every_page_of_every_ordering_is_in_the_database_order(
     client, monkeypatch, ordering, count_limit
 ):
     # Ties on every field, so the order rests on the id as well.
-    monkeypatch.setattr("catalog.pagination.CatalogPagination.count_limit", count_limit)
+    monkeypatch.setattr("catalog.api.pagination.CatalogPagination.count_limit", count_limit)
     for n in range(11):
         MovieFactory(name=f"M{n % 4}", director=f"D{n}", popularity=n % 3, imdb_score=n % 5 / 2)
     expected = list(
@@ -161,7 +161,7 @@ def test_a_movie_without_genres_is_listed_with_none(client):
 
 
 def test_broad_counts_stop_at_the_limit_and_pages_still_follow(client, monkeypatch):
-    monkeypatch.setattr("catalog.pagination.CatalogPagination.count_limit", 5)
+    monkeypatch.setattr("catalog.api.pagination.CatalogPagination.count_limit", 5)
     MovieFactory.create_batch(7)
     body = get(client, "/api/movies?limit=3")
     assert (body["count"], body["count_exact"]) == (5, False)

@@ -8,16 +8,15 @@ from django.core.management import call_command
 from django.db import transaction
 from django.db.models import F
 
-from catalog.caching import (
-    BYTES_KEY_PREFIX,
-    CACHE_KEY_PREFIX,
+from catalog.api.caching import BYTES_KEY_PREFIX, CACHE_KEY_PREFIX
+from catalog.importer import import_records
+from catalog.models import CatalogueVersion, Movie
+from catalog.upkeep import (
     VERSION_HINT_KEY,
     VERSION_HINT_TTL_MS,
     publish_version,
     shares_versions,
 )
-from catalog.importer import import_records
-from catalog.models import CatalogueVersion, Movie
 from tests.factories import GenreFactory, MovieFactory, make_user, record
 
 pytestmark = pytest.mark.django_db
@@ -155,7 +154,9 @@ def test_a_repeated_anonymous_read_is_replayed_byte_for_byte(client, monkeypatch
     MovieFactory.create_batch(3)
     first = client.get("/api/movies?search=movie")
     # The view is not run again: the middleware answers from the cache.
-    monkeypatch.setattr("catalog.views.MovieViewSet.list", lambda *a, **k: pytest.fail("view ran"))
+    monkeypatch.setattr(
+        "catalog.api.views.MovieViewSet.list", lambda *a, **k: pytest.fail("view ran")
+    )
     again = client.get("/api/movies?search=movie")
     assert again.content == first.content
     for header in ("Content-Type", "ETag", "Cache-Control", "Vary", "Allow"):
@@ -282,7 +283,7 @@ def test_the_apis_own_next_links_cannot_be_poisoned(client):
     ],
 )
 def test_distinct_query_strings_have_distinct_fingerprints(rf, one, other):
-    from catalog.caching import request_fingerprint
+    from catalog.api.caching import request_fingerprint
 
     first = request_fingerprint(rf.get(f"/api/movies?{one}"), "json")
     second = request_fingerprint(rf.get(f"/api/movies?{other}"), "json")

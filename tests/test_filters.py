@@ -1,6 +1,6 @@
 import pytest
 
-from catalog.filters import MovieFilterSet
+from catalog.api.filters import MovieFilterSet
 from tests.factories import GenreFactory, MovieFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from http.client import HTTPConnection
 
 import pytest
 
-from catalog.errors import error_body
+from catalog.api.errors import error_body
 from config.gunicorn_json import BAD_REQUEST, HEADERS_TOO_LARGE, URI_TOO_LONG
 from tests import waiting
 from tests.servers import Gunicorn, app_environment, exchange, start_gunicorn

@@ -8,8 +8,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
-from catalog.logins import LOCKED_OUT
-from catalog.views import INVALID_CREDENTIALS, NOT_STAFF
+from catalog.api.views import INVALID_CREDENTIALS, NOT_STAFF
+from operations.logins import LOCKED_OUT
 from tests.factories import make_user
 
 PASSWORD = "correct horse battery staple"

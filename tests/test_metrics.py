@@ -4,7 +4,7 @@ import string
 import pytest
 from prometheus_client import REGISTRY
 
-from catalog.metrics import OTHER_METHOD, UNMATCHED_ROUTE
+from operations.metrics import OTHER_METHOD, UNMATCHED_ROUTE
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from http.client import HTTPConnection
 
 import pytest
 
-from catalog.errors import TOO_LARGE, UNAVAILABLE, error_body
+from catalog.api.errors import TOO_LARGE, UNAVAILABLE, error_body
 from config.gunicorn_json import BAD_REQUEST, URI_TOO_LONG
 from deploy.nginx import NOT_INSTALLED, Nginx, nginx_binary
 from tests.servers import (

@@ -7,7 +7,7 @@ import pytest
 from django.db import OperationalError
 from rest_framework.settings import api_settings
 
-from catalog.errors import BAD_REQUEST, error_body
+from catalog.api.errors import BAD_REQUEST, error_body
 from tests.factories import MovieFactory, make_user
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,7 @@ def test_healthz_is_503_when_the_database_does_not(client, monkeypatch):
     def refuse(*args, **kwargs):
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr("catalog.health.connection.cursor", refuse)
+    monkeypatch.setattr("operations.health.connection.cursor", refuse)
     response = client.get("/healthz")
     assert response.status_code == 503
     body = response.json()
@@ -100,7 +100,7 @@ def test_an_unexpected_failure_is_a_json_500_without_a_traceback(client, monkeyp
     def explode(*args, **kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr("catalog.serializers.MovieSerializer.to_representation", explode)
+    monkeypatch.setattr("catalog.api.serializers.MovieSerializer.to_representation", explode)
     client.raise_request_exception = False
     response = client.get("/api/movies")
     assert response.status_code == 500

@@ -40,7 +40,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from catalog.errors import RETRY_AFTER_SECONDS, UNAVAILABLE
+from catalog.api.errors import RETRY_AFTER_SECONDS, UNAVAILABLE
 from tests import waiting
 from tests.tcp_proxy import TCPProxy
 

@@ -1,4 +1,4 @@
-"""Reads from a real streaming replica (config.routers), writes to the primary.
+"""Reads from a real streaming replica (operations.database_routing), writes to the primary.
 
 These run against the replica that ``.ci/replica`` starts, with
 ``DATABASE_REPLICA_URLS=postgres://postgres@127.0.0.1:5433/<database>`` beside a
@@ -30,7 +30,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from catalog.models import Genre, Movie
-from config.routers import (
+from operations.database_routing import (
     PRIMARY,
     PrimaryAfterWriteMiddleware,
     PrimaryReplicaRouter,

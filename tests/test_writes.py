@@ -238,7 +238,7 @@ def test_a_patch_racing_a_delete_is_never_a_500_nor_brings_the_movie_back(monkey
 
     from django.db import connection
 
-    from catalog.serializers import MovieWriteSerializer
+    from catalog.api.serializers import MovieWriteSerializer
 
     staff = client_for(make_user("racer"))
     movie = MovieFactory()

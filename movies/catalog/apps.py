@@ -7,4 +7,5 @@ class CatalogConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from catalog import caching, signals  # noqa: F401  (connects the receivers)
+        from catalog import signals  # noqa: F401  (connects the receivers)
+        from catalog.api import caching  # noqa: F401

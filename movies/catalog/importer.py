@@ -30,12 +30,12 @@ from catalog.models import (
     MAX_GENRES,
     MOVIE_TEXT_MAX_LENGTH,
     POPULARITY_RANGE,
-    CatalogueVersion,
     Genre,
     Movie,
     genre_key,
 )
 from catalog.text import InvalidText, clean_text
+from catalog.upkeep import bump_version
 
 BATCH_SIZE = 2000
 FILE_NOT_FOUND = "Catalogue file not found: {path}"
@@ -297,7 +297,7 @@ def import_records(
                     _write_batch(batch, genres, result)
             result.genres_created = genres.created
             if result.created or result.updated or result.genres_created:
-                CatalogueVersion.bump()
+                bump_version()
             if result.created or result.updated:
                 # The links went in by COPY, past the signals. Under the lock
                 # the bump holds, so no writer is halfway through a count.

@@ -11,22 +11,17 @@ transaction that changes the links (the importer recounts at its end).
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connections, models, router
-from django.db.models import Count, F, Func, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce, Greatest
-from django.dispatch import Signal
+from django.db.models import Count, Func, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 
 from catalog import search
 from catalog.text import InvalidText, clean_text, text_key
-
-# Sent by CatalogueVersion.bump() inside the writing transaction, with the new version.
-catalogue_changed = Signal()
 
 POPULARITY_RANGE = (0.0, 100.0)
 IMDB_SCORE_RANGE = (0.0, 10.0)
@@ -117,7 +112,7 @@ class GenreQuerySet(models.QuerySet):
     def recount_movies(self) -> int:
         """Set these genres' movie_count from their links, in one UPDATE.
 
-        Call it holding the catalogue lock (after CatalogueVersion.bump()), so
+        Call it holding the catalogue lock (after catalog.upkeep.bump_version()), so
         that no writer is between reading links and moving a count; see
         catalog.signals. One index scan per genre: a quarter of a second for
         2.7 million links on PostgreSQL.
@@ -190,33 +185,49 @@ class Genre(models.Model):
         super().validate_unique(exclude={*(exclude or ()), "key"})
 
 
+@dataclass(slots=True)
+class ListedMovie:
+    """A movie as the catalogue lists it: its own fields and its genres by name."""
+
+    id: int
+    name: str
+    director: str
+    popularity: float
+    imdb_score: float
+    # {"id", "name"} of each genre, sorted by name.
+    genres: list[dict[str, int | str]]
+
+    @classmethod
+    def of(cls, movie: Movie) -> ListedMovie:
+        genres = [{"id": genre.pk, "name": genre.name} for genre in movie.genres.all()]
+        return cls(
+            movie.pk, movie.name, movie.director, movie.popularity, movie.imdb_score, genres
+        )
+
+
 # The fields a movie is listed with, besides its genres.
 LISTED_FIELDS = ("id", "name", "director", "popularity", "imdb_score")
 
 
 class MovieQuerySet(models.QuerySet):
-    def listed(self, ids: Sequence[int]) -> list[dict]:
-        """The movies with these ids, in that order, as dicts of LISTED_FIELDS and
-        ``genres``, a list of ``{"id", "name"}`` sorted by name.
+    def listed(self, ids: Sequence[int]) -> list[ListedMovie]:
+        """The movies with these ids, in that order.
 
         One query for the lot and no model instances: a page of the list is
         read like this on every request that the cache does not answer.
         """
-        movies: dict[int, dict] = {}
+        movies: dict[int, ListedMovie] = {}
         rows = (
             self.filter(pk__in=ids)
             .order_by("genres__name", "genres__id")
             .values_list(*LISTED_FIELDS, "genres__id", "genres__name")
         )
-        for *fields, genre_id, genre_name in rows:
-            movie = movies.get(fields[0])
+        for pk, name, director, popularity, imdb_score, genre_id, genre_name in rows:
+            movie = movies.get(pk)
             if movie is None:
-                movie = movies[fields[0]] = {
-                    **dict(zip(LISTED_FIELDS, fields, strict=True)),
-                    "genres": [],
-                }
+                movie = movies[pk] = ListedMovie(pk, name, director, popularity, imdb_score, [])
             if genre_id is not None:
-                movie["genres"].append({"id": genre_id, "name": genre_name})
+                movie.genres.append({"id": genre_id, "name": genre_name})
         return [movies[pk] for pk in ids if pk in movies]
 
 
@@ -316,7 +327,8 @@ class CatalogueVersion(models.Model):
     """A number that every write to the catalogue raises, in its own transaction.
 
     Cached responses and ETags are keyed by it, so no cached answer outlives a
-    change, whichever process (web worker, admin, populate_db) made it.
+    change, whichever process (web worker, admin, populate_db) made it. Writes
+    raise it through catalog.upkeep.
     """
 
     SINGLETON_ID = 1
@@ -334,35 +346,3 @@ class CatalogueVersion(models.Model):
             )
             row = cursor.fetchone()
         return row[0] if row else 0
-
-    @classmethod
-    def lock(cls, using: str | None = None) -> None:
-        """Make other catalogue writers wait from here until this transaction ends.
-
-        bump() takes the same row lock; writers that must hold it before their
-        first change call this. Outside a transaction, and on SQLite (where one
-        write transaction runs at a time anyway), it does nothing.
-        """
-        connection = connections[using or router.db_for_write(cls)]
-        if not connection.features.has_select_for_update or not connection.in_atomic_block:
-            return
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT id FROM {cls._meta.db_table} WHERE id = %s FOR UPDATE",
-                [cls.SINGLETON_ID],
-            )
-
-    @classmethod
-    def bump(cls) -> int:
-        """Raise the version in the current transaction and announce the new one."""
-        # Microseconds since the epoch, or one more when writes come faster:
-        # a version is never reused, even after a database restore or rollback.
-        now = time.time_ns() // 1000
-        updated = cls.objects.filter(pk=cls.SINGLETON_ID).update(
-            version=Greatest(F("version") + 1, Value(now))
-        )
-        if not updated:
-            cls.objects.get_or_create(pk=cls.SINGLETON_ID, defaults={"version": now})
-        version = cls.objects.using(router.db_for_write(cls)).get(pk=cls.SINGLETON_ID).version
-        catalogue_changed.send(sender=cls, version=version)
-        return version

@@ -17,7 +17,7 @@ transaction that makes the change:
   first). The links read just before a change are therefore the ones it acts
   on: adding a link another writer has just added, or removing one already
   gone, counts nothing.
-- Counts move after CatalogueVersion.bump(), which holds the catalogue row
+- Counts move after bump_version(), which holds the catalogue row
   lock until commit. Writers thus change counts one at a time, never waiting
   for each other's genre rows in opposite orders, and a recount made under the
   same lock (the importer's) sees every committed change and none half-made.
@@ -33,7 +33,8 @@ from django.db.models import F, QuerySet
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
-from catalog.models import CatalogueVersion, Genre, Movie
+from catalog.models import Genre, Movie
+from catalog.upkeep import bump_version, lock_catalogue
 
 Link = Movie.genres.through
 
@@ -105,7 +106,7 @@ def shift_movie_counts(changes: Mapping[int, int], using: str) -> None:
 
 @receiver(post_save, sender=Movie)
 def movie_saved(sender, **kwargs) -> None:
-    CatalogueVersion.bump()
+    bump_version()
 
 
 @receiver(pre_delete, sender=Movie)
@@ -118,7 +119,7 @@ def movie_deleting(sender, instance: Movie, using: str, **kwargs) -> None:
 
 @receiver(post_delete, sender=Movie)
 def movie_deleted(sender, instance: Movie, using: str, **kwargs) -> None:
-    CatalogueVersion.bump()
+    bump_version()
     shift_movie_counts(instance.__dict__.pop("_movie_count_changes", {}), using)
 
 
@@ -141,7 +142,7 @@ def genres_changed(sender, instance, action, reverse, pk_set, using, **kwargs) -
         return
     if action not in {"post_add", "post_remove", "post_clear"}:
         return
-    CatalogueVersion.bump()
+    bump_version()
     if reverse and action == "post_clear":
         # Recounted rather than set to 0: links that other writers committed
         # after the DELETE began are still there. Few are left, so it is cheap.
@@ -161,23 +162,23 @@ def genres_changed(sender, instance, action, reverse, pk_set, using, **kwargs) -
 def genre_saving(sender, instance: Genre, using: str, **kwargs) -> None:
     # Before the genre's row, as count writers take them: no lock waits in a circle.
     if not instance._state.adding:
-        CatalogueVersion.lock(using)
+        lock_catalogue(using)
 
 
 @receiver(post_save, sender=Genre)
 def genre_saved(sender, instance: Genre, created: bool, **kwargs) -> None:
-    CatalogueVersion.bump()
+    bump_version()
     if not created:
         refresh_search_text(instance.movies.values_list("pk", flat=True))
 
 
 @receiver(pre_delete, sender=Genre)
 def genre_deleting(sender, instance: Genre, using: str, **kwargs) -> None:
-    CatalogueVersion.lock(using)
+    lock_catalogue(using)
     instance._movies_before_delete = list(instance.movies.values_list("pk", flat=True))
 
 
 @receiver(post_delete, sender=Genre)
 def genre_deleted(sender, instance: Genre, **kwargs) -> None:
-    CatalogueVersion.bump()
+    bump_version()
     refresh_search_text(getattr(instance, "_movies_before_delete", []))

@@ -4,7 +4,7 @@
 of the request's fields, so a path holding a quote, a backslash or a control
 character is escaped rather than splitting or breaking the line. A request
 gunicorn cannot parse (a garbled request line, one too long, bad headers) is
-answered in the API's error shape (``catalog.errors.error_body``) instead of
+answered in the API's error shape (``catalog.api.errors.error_body``) instead of
 gunicorn's HTML page. This module imports nothing from Django: gunicorn loads
 it before the app.
 """
@@ -36,7 +36,7 @@ ERRORS = {
     414: ("uri_too_long", URI_TOO_LONG),
     417: ("expectation_failed", EXPECTATION_FAILED),
     431: ("headers_too_large", HEADERS_TOO_LARGE),
-    500: ("server_error", SERVER_ERROR),  # as catalog.errors.api_server_error
+    500: ("server_error", SERVER_ERROR),  # as catalog.api.errors.api_server_error
     501: ("not_implemented", NOT_IMPLEMENTED),
 }
 

@@ -80,19 +80,19 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so the whole request (session and authentication included) is one
     # read-your-writes scope for the replica router; a no-op without replicas.
-    "config.routers.PrimaryAfterWriteMiddleware",
-    "catalog.metrics.MetricsMiddleware",
+    "operations.database_routing.PrimaryAfterWriteMiddleware",
+    "operations.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "catalog.caching.CachedResponseMiddleware",
-    "config.middleware.BackOfficeSessionMiddleware",
+    "catalog.api.caching.CachedResponseMiddleware",
+    "operations.back_office.BackOfficeSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "config.middleware.BackOfficeAuthenticationMiddleware",
-    "config.middleware.BackOfficeMessageMiddleware",
+    "operations.back_office.BackOfficeAuthenticationMiddleware",
+    "operations.back_office.BackOfficeMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Turns a login refused for too many failures into a 429 (catalog.logins).
+    # Turns a login refused for too many failures into a 429 (operations.logins).
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -121,7 +121,7 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-# PostgreSQL streaming replicas, read from by config.routers. In tests each
+# PostgreSQL streaming replicas, read from by operations.database_routing. In tests each
 # replica alias mirrors the primary's test database, which the replicas receive
 # through replication (Django creates no test database of its own for them).
 for index, url in enumerate(env_list("DATABASE_REPLICA_URLS")):
@@ -139,7 +139,7 @@ for database in DATABASES.values():
             "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5)
         )
 if "replica_0" in DATABASES:
-    DATABASE_ROUTERS = ["config.routers.PrimaryReplicaRouter"]
+    DATABASE_ROUTERS = ["operations.database_routing.PrimaryReplicaRouter"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets API readers keep reading the old catalogue while an import writes.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -160,13 +160,13 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Brute-force protection of the admin login and POST /api/auth/token (catalog.logins).
+# Brute-force protection of the admin login and POST /api/auth/token (operations.logins).
 AXES_ENABLED = env_bool("LOGIN_PROTECTION", default=True)
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = ["ip_address"]
-AXES_CLIENT_IP_CALLABLE = "catalog.logins.client_address"
-AXES_LOCKOUT_CALLABLE = "catalog.logins.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "operations.logins.client_address"
+AXES_LOCKOUT_CALLABLE = "operations.logins.lockout_response"
 AXES_VERBOSE = False
 # "5 failed attempts in a row": a successful login starts the count again.
 AXES_RESET_ON_SUCCESS = True
@@ -217,19 +217,19 @@ API_CACHE_MAX_AGE = env_int("API_CACHE_MAX_AGE", 30)
 API_CACHE_TIMEOUT = env_int("API_CACHE_TIMEOUT", 300)
 
 REST_FRAMEWORK = {
-    "DEFAULT_PAGINATION_CLASS": "catalog.pagination.CatalogPagination",
+    "DEFAULT_PAGINATION_CLASS": "catalog.api.pagination.CatalogPagination",
     "DEFAULT_FILTER_BACKENDS": [],
     "DEFAULT_RENDERER_CLASSES": [
-        "catalog.renderers.FastJSONRenderer",
+        "catalog.api.renderers.FastJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["catalog.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["catalog.api.parsers.JSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header makes anonymous writes a 401.
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["catalog.permissions.StaffModelPermissionsOrReadOnly"],
+    "DEFAULT_PERMISSION_CLASSES": ["catalog.api.permissions.StaffModelPermissionsOrReadOnly"],
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
@@ -242,7 +242,7 @@ REST_FRAMEWORK = {
     },
     # Proxies in front that append to X-Forwarded-For; 0 trusts only the peer address.
     "NUM_PROXIES": env_int("NUM_PROXIES", 0),
-    "EXCEPTION_HANDLER": "catalog.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "catalog.api.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
@@ -262,7 +262,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "catalog.docs.without_trailing_slashes",
+        "catalog.api.schema.without_trailing_slashes",
     ],
 }
 

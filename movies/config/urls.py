@@ -1,19 +1,19 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from catalog.health import healthz
-from catalog.metrics import metrics_view
-from config.views import api_page_not_found
+from operations.error_pages import api_page_not_found
+from operations.health import healthz
+from operations.metrics import metrics_view
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/", include("catalog.urls")),
+    path("api/", include("catalog.api.urls")),
     # Unknown API URLs answer in the API's JSON error shape, DEBUG or not.
     re_path(r"^api/", api_page_not_found),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
 ]
 
-handler400 = "config.views.bad_request"
-handler404 = "config.views.page_not_found"
-handler500 = "config.views.server_error"
+handler400 = "operations.error_pages.bad_request"
+handler404 = "operations.error_pages.page_not_found"
+handler500 = "operations.error_pages.server_error"

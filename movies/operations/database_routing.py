@@ -44,11 +44,10 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpRequest, HttpResponse
 
-from config.middleware import is_sessionless_api_request
+from catalog.api.requests import is_api_read
 
 PRIMARY = DEFAULT_DB_ALIAS
 REPLICA_PREFIX = "replica_"
-READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass
@@ -131,8 +130,5 @@ class PrimaryAfterWriteMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        primary = request.method not in READ_ONLY_METHODS or not is_sessionless_api_request(
-            request
-        )
-        with request_scope(primary=primary):
+        with request_scope(primary=not is_api_read(request)):
             return self.get_response(request)

@@ -21,23 +21,24 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from catalog import docs
-from catalog.caching import CachedReadMixin
-from catalog.filters import (
+from catalog.api import schema as docs
+from catalog.api.caching import CachedReadMixin
+from catalog.api.filters import (
     FilterSetBackend,
     MovieFilterSet,
     MovieOrderingFilter,
     MovieSearchFilter,
 )
-from catalog.models import Genre, Movie
-from catalog.parsers import JSONParser
-from catalog.serializers import (
+from catalog.api.pagination import MoviePagination
+from catalog.api.parsers import JSONParser
+from catalog.api.serializers import (
     GenreWithCountSerializer,
     MovieSerializer,
     MovieWriteSerializer,
     TokenRequestSerializer,
     TokenSerializer,
 )
+from catalog.models import Genre, ListedMovie, Movie
 
 INVALID_CREDENTIALS = "Unable to log in with the given username and password."
 NOT_STAFF = "Only staff accounts get API tokens."
@@ -116,6 +117,7 @@ class MovieViewSet(CachedReadMixin, LockedWritesMixin, viewsets.ModelViewSet):
 
     filter_backends = [MovieSearchFilter, FilterSetBackend, MovieOrderingFilter]
     filterset_class = MovieFilterSet
+    pagination_class = MoviePagination
     lookup_value_regex = ID_PATTERN
 
     def get_serializer_class(self):
@@ -125,15 +127,15 @@ class MovieViewSet(CachedReadMixin, LockedWritesMixin, viewsets.ModelViewSet):
 
     def get_queryset(self):
         if self.action == "list":
-            # Filtered down to keys only; the page's rows come from rows_for_page().
+            # Filtered down to keys only; MoviePagination reads the page's rows.
             return Movie.objects.all()
         return Movie.objects.only(
             "id", "name", "director", "popularity", "imdb_score"
         ).prefetch_related(Prefetch("genres", queryset=Genre.objects.only("id", "name")))
 
-    def rows_for_page(self, ids: list[int]) -> list[dict]:
-        # A page of the list in one query: movies and genres, no model instances.
-        return Movie.objects.listed(ids)
+    def get_object(self):
+        movie = super().get_object()
+        return ListedMovie.of(movie) if self.action == "retrieve" else movie
 
     def filter_queryset(self, queryset):
         if self.action != "list":
@@ -197,7 +199,7 @@ class TokenView(APIView):
     """A staff account's token for its username and password, created on first use.
 
     Throttled per client address, and an address with too many failed logins is
-    locked out of this endpoint and the admin login alike (catalog.logins).
+    locked out of this endpoint and the admin login alike (operations.logins).
     """
 
     # The credentials are in the body: no session, so no CSRF either.

@@ -2,7 +2,7 @@ from django.urls import re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from catalog.views import GenreViewSet, MovieViewSet, TokenView
+from catalog.api.views import GenreViewSet, MovieViewSet, TokenView
 
 router = DefaultRouter()
 # The legacy paths have no trailing slash (/api/movies); the slashed form answers too.

@@ -12,7 +12,8 @@ from axes.helpers import get_cool_off
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework.throttling import BaseThrottle
 
-from catalog.errors import error_body
+from catalog.api.errors import error_body
+from catalog.api.requests import is_api_request
 
 LOCKED_OUT = "Too many failed login attempts from this address; try again later."
 
@@ -29,7 +30,7 @@ def lockout_response(
     """429 with Retry-After: JSON in the API's error shape under /api/, plain text elsewhere."""
     cool_off = get_cool_off(request)
     retry_after = str(int(cool_off.total_seconds())) if cool_off else None
-    if request.path.startswith("/api/"):
+    if is_api_request(request):
         response = JsonResponse(error_body(429, "locked_out", LOCKED_OUT), status=429)
     else:
         response = HttpResponse(LOCKED_OUT, status=429, content_type="text/plain; charset=utf-8")

@@ -1,21 +1,16 @@
 """Caching of catalogue reads: ETags, Cache-Control and a server-side response cache.
 
-Both the ETag and the cache keys start with CatalogueVersion, which every write
-increments in its own transaction (API, admin, populate_db alike). A write
-therefore invalidates every cached response and every ETag at once, in every
-process, without deleting keys; stale entries simply age out.
+Both the ETag and the cache keys start with the catalogue version, which every
+write raises in its own transaction (catalog.upkeep). A write therefore
+invalidates every cached response and every ETag at once, in every process,
+without deleting keys; stale entries simply age out.
 
 Two layers use them: CachedResponseMiddleware answers a repeated anonymous
 JSON read with the bytes it answered last time, before Django REST framework
 runs at all, and CachedReadMixin keeps list data for the other reads (signed-in
-clients, the browsable API).
-
-With a shared cache (Redis), every write also publishes the new version there
-(CatalogueVersion.bump(), once in the transaction and again on commit), so a
-repeated read costs one cache round trip and no database query. The published
-version only ever grows, and it expires after VERSION_HINT_TTL_MS: should a
-writer die between its commit and the publication, reads are stale for at
-most that long. Without a shared cache, every read asks the database.
+clients, the browsable API). What one layer tells the other about a request
+travels in its CatalogueRead. With Redis as the cache, the version published
+there (catalog.upkeep) spares a repeated read its database query.
 """
 
 from __future__ import annotations
@@ -23,14 +18,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import logging
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
-from django.db import DatabaseError, router, transaction
-from django.dispatch import receiver
-from django.http import HttpResponse, HttpResponseNotModified
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.urls import Resolver404, ResolverMatch, resolve
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from rest_framework import status
@@ -38,61 +32,53 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.utils.mediatypes import _MediaType
 
-from catalog.errors import DatabaseUnavailable, api_unavailable
-from catalog.models import CatalogueVersion, catalogue_changed
+from catalog.api.errors import DatabaseUnavailable, api_unavailable
+from catalog.api.requests import is_anonymous_api_read
+from catalog.models import CatalogueVersion
 from catalog.search import InvalidSearch, split_terms
-from config.middleware import API_PREFIX
+from catalog.upkeep import VERSION_HINT_KEY, publish_version, shares_versions
 
 CACHE_KEY_PREFIX = "api-response"
 BYTES_KEY_PREFIX = "api-bytes"
 # Distinct URLs whose route and fingerprint CachedResponseMiddleware remembers.
 URL_MEMO_SIZE = 4_096
-VERSION_HINT_KEY = "catalogue-version"
-VERSION_HINT_TTL_MS = 1000
-# Sets the published version unless a newer one is there (writers may commit in
-# one order and publish in another), and restarts its expiry.
-RAISE_VERSION_SCRIPT = """
-local current = tonumber(redis.call('GET', KEYS[1]))
-local new = tonumber(ARGV[1])
-if current == nil or current < new then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-elseif current == new then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-"""
-
-logger = logging.getLogger(__name__)
+VARIES_WITH = ("Accept", "Authorization", "Cookie")
 
 
-def shares_versions() -> bool:
-    """Whether the cache is Redis, which every process shares, so the version can live there."""
-    return settings.CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache"
+@dataclass
+class CatalogueRead:
+    """What the two cache layers learn about one read request, in the order they learn it."""
+
+    # The catalogue version the response's data goes with, read from the
+    # database (never the published one) once per request.
+    version: int | None = None
+    # CachedResponseMiddleware keeps this response's bytes: the view need not keep its data.
+    bytes_kept: bool = False
+
+    @classmethod
+    def of(cls, request: HttpRequest) -> CatalogueRead:
+        request = getattr(request, "_request", request)  # Django's, under DRF's
+        read = getattr(request, "catalogue_read", None)
+        if read is None:
+            read = request.catalogue_read = cls()
+        return read
+
+    def current_version(self) -> int:
+        if self.version is None:
+            self.version = CatalogueVersion.current()
+        return self.version
 
 
-def publish_version(version: int) -> None:
-    """Make ``version`` the published one, unless a newer one already is."""
-    from django_redis import get_redis_connection
-
-    try:
-        get_redis_connection("default").eval(
-            RAISE_VERSION_SCRIPT, 1, cache.make_key(VERSION_HINT_KEY), version, VERSION_HINT_TTL_MS
-        )
-    except Exception:  # noqa: BLE001 - Redis away: readers fall back to the database
-        logger.warning("could not publish catalogue version %s", version, exc_info=True)
-
-
-@receiver(catalogue_changed)
-def catalogue_version_raised(sender, version: int, **kwargs) -> None:
-    if not shares_versions():
-        return
-    # Now, so readers stop replaying the old version before the commit (they
-    # then read the database, which still has it), and on commit, in case the
-    # first publication expired during a long transaction. Outside a
-    # transaction the write is already committed: once is enough.
-    publish_version(version)
-    using = router.db_for_write(CatalogueVersion)
-    if transaction.get_connection(using).in_atomic_block:
-        transaction.on_commit(lambda: publish_version(version), using=using)
+def set_cache_headers(response: HttpResponse, *, private: bool, etag: str | None = None) -> None:
+    """ETag and Cache-Control of a read: shared caches may keep anonymous answers only."""
+    if etag is not None:
+        response["ETag"] = etag
+    if private or response.cookies:
+        # A signed-in client's answer, or one that sets a cookie, is that client's alone.
+        patch_cache_control(response, private=True, no_cache=True)
+    else:
+        patch_cache_control(response, public=True, max_age=settings.API_CACHE_MAX_AGE)
+    patch_vary_headers(response, VARIES_WITH)
 
 
 def request_fingerprint(request, renderer_format: str) -> str:
@@ -143,18 +129,14 @@ class CachedReadMixin:
         return self._conditional(request, super().retrieve, args, kwargs, cache_data=False)
 
     def _conditional(self, request, produce, args, kwargs, *, cache_data: bool):
-        # The database's version, which the data below goes with; read once per
-        # request (CachedResponseMiddleware may have), never the published one.
-        version = getattr(request, "catalogue_version", None)
-        if version is None:
-            version = request._request.catalogue_version = CatalogueVersion.current()
+        read = CatalogueRead.of(request)
+        version = read.current_version()
         fingerprint = request_fingerprint(request, representation(request))
         etag = etag_for(version, fingerprint)
         if etag in request.headers.get("If-None-Match", ""):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
         key = f"{CACHE_KEY_PREFIX}:{version}:{fingerprint}"
-        # CachedResponseMiddleware keeps the rendered bytes of this one already.
-        cache_data = cache_data and not getattr(request, "response_bytes_kept", False)
+        cache_data = cache_data and not read.bytes_kept
         data = cache.get(key) if cache_data else None
         if data is not None:
             response = Response(data)
@@ -170,11 +152,8 @@ class CachedReadMixin:
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         if request.method in ("GET", "HEAD") and response.status_code in (200, 304):
-            if request.user and request.user.is_authenticated:
-                patch_cache_control(response, private=True, no_cache=True)
-            else:
-                patch_cache_control(response, public=True, max_age=settings.API_CACHE_MAX_AGE)
-            patch_vary_headers(response, ("Accept", "Authorization", "Cookie"))
+            signed_in = bool(request.user and request.user.is_authenticated)
+            set_cache_headers(response, private=signed_in)
         return response
 
 
@@ -199,8 +178,8 @@ class CachedResponseMiddleware:
     def __call__(self, request):
         response = self._respond(request)
         if response.cookies and "public" in response.get("Cache-Control", ""):
-            # A response that sets a cookie is one client's: never shared by a cache.
-            patch_cache_control(response, private=True, no_cache=True)
+            # Set on the way out (the CSRF cookie of the browsable API): never shared.
+            set_cache_headers(response, private=True)
         return response
 
     def _respond(self, request):
@@ -222,18 +201,17 @@ class CachedResponseMiddleware:
         if (not_modified or replay) and self._throttles_allow(request):
             if not_modified:
                 response = HttpResponseNotModified()
-                response["ETag"] = etag
-                patch_cache_control(response, public=True, max_age=settings.API_CACHE_MAX_AGE)
-                patch_vary_headers(response, ("Accept", "Authorization", "Cookie"))
+                set_cache_headers(response, private=False, etag=etag)
                 return response
             _, body, headers = cached
             response = HttpResponse(body if request.method == "GET" else b"", headers=headers)
             response["ETag"] = etag
             return response
-        request.response_bytes_kept = True
+        read = CatalogueRead.of(request)
+        read.bytes_kept = True
         response = self.get_response(request)
         # Stored under the version the view read from the database with its data.
-        answered = getattr(request, "catalogue_version", None)
+        answered = read.version
         if (
             response.status_code == 200
             and answered is not None
@@ -250,18 +228,15 @@ class CachedResponseMiddleware:
             found = cache.get_many([VERSION_HINT_KEY, key])
             if VERSION_HINT_KEY in found:
                 return found[VERSION_HINT_KEY], found.get(key)
-            version = CatalogueVersion.current()
+            version = CatalogueRead.of(request).current_version()
             publish_version(version)
         else:
-            version, found = CatalogueVersion.current(), {key: cache.get(key)}
-        request.catalogue_version = version
+            version, found = CatalogueRead.of(request).current_version(), {key: cache.get(key)}
         return version, found.get(key)
 
     @staticmethod
     def _qualifying_client(request) -> bool:
-        if request.method not in ("GET", "HEAD") or not request.path_info.startswith(API_PREFIX):
-            return False
-        if "Authorization" in request.headers or settings.SESSION_COOKIE_NAME in request.COOKIES:
+        if not is_anonymous_api_read(request):
             return False
         accept = request.headers.get("Accept", "*/*")
         if "indent" in accept:

@@ -6,8 +6,8 @@ from django.http import HttpRequest, HttpResponse
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
-from catalog import errors
-from config.middleware import API_PREFIX
+from catalog.api import errors
+from catalog.api.requests import is_api_request
 
 
 @csrf_exempt
@@ -16,19 +16,19 @@ def api_page_not_found(request: HttpRequest) -> HttpResponse:
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    if request.path_info.startswith(API_PREFIX):
+    if is_api_request(request):
         return errors.api_not_found(request, exception)
     return defaults.page_not_found(request, exception)
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     # A Host outside ALLOWED_HOSTS, among others: refused before any view runs.
-    if request.path_info.startswith(API_PREFIX):
+    if is_api_request(request):
         return errors.api_bad_request(request, exception)
     return defaults.bad_request(request, exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    if request.path_info.startswith(API_PREFIX):
+    if is_api_request(request):
         return errors.api_server_error(request)
     return defaults.server_error(request)

@@ -20,6 +20,8 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
+from catalog.models import Movie
+
 COUNT_LIMIT = 1_000
 MAX_OFFSET = 10_000
 LIMIT_INVALID = "Must be a positive integer."
@@ -158,13 +160,9 @@ class CatalogPagination(LimitOffsetPagination):
         self.limit = self.get_limit(request)
         self.offset = self.get_offset(request)
         self.request = request
-        # A view may read its page's rows more cheaply than as model instances.
-        rows_for = getattr(view, "rows_for_page", None)
-        if rows_for is None:
-            rows_for = rows_by_key(view.get_queryset() if view is not None else queryset)
         page = plan_page(
             queryset,
-            rows_for=rows_for,
+            rows_for=self.rows_for(view.get_queryset() if view is not None else queryset),
             offset=self.offset,
             limit=self.limit,
             count_limit=self.count_limit,
@@ -173,6 +171,10 @@ class CatalogPagination(LimitOffsetPagination):
         if self.count > self.limit and self.template is not None:
             self.display_page_controls = True
         return page.rows
+
+    def rows_for(self, queryset: QuerySet) -> RowsFor:
+        """How a page's rows are read, by key: as ``queryset`` reads them."""
+        return rows_by_key(queryset)
 
     def get_next_link(self) -> str | None:
         # From has_more, not count: a count past the limit is only a lower bound.
@@ -203,3 +205,10 @@ class CatalogPagination(LimitOffsetPagination):
         }
         response_schema["required"].append("count_exact")
         return response_schema
+
+
+class MoviePagination(CatalogPagination):
+    """Pages of movies, read as ListedMovie rows in one query rather than model instances."""
+
+    def rows_for(self, queryset: QuerySet) -> RowsFor:
+        return Movie.objects.using(queryset.db).listed

@@ -10,19 +10,12 @@ still recognise them.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpRequest, HttpResponse
 
-API_PREFIX = "/api/"
-
-
-def is_sessionless_api_request(request: HttpRequest) -> bool:
-    return request.path_info.startswith(API_PREFIX) and (
-        settings.SESSION_COOKIE_NAME not in request.COOKIES
-    )
+from catalog.api.requests import is_sessionless_api_request
 
 
 class BackOfficeOnlyMixin:
