@@ -20,7 +20,7 @@ class GenreListFilter(admin.RelatedFieldListFilter):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.empty_value_display = NO_GENRE
+        self.empty_value_display = NO_GENRE  # type: ignore[assignment]
 
 
 class MovieForm(forms.ModelForm):
@@ -29,7 +29,7 @@ class MovieForm(forms.ModelForm):
         fields = ["name", "director", "popularity", "imdb_score", "genres"]
 
     def clean(self) -> dict:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         fields = ("name", "director", "popularity", "imdb_score", "genres")
         if all(cleaned.get(field) is not None for field in fields):
             try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -77,7 +78,7 @@ _INSERT_MISSING_GENRES = (
 )
 
 
-class GenreQuerySet(models.QuerySet):
+class GenreQuerySet(models.QuerySet["Genre"]):
     def resolve(self, names: Iterable[str]) -> ResolvedGenres:
         """The genres with these names, by key, creating the missing ones.
 
@@ -88,7 +89,7 @@ class GenreQuerySet(models.QuerySet):
         wanted: dict[str, str] = {}
         for name in names:
             wanted.setdefault(genre_key(name), name)  # the first spelling names it
-        by_key = {genre.key: genre for genre in self.filter(key__in=wanted)}
+        by_key: dict[str, Genre] = {genre.key: genre for genre in self.filter(key__in=wanted)}
         missing = {key: name for key, name in wanted.items() if key not in by_key}
         created: list[Genre] = []
         if missing:
@@ -118,7 +119,7 @@ class GenreQuerySet(models.QuerySet):
         2.7 million links on PostgreSQL.
         """
         links = Movie.genres.through.objects.filter(genre=OuterRef("pk"))
-        count = links.values("genre").annotate(count=Count("*")).values("count")
+        count = links.values("genre").annotate(links=Count("*")).values("links")  # type: ignore[misc]
         return self.update(movie_count=Coalesce(Subquery(count), 0))
 
 
@@ -195,7 +196,7 @@ class ListedMovie:
     popularity: float
     imdb_score: float
     # {"id", "name"} of each genre, sorted by name.
-    genres: list[dict[str, int | str]]
+    genres: list[dict[str, Any]]
 
     @classmethod
     def of(cls, movie: Movie) -> ListedMovie:
@@ -209,7 +210,7 @@ class ListedMovie:
 LISTED_FIELDS = ("id", "name", "director", "popularity", "imdb_score")
 
 
-class MovieQuerySet(models.QuerySet):
+class MovieQuerySet(models.QuerySet["Movie"]):
     def listed(self, ids: Sequence[int]) -> list[ListedMovie]:
         """The movies with these ids, in that order.
 
@@ -217,7 +218,7 @@ class MovieQuerySet(models.QuerySet):
         read like this on every request that the cache does not answer.
         """
         movies: dict[int, ListedMovie] = {}
-        rows = (
+        rows: Iterable[tuple] = (
             self.filter(pk__in=ids)
             .order_by("genres__name", "genres__id")
             .values_list(*LISTED_FIELDS, "genres__id", "genres__name")

@@ -14,18 +14,19 @@ from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpRequest, HttpResponse
+from django.utils.deprecation import MiddlewareMixin
 
 from catalog.api.requests import is_sessionless_api_request
 
 
-class BackOfficeOnlyMixin:
+class BackOfficeOnlyMixin(MiddlewareMixin):
     sync_capable = True
     async_capable = False
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if is_sessionless_api_request(request):
-            return self.get_response(request)
-        return super().__call__(request)
+            return self.get_response(request)  # type: ignore[return-value]
+        return super().__call__(request)  # type: ignore[return-value]
 
 
 class BackOfficeSessionMiddleware(BackOfficeOnlyMixin, SessionMiddleware):

@@ -19,7 +19,8 @@ LOCKED_OUT = "Too many failed login attempts from this address; try again later.
 
 
 def client_address(request: HttpRequest) -> str | None:
-    return BaseThrottle().get_ident(request)
+    # The throttles' reading of the address; it needs only META.
+    return BaseThrottle().get_ident(request)  # type: ignore[arg-type]
 
 
 def lockout_response(
@@ -30,6 +31,7 @@ def lockout_response(
     """429 with Retry-After: JSON in the API's error shape under /api/, plain text elsewhere."""
     cool_off = get_cool_off(request)
     retry_after = str(int(cool_off.total_seconds())) if cool_off else None
+    response: HttpResponse
     if is_api_request(request):
         response = JsonResponse(error_body(429, "locked_out", LOCKED_OUT), status=429)
     else:

@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -27,7 +28,7 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.urls import Resolver404, ResolverMatch, resolve
 from django.utils.cache import patch_cache_control, patch_vary_headers
-from rest_framework import status
+from rest_framework import status, viewsets
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.utils.mediatypes import _MediaType
@@ -60,7 +61,8 @@ class CatalogueRead:
         request = getattr(request, "_request", request)  # Django's, under DRF's
         read = getattr(request, "catalogue_read", None)
         if read is None:
-            read = request.catalogue_read = cls()
+            read = cls()
+            setattr(request, "catalogue_read", read)  # noqa: B010 - not a declared attribute
         return read
 
     def current_version(self) -> int:
@@ -119,7 +121,13 @@ def etag_for(version: int, fingerprint: str) -> str:
     return f'"{version}-{fingerprint}"'
 
 
-class CachedReadMixin:
+if TYPE_CHECKING:
+    _ViewSet = viewsets.ModelViewSet
+else:
+    _ViewSet = object
+
+
+class CachedReadMixin(_ViewSet):
     """ETag/304 for list and detail, and a shared cache of list responses."""
 
     def list(self, request, *args, **kwargs):
@@ -200,9 +208,10 @@ class CachedResponseMiddleware:
         replay = cached is not None and cached[0] == version
         if (not_modified or replay) and self._throttles_allow(request):
             if not_modified:
-                response = HttpResponseNotModified()
-                set_cache_headers(response, private=False, etag=etag)
-                return response
+                not_modified_response = HttpResponseNotModified()
+                set_cache_headers(not_modified_response, private=False, etag=etag)
+                return not_modified_response
+            assert cached is not None
             _, body, headers = cached
             response = HttpResponse(body if request.method == "GET" else b"", headers=headers)
             response["ETag"] = etag
@@ -274,7 +283,5 @@ class CachedResponseMiddleware:
     @staticmethod
     def _throttles_allow(request) -> bool:
         request.user = AnonymousUser()
-        return all(
-            throttle().allow_request(request, None)
-            for throttle in api_settings.DEFAULT_THROTTLE_CLASSES
-        )
+        throttles = api_settings.DEFAULT_THROTTLE_CLASSES
+        return all(throttle().allow_request(request, None) for throttle in throttles)  # type: ignore[operator]

@@ -16,7 +16,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import status as http_status
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -83,11 +83,14 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     detail = getattr(exc, "detail", None)
     if isinstance(exc, ValidationError) or isinstance(detail, dict | list):
         errors = _field_errors(detail)
-        code = "invalid" if isinstance(exc, ValidationError) else exc.default_code
+        if isinstance(exc, ValidationError):
+            code = "invalid"
+        else:
+            code = exc.default_code if isinstance(exc, APIException) else "error"
         response.data = error_body(response.status_code, code, _summary(errors), errors)
     else:
         detail = getattr(exc, "detail", str(exc))
-        code = detail.code if hasattr(detail, "code") else "error"
+        code = getattr(detail, "code", "error")
         response.data = error_body(response.status_code, str(code), str(detail))
     return response
 

@@ -178,11 +178,12 @@ class CatalogPagination(LimitOffsetPagination):
 
     def get_next_link(self) -> str | None:
         # From has_more, not count: a count past the limit is only a lower bound.
-        if not self.has_more:
+        if not self.has_more or self.request is None:
             return None
         url = self.request.build_absolute_uri()
-        url = replace_query_param(url, self.limit_query_param, self.limit)
-        return replace_query_param(url, self.offset_query_param, self.offset + self.limit)
+        limit, offset = self.limit or self.default_limit, self.offset or 0
+        url = replace_query_param(url, self.limit_query_param, limit)
+        return replace_query_param(url, self.offset_query_param, offset + limit)
 
     def get_paginated_response(self, data) -> Response:
         return Response(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
@@ -47,7 +49,13 @@ NOT_STAFF = "Only staff accounts get API tokens."
 ID_PATTERN = "[0-9]{1,18}"
 
 
-class LockedWritesMixin:
+if TYPE_CHECKING:
+    _ViewSet = viewsets.ModelViewSet
+else:
+    _ViewSet = object
+
+
+class LockedWritesMixin(_ViewSet):
     """Changes and deletions in one transaction, holding the row from the moment it is read.
 
     A PATCH racing a DELETE of the same row then either sees it gone (404) or
