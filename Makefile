@@ -9,7 +9,7 @@ PORT ?= 8000
 export DEBUG ?= 1
 export SECRET_KEY ?= dev-only-insecure-key-change-me
 
-.PHONY: run test lint format bench clean superuser token manage
+.PHONY: run test lint format bench clean superuser token manage audit
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,7 +47,13 @@ test: $(VENV)/.dev-installed
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	PYTHONPATH=movies:. $(BIN)/mypy
 	$(MANAGE) makemigrations --check --dry-run
+
+# Known vulnerabilities in the pinned dependencies; needs the network (not run by CI).
+audit: $(VENV)/.dev-installed
+	$(BIN)/pip install --quiet pip-audit==2.10.1
+	$(BIN)/pip-audit --requirement requirements.txt --requirement requirements-dev.txt
 
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff format .

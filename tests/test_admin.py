@@ -195,3 +195,10 @@ def test_the_admin_refuses_a_genre_that_folds_into_another(admin_client):
     response = admin_client.post("/admin/catalog/genre/add/", {"name": "STRASSE"})
     assert "already exists" in response.content.decode()
     assert Genre.objects.count() == 1
+
+
+@pytest.mark.parametrize("lookup", ["search_text__regex=(", "name__startswith=A", "director=x"])
+def test_the_movie_list_takes_only_its_own_filters_from_the_url(admin_client, lookup):
+    MovieFactory()
+    response = admin_client.get(f"/admin/catalog/movie/?{lookup}")
+    assert response.status_code in (302, 400)  # Django's answer to a lookup it does not offer

@@ -4,6 +4,7 @@ import time
 from io import StringIO
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db import transaction
 from django.db.models import F
@@ -296,3 +297,26 @@ def test_a_public_response_never_sets_a_cookie(client):
     for response in (browsable, client.get("/api/movies"), client.get("/api/genres")):
         cache_control = response.headers.get("Cache-Control", "")
         assert not (response.cookies and "public" in cache_control), response.headers
+
+
+@pytest.mark.parametrize(
+    "accept",
+    ["application/vnd.x+json", "text/html;charset=utf-8, application/json", "application/xml"],
+)
+def test_a_warm_cache_answers_every_accept_header_as_a_cold_one(client, accept):
+    MovieFactory()
+    cold = client.get("/api/movies?search=movie", HTTP_ACCEPT=accept)
+    cache.clear()
+    client.get("/api/movies?search=movie")  # warms the cache for plain JSON
+    warm = client.get("/api/movies?search=movie", HTTP_ACCEPT=accept)
+    assert (warm.status_code, warm.headers["Content-Type"]) == (
+        cold.status_code,
+        cold.headers["Content-Type"],
+    )
+
+
+def test_a_replayed_head_has_the_length_of_the_get(client):
+    MovieFactory()
+    first = client.get("/api/movies")
+    head = client.head("/api/movies")
+    assert head.headers["Content-Length"] == str(len(first.content))

@@ -230,5 +230,24 @@ def test_the_api_stores_the_largest_ascii_movies(editor):
 
 
 def test_the_importer_refuses_more_than_twenty_genres():
-    with pytest.raises(CatalogueError, match='record 0: field "genre" has more than 20'):
+    with pytest.raises(CatalogueError, match='record 0: field "genre" has more than 20 names'):
         import_records(records=[record(genre=[f"G{n}" for n in range(21)])])
+
+
+@pytest.mark.parametrize("field", ["name", "director"])
+def test_control_characters_at_either_end_are_refused_not_trimmed(editor, field):
+    response = editor.post("/api/movies", {**MOVIE, field: "\u001fHeat\u001c"}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {field}
+
+
+def test_a_genre_no_movie_could_use_is_refused_everywhere(editor):
+    expands = "\ufdfa" * 100  # 18 letters each once normalised for search
+    created = editor.post("/api/genres", {"name": expands}, format="json")
+    assert created.status_code == 400
+    assert set(created.json()["errors"]) == {"name"}
+    movie = editor.post("/api/movies", {**MOVIE, "genre": [expands]}, format="json")
+    assert movie.status_code == 400
+    with pytest.raises(CatalogueError, match='record 0: field "genre": Too long to search'):
+        import_records(records=[record(genre=[expands])])
+    assert not Genre.objects.exists()

@@ -33,8 +33,8 @@ def access_log(server: Gunicorn) -> list[str]:
 
 @pytest.mark.parametrize(
     ("escaped", "character"),
-    [("%0A", "\n"), ("%00", "\x00"), ("%22", '"'), ("%5C", "\\")],
-    ids=["newline", "nul", "quote", "backslash"],
+    [("%0A", "\n"), ("%00", "\x00"), ("%22", '"'), ("%5C", "\\"), ("%C3%A9", "é")],
+    ids=["newline", "nul", "quote", "backslash", "utf-8"],
 )
 def test_a_request_is_one_json_access_log_line_whatever_its_path_and_query(
     server, escaped, character
@@ -57,6 +57,7 @@ def test_a_request_is_one_json_access_log_line_whatever_its_path_and_query(
         "time",
         "pid",
         "remote",
+        "forwarded_for",
         "method",
         "path",
         "query",

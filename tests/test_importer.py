@@ -275,3 +275,26 @@ def test_concurrent_imports_report_each_new_genre_once():
     second.join()
     assert results["first"].genres_created + results["second"].genres_created == 1
     assert Genre.objects.get().movie_count == 2
+
+
+@pytest.mark.django_db
+def test_a_deadlock_with_another_writer_is_a_message_not_a_traceback(monkeypatch):
+    from django.db import OperationalError
+
+    def deadlock(*args, **kwargs):
+        raise OperationalError("deadlock detected")
+
+    monkeypatch.setattr(importer, "_write_batch", deadlock)
+    with pytest.raises(CatalogueError, match=r"deadlock detected\); nothing was written"):
+        import_records(records=[record()])
+
+
+@pytest.mark.django_db
+def test_the_genres_kept_in_memory_are_bounded(monkeypatch):
+    monkeypatch.setattr(importer._GenreIds, "GENRES_KEPT", 5)
+    records = [record(name=f"M{n}", genre=[f"G{n}a", f"G{n}b"]) for n in range(10)]
+    kept = importer._GenreIds()
+    for start in range(0, 10, 2):
+        kept.ensure(name for raw in records[start : start + 2] for name in raw["genre"])
+        assert len(kept.by_key) <= 5
+    assert (kept.created, Genre.objects.count()) == (20, 20)

@@ -167,3 +167,15 @@ def test_a_successful_login_ends_the_run_of_failures(staff, settings, login):
     for _ in range(2):
         assert login(client, password="wrong").status_code in (200, 400)  # refused, not locked
     assert login(client).status_code in (200, 302)
+
+
+def test_logging_in_to_ones_own_account_does_not_clear_failures_against_others(staff, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    make_user("other", password="another long passphrase")
+    client = APIClient()
+    for _ in range(2):
+        ask_token(client, password="wrong")  # against curator
+    assert (
+        ask_token(client, username="other", password="another long passphrase").status_code == 200
+    )
+    assert ask_token(client, password="wrong").status_code == 429  # the third in a row

@@ -121,6 +121,28 @@ def test_nginx_answers_in_the_api_json_shape_when_gunicorn_is_down():
             TOO_LARGE,
             id="over-large-body",
         ),
+        pytest.param(
+            b"TRACE /api/movies HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+            405,
+            "method_not_allowed",
+            None,
+            id="trace",
+        ),
+        pytest.param(
+            b"GET /api/movies HTTP/2.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+            505,
+            "version_not_supported",
+            None,
+            id="http-2-as-text",
+        ),
+        pytest.param(
+            b"POST /api/movies HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: gzip\r\n"
+            b"Connection: close\r\n\r\n",
+            501,
+            "not_implemented",
+            None,
+            id="unknown-transfer-coding",
+        ),
     ],
 )
 def test_requests_nginx_rejects_are_answered_in_the_api_json_error_shape(
@@ -128,4 +150,7 @@ def test_requests_nginx_rejects_are_answered_in_the_api_json_error_shape(
 ):
     answered, headers, body = exchange(nginx.port, raw)
     assert (answered, headers["Content-Type"]) == (status, "application/json")
-    assert json.loads(body) == error_body(status, code, detail)
+    answer = json.loads(body)
+    assert (answer["status"], answer["code"], answer["errors"]) == (status, code, {})
+    if detail is not None:
+        assert answer == error_body(status, code, detail)

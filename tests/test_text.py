@@ -39,6 +39,11 @@ def test_text_is_stored_in_nfc_trimmed_with_whitespace_collapsed(typed, stored):
         "\ufffe",  # a noncharacter
         "\u3164",  # Hangul filler
         "\U000e0041",  # a tag character
+        "\ufe0f",  # a variation selector after a letter
+        "\U000e0100",  # a variation selector of the supplement
+        "\u2800",  # a blank braille pattern
+        "\u180b",  # a Mongolian variation selector
+        "\u17b4",  # a Khmer inherent vowel
     ],
 )
 def test_invisible_and_control_characters_are_refused(hidden):
@@ -49,11 +54,14 @@ def test_invisible_and_control_characters_are_refused(hidden):
 
 def test_joiners_are_kept_where_scripts_use_them():
     persian = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"  # a zero-width non-joiner
+    hindi = "\u0915\u094d\u200d\u0937"  # a zero-width joiner after a virama
     family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # an emoji sequence
-    assert clean_text(persian) == persian
-    assert clean_text(family) == family
-    with pytest.raises(InvalidText):
-        clean_text("Ame\u200dlie")  # between ASCII letters it only hides a difference
+    heart = "I \u2764\ufe0f Paris"  # the emoji presentation selector
+    for text in (persian, hindi, family, heart):
+        assert clean_text(text) == text
+    for hidden in ("Ame\u200dlie", "\u0410\u043c\u200d\u0435\u043b\u0438", "Drama\ufe0f"):
+        with pytest.raises(InvalidText):
+            clean_text(hidden)  # where a script does not join, they only hide a difference
 
 
 @pytest.mark.parametrize(

@@ -264,3 +264,36 @@ def test_a_write_to_a_movie_already_gone_is_a_404(staff):
     Movie.objects.filter(pk=movie.pk).delete()
     response = staff.patch(f"/api/movies/{movie.pk}", {"name": "Back"}, format="json")
     assert (response.status_code, response.json()["code"]) == (404, "not_found")
+
+
+@pytest.mark.requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writes_of_genres_and_their_movies_never_deadlock():
+    """Every writer takes the catalogue lock before any row: no two wait for each other."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    editor = make_user("concurrent")
+    token = Token.objects.create(user=editor).key
+    genre = GenreFactory(name="Noir")
+    movies = MovieFactory.create_batch(3, genres=[genre])
+
+    def write(request: tuple[str, str, dict]) -> int:
+        method, url, body = request
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+        try:
+            return getattr(client, method)(url, body, format="json").status_code
+        finally:
+            connection.close()
+
+    statuses = []
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for round_ in range(8):
+            requests = [("patch", f"/api/genres/{genre.pk}", {"name": f"Noir {round_}"})]
+            requests += [
+                ("patch", f"/api/movies/{movie.pk}", {"popularity": round_}) for movie in movies
+            ]
+            statuses += pool.map(write, requests)
+    assert set(statuses) == {200}

@@ -23,7 +23,18 @@ class GenreListFilter(admin.RelatedFieldListFilter):
         self.empty_value_display = NO_GENRE  # type: ignore[assignment]
 
 
-class MovieForm(forms.ModelForm):
+class CatalogueTextForm(forms.ModelForm):
+    """Text fields left as typed: the model cleans them (catalog.text), and refuses
+    what a form's own trimming would hide (a control character at either end)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, forms.CharField):
+                field.strip = False
+
+
+class MovieForm(CatalogueTextForm):
     class Meta:
         model = Movie
         fields = ["name", "director", "popularity", "imdb_score", "genres"]
@@ -65,6 +76,11 @@ class MovieAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("genres")
 
+    def lookup_allowed(self, lookup, value, request=None) -> bool:
+        # The sidebar's filters only: a URL must not run any lookup (a regex,
+        # say) that the admin offers no control for.
+        return lookup in ("genres__id__exact", "genres__isnull")
+
     def get_search_results(self, request, queryset, search_term):
         try:
             return search_movies(queryset, search_term), False
@@ -79,6 +95,11 @@ class MovieAdmin(admin.ModelAdmin):
 
 @admin.register(Genre)
 class GenreAdmin(admin.ModelAdmin):
+    form = CatalogueTextForm
+
+    def lookup_allowed(self, lookup, value, request=None) -> bool:
+        return False  # no filters to serve
+
     list_display = ("name", "movie_count")
     search_fields = ("name",)
     ordering = ("name",)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from catalog import bulk, reading, search
@@ -51,9 +51,10 @@ NOT_A_GENRE_LIST = 'record {index}: field "genre" must be a list of non-empty st
 GENRE_TOO_LONG = (
     'record {index}: field "genre": item {item} is longer than {max_length} characters'
 )
-TOO_MANY_GENRES = f'record {{index}}: field "genre" has more than {MAX_GENRES} genres'
+TOO_MANY_GENRES = f'record {{index}}: field "genre" has more than {MAX_GENRES} names'
 INVALID_TEXT = 'record {index}: field "{field}": {reason}'
 CONFLICT = "The catalogue changed while importing ({reason}); nothing was written. Try again."
+REFUSED = "The database stopped the import ({reason}); nothing was written. Try again."
 
 
 class CatalogueError(Exception):
@@ -125,16 +126,20 @@ def _genres(raw: Mapping[str, Any], index: int) -> tuple[str, ...]:
         isinstance(item, str) and item.strip() for item in value
     ):
         raise CatalogueError(NOT_A_GENRE_LIST.format(index=index))
+    if len(value) > MAX_GENRES:
+        raise CatalogueError(TOO_MANY_GENRES.format(index=index))
     unique: dict[str, str] = {}
     for item, text in enumerate(value):
         name = _clean(text, index, "genre")
+        if search.genre_line_too_long(name):
+            raise CatalogueError(
+                INVALID_TEXT.format(index=index, field="genre", reason=search.GENRE_TOO_LONG)
+            )
         if len(name) > GENRE_NAME_MAX_LENGTH:
             raise CatalogueError(
                 GENRE_TOO_LONG.format(index=index, item=item, max_length=GENRE_NAME_MAX_LENGTH)
             )
         unique.setdefault(genre_key(name), name)
-    if len(unique) > MAX_GENRES:
-        raise CatalogueError(TOO_MANY_GENRES.format(index=index))
     return tuple(unique.values())
 
 
@@ -169,7 +174,13 @@ def read_records(stream: IO[bytes]) -> Iterator[Any]:
 
 
 class _GenreIds:
-    """Genres by genre_key, fetched (and created) only when a batch names a new one."""
+    """Genres by genre_key, fetched (and created) only when a batch names a new one.
+
+    Those of the last batch are kept, up to GENRES_KEPT: a catalogue names few
+    genres, and a file that names a million is read in bounded memory too.
+    """
+
+    GENRES_KEPT = 10_000
 
     def __init__(self) -> None:
         self.by_key: dict[str, Genre] = {}
@@ -178,11 +189,16 @@ class _GenreIds:
     def ensure(self, names: Iterable[str]) -> None:
         # In the file's order: a genre is named as it first appears, and a file
         # gives its genres the same ids every time.
+        names = list(names)
         new = [name for name in names if genre_key(name) not in self.by_key]
-        if new:
-            resolved = Genre.objects.resolve(new)
-            self.by_key.update(resolved.by_key)
-            self.created += len(resolved.created)
+        if not new:
+            return
+        if len(self.by_key) + len(new) > self.GENRES_KEPT:
+            keep = {genre_key(name) for name in names}
+            self.by_key = {key: genre for key, genre in self.by_key.items() if key in keep}
+        resolved = Genre.objects.resolve(new)
+        self.by_key.update(resolved.by_key)
+        self.created += len(resolved.created)
 
     def resolve(self, names: Iterable[str]) -> list[Genre]:
         return [self.by_key[genre_key(name)] for name in names]
@@ -304,6 +320,9 @@ def import_records(
                 Genre.objects.recount_movies()
     except IntegrityError as error:
         raise CatalogueError(CONFLICT.format(reason=error)) from None
+    except OperationalError as error:
+        # A deadlock with a concurrent writer, or the database going away.
+        raise CatalogueError(REFUSED.format(reason=str(error).strip())) from None
     result.elapsed = time.perf_counter() - started
     return result
 

@@ -62,6 +62,12 @@ def validate_visible_text(value: str) -> None:
         raise ValidationError(str(error), code="invisible") from None
 
 
+def validate_searchable_genre_name(value: str) -> None:
+    """A model field validator: a genre name that fits in any movie's search_text."""
+    if search.genre_line_too_long(value):
+        raise ValidationError(search.GENRE_TOO_LONG, code="too_long_to_search")
+
+
 @dataclass(frozen=True)
 class ResolvedGenres:
     by_key: dict[str, Genre]
@@ -124,7 +130,10 @@ class GenreQuerySet(models.QuerySet["Genre"]):
 
 
 class Genre(models.Model):
-    name = models.CharField(max_length=GENRE_NAME_MAX_LENGTH, validators=[validate_visible_text])
+    name = models.CharField(
+        max_length=GENRE_NAME_MAX_LENGTH,
+        validators=[validate_visible_text, validate_searchable_genre_name],
+    )
     # genre_key(name): what makes two genres one, stored so that the database
     # never folds case by a rule of its own.
     key = models.TextField(unique=True, editable=False)

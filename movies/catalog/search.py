@@ -44,6 +44,19 @@ DOCUMENT_TOO_LONG = (
 )
 
 
+# The most bytes a genre's line in search_text may take: 100 characters of
+# four bytes each. Beyond it (characters that normalisation expands, such as
+# U+FDFA) a genre could not be given to any movie.
+MAX_GENRE_LINE_BYTES = 400
+GENRE_TOO_LONG = (
+    f"Too long to search: more than {MAX_GENRE_LINE_BYTES} bytes (UTF-8) once normalised."
+)
+
+
+def genre_line_too_long(name: str) -> bool:
+    return len(normalise(name).encode("utf-8", "surrogatepass")) > MAX_GENRE_LINE_BYTES
+
+
 class InvalidSearch(ValueError):
     """A query the catalogue refuses to run; the message is meant for the client."""
 

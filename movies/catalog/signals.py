@@ -104,6 +104,12 @@ def shift_movie_counts(changes: Mapping[int, int], using: str) -> None:
         )
 
 
+@receiver(pre_save, sender=Movie)
+def movie_saving(sender, using: str, **kwargs) -> None:
+    # The catalogue lock before the movie's row: every writer takes them in this order.
+    lock_catalogue(using)
+
+
 @receiver(post_save, sender=Movie)
 def movie_saved(sender, **kwargs) -> None:
     bump_version()
@@ -111,6 +117,7 @@ def movie_saved(sender, **kwargs) -> None:
 
 @receiver(pre_delete, sender=Movie)
 def movie_deleting(sender, instance: Movie, using: str, **kwargs) -> None:
+    lock_catalogue(using)
     # The links go by cascade, without m2m_changed: as movie.genres.clear() would.
     instance._movie_count_changes = link_changes(
         instance=instance, adding=False, reverse=False, pk_set=None, using=using
@@ -126,6 +133,7 @@ def movie_deleted(sender, instance: Movie, using: str, **kwargs) -> None:
 @receiver(m2m_changed, sender=Link)
 def genres_changed(sender, instance, action, reverse, pk_set, using, **kwargs) -> None:
     if action in {"pre_add", "pre_remove", "pre_clear"}:
+        lock_catalogue(using)
         if reverse and action == "pre_clear":
             # genre.movies.clear(): its movies are locked and collected before
             # the links go, and the genre is recounted afterwards.

@@ -53,18 +53,28 @@ class JSONAccessLogger(Logger):
                 "time": atoms["t"],
                 "pid": os.getpid(),
                 "remote": atoms["h"],
-                "method": atoms["m"],
-                "path": atoms["U"],
-                "query": atoms["q"],
+                # The client, as the proxies in front (nginx) saw it.
+                "forwarded_for": _text(environ.get("HTTP_X_FORWARDED_FOR", "")),
+                "method": _text(atoms["m"]),
+                "path": atoms["U"],  # already decoded (percent escapes, UTF-8)
+                "query": _text(atoms["q"]),
                 "status": int(atoms["s"]),
                 "bytes": atoms["B"],
                 "duration_us": atoms["D"],
-                "referer": atoms["f"],
-                "user_agent": atoms["a"],
+                "referer": _text(atoms["f"]),
+                "user_agent": _text(atoms["a"]),
             }
             self.access_log.info(json.dumps(entry))
         except Exception:
             self.error(traceback.format_exc())
+
+
+def _text(value: str) -> str:
+    """A request's text as it was sent: WSGI hands UTF-8 bytes over as Latin-1 characters."""
+    try:
+        return value.encode("latin-1").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return value
 
 
 def error_response(status: int) -> bytes:

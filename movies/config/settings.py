@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "catalog",
+    "operations",
 ]
 
 # Sessions, authentication, CSRF and messages exist for the admin and the
@@ -168,8 +169,9 @@ AXES_LOCKOUT_PARAMETERS = ["ip_address"]
 AXES_CLIENT_IP_CALLABLE = "operations.logins.client_address"
 AXES_LOCKOUT_CALLABLE = "operations.logins.lockout_response"
 AXES_VERBOSE = False
-# "5 failed attempts in a row": a successful login starts the count again.
-AXES_RESET_ON_SUCCESS = True
+# "5 failed attempts in a row": a successful login clears its own account's
+# failures from that address (operations.logins), not the other accounts'.
+AXES_RESET_ON_SUCCESS = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -1,7 +1,8 @@
 """Brute-force protection for the admin login and the token endpoint (django-axes).
 
 Failed logins are counted per client address; past ``LOGIN_FAILURE_LIMIT`` in
-a row, that address is locked out of both logins for ``LOGIN_COOLOFF_MINUTES``
+a row (a successful login clears the failures against its own account), that
+address is locked out of both logins for ``LOGIN_COOLOFF_MINUTES``
 after its last failure. The client address is the one the API throttles use,
 so ``NUM_PROXIES`` configures both behind a proxy.
 """
@@ -9,6 +10,9 @@ so ``NUM_PROXIES`` configures both behind a proxy.
 from __future__ import annotations
 
 from axes.helpers import get_cool_off
+from axes.models import AccessAttempt
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework.throttling import BaseThrottle
 
@@ -39,3 +43,17 @@ def lockout_response(
     if retry_after:
         response["Retry-After"] = retry_after
     return response
+
+
+@receiver(user_logged_in)
+def failures_end_with_a_login(sender, request: HttpRequest | None, user, **kwargs) -> None:
+    """A login ends its account's run of failures from that address, and only that one.
+
+    Clearing the address's every failure would let anyone with an account of
+    their own guess other accounts' passwords without end, logging in between.
+    """
+    if request is None:
+        return
+    AccessAttempt.objects.filter(
+        username=user.get_username(), ip_address=client_address(request)
+    ).delete()

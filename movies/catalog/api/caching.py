@@ -44,6 +44,8 @@ BYTES_KEY_PREFIX = "api-bytes"
 # Distinct URLs whose route and fingerprint CachedResponseMiddleware remembers.
 URL_MEMO_SIZE = 4_096
 VARIES_WITH = ("Accept", "Authorization", "Cookie")
+# Accept headers (their media types) the API always answers with compact JSON.
+COMPACT_JSON_ACCEPTS = frozenset({"", "*/*", "application/json"})
 
 
 @dataclass
@@ -215,6 +217,7 @@ class CachedResponseMiddleware:
             _, body, headers = cached
             response = HttpResponse(body if request.method == "GET" else b"", headers=headers)
             response["ETag"] = etag
+            response["Content-Length"] = str(len(body))  # for HEAD too, as the view's answer
             return response
         read = CatalogueRead.of(request)
         read.bytes_kept = True
@@ -247,10 +250,11 @@ class CachedResponseMiddleware:
     def _qualifying_client(request) -> bool:
         if not is_anonymous_api_read(request):
             return False
-        accept = request.headers.get("Accept", "*/*")
-        if "indent" in accept:
-            return False  # stored bytes are compact
-        return "json" in accept or accept.strip() in ("", "*/*")
+        # Only what the API answers with compact JSON whatever it negotiates:
+        # anything else goes to the view, which may answer 406, HTML or indented JSON.
+        accept = request.headers.get("Accept", "")
+        media_types = {part.split(";")[0].strip() for part in accept.split(",")}
+        return media_types <= COMPACT_JSON_ACCEPTS and "indent" not in accept
 
     def _qualifying_url(self, request) -> tuple[ResolverMatch, str] | None:
         """The URL's route and fingerprint, or None for a URL that never qualifies.

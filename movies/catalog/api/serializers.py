@@ -23,6 +23,7 @@ from catalog.models import (
     ListedMovie,
     Movie,
     genre_key,
+    validate_searchable_genre_name,
 )
 from catalog.text import InvalidText, clean_text
 
@@ -36,14 +37,24 @@ class Conflict(APIException):
 
 
 class CatalogueTextField(serializers.CharField):
-    """Text as the catalogue stores it (catalog.text): NFC, trimmed, spaces collapsed."""
+    """Text as the catalogue stores it (catalog.text): NFC, trimmed, spaces collapsed.
+
+    catalog.text trims, so that what it refuses (a control character at
+    either end) is never stripped first.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        kwargs["trim_whitespace"] = False
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data):
-        value = super().to_internal_value(data)
         try:
-            return clean_text(value)
+            value = clean_text(super().to_internal_value(data))
         except InvalidText as error:
             raise serializers.ValidationError(str(error), code="invisible") from None
+        if not value and not self.allow_blank:
+            self.fail("blank")
+        return value
 
 
 class StrictFloatField(serializers.FloatField):
@@ -126,7 +137,11 @@ class MovieWriteSerializer(serializers.ModelSerializer):
     }
 
     genre = serializers.ListField(
-        child=CatalogueTextField(max_length=GENRE_NAME_MAX_LENGTH, allow_blank=False),
+        child=CatalogueTextField(
+            max_length=GENRE_NAME_MAX_LENGTH,
+            allow_blank=False,
+            validators=[validate_searchable_genre_name],
+        ),
         max_length=MAX_GENRES,
         required=False,
         help_text="Genre names; missing genres are created.",

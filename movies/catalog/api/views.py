@@ -16,7 +16,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import viewsets
 from rest_framework.authtoken.models import Token
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -41,6 +41,7 @@ from catalog.api.serializers import (
     TokenSerializer,
 )
 from catalog.models import Genre, ListedMovie, Movie
+from catalog.upkeep import lock_catalogue
 
 INVALID_CREDENTIALS = "Unable to log in with the given username and password."
 NOT_STAFF = "Only staff accounts get API tokens."
@@ -55,32 +56,30 @@ else:
     _ViewSet = object
 
 
-class LockedWritesMixin(_ViewSet):
-    """Changes and deletions in one transaction, holding the row from the moment it is read.
+class SerialWritesMixin(_ViewSet):
+    """Each write in one transaction that first takes the catalogue lock.
 
-    A PATCH racing a DELETE of the same row then either sees it gone (404) or
-    finishes first; it never saves a row that is no longer there.
+    Every writer takes that lock before any row (catalog.upkeep), so API
+    writes run one at a time, never wait for each other in a circle, and
+    validate against what the writes before them committed: a PATCH racing a
+    DELETE of the same movie sees it gone (404), two renames that would
+    together make a movie too long cannot both pass, and a genre deleted
+    meanwhile is created again rather than linked to a row that is gone.
     """
 
-    WRITE_ACTIONS = ("update", "partial_update", "destroy")
-
-    def get_object(self):
-        obj = super().get_object()
-        if self.action in self.WRITE_ACTIONS:
-            # Locked here, after the existence check, so a missing id stays a plain 404.
-            locked = type(obj).objects.select_for_update().filter(pk=obj.pk).first()
-            if locked is None:
-                raise NotFound()
-            self.check_object_permissions(self.request, locked)
-            return locked
-        return obj
+    def create(self, request, *args, **kwargs):
+        with transaction.atomic():
+            lock_catalogue()
+            return super().create(request, *args, **kwargs)
 
     def update(self, request, *args, **kwargs):
         with transaction.atomic():
+            lock_catalogue()
             return super().update(request, *args, **kwargs)
 
     def destroy(self, request, *args, **kwargs):
         with transaction.atomic():
+            lock_catalogue()
             return super().destroy(request, *args, **kwargs)
 
 
@@ -120,7 +119,7 @@ class LockedWritesMixin(_ViewSet):
         },
     ),
 )
-class MovieViewSet(CachedReadMixin, LockedWritesMixin, viewsets.ModelViewSet):
+class MovieViewSet(CachedReadMixin, SerialWritesMixin, viewsets.ModelViewSet):
     """Movies, searchable, filterable and sortable; staff may write."""
 
     filter_backends = [MovieSearchFilter, FilterSetBackend, MovieOrderingFilter]
@@ -182,7 +181,7 @@ class MovieViewSet(CachedReadMixin, LockedWritesMixin, viewsets.ModelViewSet):
         },
     ),
 )
-class GenreViewSet(CachedReadMixin, LockedWritesMixin, viewsets.ModelViewSet):
+class GenreViewSet(CachedReadMixin, SerialWritesMixin, viewsets.ModelViewSet):
     """Genres by name, each with the number of movies that have it."""
 
     serializer_class = GenreWithCountSerializer
