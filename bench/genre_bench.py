@@ -1,7 +1,8 @@
 """Renaming and deleting a genre of many movies: the whole request and the catalogue lock.
 
 ``python bench/genre_bench.py --database-url URL --label LABEL [--before-ref REF]
-[--runs 3] [--before-runs 1] [--delete-runs 1] [--genre-share 0.1] [--largest]``
+[--runs 3] [--before-runs 1] [--delete-runs 1] [--genre-share 0.1] [--largest]
+[--explain]``
 
 The database given, a catalogue loaded with populate_db, is never written: each
 step runs on a copy (``createdb -T`` on PostgreSQL, a file copy on SQLite) that
@@ -25,6 +26,12 @@ whose write transaction is the lock) to the end of the COMMIT. After each
 operation up to 2,000 movies that had the genre are read back and their
 search_text compared with ``search_document`` for their current fields and
 genres.
+
+With ``--explain`` (PostgreSQL), the working tree's rename runs once more
+under EXPLAIN (ANALYZE, BUFFERS, WAL), rolled back, which splits the statement
+between computing the texts and writing them; then the same movies' search_text
+is written alone (one character more, rolled back) with every index and
+without the indexes that hold search_text: the floor any rebuild pays.
 
 The result goes to ``bench/results/genre-<label>.json`` with the machine's and
 the code's facts (medians over the runs), and a Markdown table is printed.
@@ -264,6 +271,10 @@ def one_operation(kind: str, genre, clock: LockClock, client) -> dict[str, Any]:
     elif kind == "delete-api":
         response = client.delete(f"/api/genres/{genre.pk}")
         entry.update(answered(response))
+    elif kind == "rename-explained":
+        entry["plan"] = explained_rename(genre, new)
+    elif kind == "write-floor":
+        entry["floor"] = write_floor(genre.pk)
     else:
         raise BenchError(f"unknown operation {kind!r}")
     entry["wall_ms"] = round((time.perf_counter() - started) * 1000, 1)
@@ -280,6 +291,86 @@ def one_operation(kind: str, genre, clock: LockClock, client) -> dict[str, Any]:
         f"status {entry.get('status', '-')}, {entry['sample_wrong']} wrong of {len(sample)}"
     )
     return entry
+
+
+def explained_rename(genre, new: str) -> dict[str, Any]:
+    """The rename's rebuild under EXPLAIN (ANALYZE, BUFFERS, WAL), rolled back.
+
+    PostgreSQL only: how the statement's time splits between computing the
+    new texts (the UPDATE node's input) and writing them, and the WAL written.
+    """
+    from django.db import connection, transaction
+
+    plans: list = []
+
+    def explain(execute, sql, params, many, context):
+        if not sql.lstrip().startswith("WITH genre"):
+            return execute(sql, params, many, context)
+        result = execute(
+            f"EXPLAIN (ANALYZE, BUFFERS, WAL, FORMAT JSON) {sql}", params, many, context
+        )
+        plans.append(context["cursor"].fetchone()[0][0])
+        return result
+
+    with transaction.atomic():
+        with connection.execute_wrapper(explain):
+            genre.name = new
+            genre.save()
+        transaction.set_rollback(True)
+    if not plans:
+        raise BenchError("the rename ran no rebuild statement to explain")
+    update = plans[0]["Plan"]
+    # The UPDATE's input, not the CTEs it reads, is where the texts are computed.
+    computed = next(plan for plan in update["Plans"] if plan["Parent Relationship"] == "Outer")
+    return {
+        "execution_ms": round(plans[0]["Execution Time"], 1),
+        "computing_ms": round(computed["Actual Total Time"], 1),
+        "writing_ms": round(update["Actual Total Time"] - computed["Actual Total Time"], 1),
+        "rows": computed["Actual Rows"],
+        "wal_bytes": update.get("WAL Bytes"),
+        "wal_full_page_images": update.get("WAL FPI"),
+        "wal_records": update.get("WAL Records"),
+        "buffers_read": update.get("Shared Read Blocks"),
+        "buffers_written": update.get("Shared Written Blocks"),
+    }
+
+
+# Indexes that hold search_text, by what they serve (migrations 0002 and 0004).
+SEARCH_TEXT_INDEXES = {
+    "trigram": ["movie_search_text_trgm"],
+    "ordering": ["movie_popularity_id", "movie_imdb_score_id", "movie_name_id"],
+}
+
+
+def write_floor(genre_id: int) -> dict[str, float]:
+    """What writing these movies' search_text costs PostgreSQL, whatever the new text.
+
+    The same movies get one character more, in a transaction rolled back: with
+    every index, then without the indexes that hold search_text (dropped inside
+    the transaction, so never for real).
+    """
+    from django.db import connection, transaction
+
+    cases = {
+        "every index": [],
+        "without the trigram index": SEARCH_TEXT_INDEXES["trigram"],
+        "without the ordering indexes": SEARCH_TEXT_INDEXES["ordering"],
+        "without either": [*SEARCH_TEXT_INDEXES["trigram"], *SEARCH_TEXT_INDEXES["ordering"]],
+    }
+    floor = {}
+    for case, dropped in cases.items():
+        with transaction.atomic(), connection.cursor() as cursor:
+            for index in dropped:
+                cursor.execute(f'DROP INDEX "{index}"')
+            started = time.perf_counter()
+            cursor.execute(
+                "UPDATE catalog_movie SET search_text = search_text || ' ' WHERE id IN "
+                "(SELECT movie_id FROM catalog_movie_genres WHERE genre_id = %s)",
+                [genre_id],
+            )
+            floor[case] = round((time.perf_counter() - started) * 1000, 1)
+            transaction.set_rollback(True)
+    return floor
 
 
 def child(args: argparse.Namespace) -> int:
@@ -337,7 +428,8 @@ def renames(runs: int) -> list[str]:
 def measure_app(name: str, app_dir: Path, args, runs: int, delete_runs: int) -> list[dict]:
     say(f"[{args.label}] {name}: {runs} rename(s) each way, {delete_runs} delete(s) each way")
     results = []
-    plans = [renames(runs)] + [["delete-orm"], ["delete-api"]] * delete_runs
+    explained = ["rename-explained", "write-floor"] if name == "after" and args.explain else []
+    plans = [renames(runs) + explained] + [["delete-orm"], ["delete-api"]] * delete_runs
     for operations in plans:
         copy_url = make_copy(args.database_url)
         try:
@@ -351,6 +443,7 @@ def measure_app(name: str, app_dir: Path, args, runs: int, delete_runs: int) -> 
 
 def summary(results: list[dict]) -> list[dict]:
     rows = []
+    results = [entry for entry in results if "plan" not in entry and "floor" not in entry]
     keys = sorted({(entry["app"], entry["operation"]) for entry in results}, key=str)
     for app, operation in keys:
         runs = [e for e in results if (e["app"], e["operation"]) == (app, operation)]
@@ -389,6 +482,27 @@ def markdown_table(result: dict) -> str:
             f"| {'-' if held is None else f'{held / 1000:.2f} s'} | {row['queries']} "
             f"| {', '.join(map(str, row['statuses'])) or '-'} | {row['wrong_texts_in_samples']} |"
         )
+    for entry in result["runs"]:
+        if "plan" in entry:
+            plan = entry["plan"]
+            lines += [
+                "",
+                "The rename's UPDATE explained (rolled back): "
+                f"{plan['execution_ms'] / 1000:.2f} s, of which "
+                f"{plan['computing_ms'] / 1000:.2f} s computing {plan['rows']:,} texts and "
+                f"{plan['writing_ms'] / 1000:.2f} s writing them; "
+                f"{plan['wal_bytes'] / 2**20:,.0f} MiB of WAL, "
+                f"{plan['wal_full_page_images']:,} full-page images; "
+                f"{plan['buffers_read']:,} buffers read, {plan['buffers_written']:,} written "
+                "by the backend.",
+            ]
+        if "floor" in entry:
+            cases = ", ".join(f"{case}: {ms / 1000:.2f} s" for case, ms in entry["floor"].items())
+            lines += [
+                "",
+                f"Writing one character more to the same {entry['movies']:,} movies' search_text "
+                f"(rolled back): {cases}.",
+            ]
     return "\n".join(lines)
 
 
@@ -405,6 +519,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--delete-runs", type=int, default=1, help="deletes each way (1)")
     parser.add_argument("--genre-share", type=float, default=0.1)
     parser.add_argument("--largest", action="store_true", help="the largest genre instead")
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="PostgreSQL: one more rename, explained, and the cost of the writes alone",
+    )
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--app-dir", help=argparse.SUPPRESS)
