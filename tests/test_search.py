@@ -183,16 +183,6 @@ def test_renaming_a_genre_updates_its_movies():
 
 
 @pytest.mark.django_db
-def test_renaming_a_genre_updates_its_movies_batch_by_batch(monkeypatch):
-    monkeypatch.setattr("catalog.signals.REFRESH_BATCH", 3)
-    genre = GenreFactory(name="Noir")
-    movies = MovieFactory.create_batch(10, genres=[genre])
-    genre.name = "Neo-noir"
-    genre.save()
-    assert search_ids("neo-noir") == {movie.pk for movie in movies}
-
-
-@pytest.mark.django_db
 def test_deleting_a_genre_updates_its_movies():
     genre = GenreFactory(name="Documentary")
     movie = MovieFactory(genres=[genre])

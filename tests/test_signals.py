@@ -1,4 +1,5 @@
-"""Genre.movie_count follows every ORM change to the links, from either side."""
+"""Derived state follows every ORM change to the links, from either side:
+Genre.movie_count, and search_text, which genre changes rebuild in SQL."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from collections.abc import Callable
 import pytest
 from django.db import connection, connections, transaction
 
+from catalog.api.serializers import GenreWithCountSerializer
 from catalog.models import Genre, Movie
+from catalog.search import FIELD_SEPARATOR
+from catalog.signals import refresh_genre_movies, refresh_search_text
 from tests.factories import GenreFactory, MovieFactory
 from tests.reference import real_movie_counts, stored_movie_counts
 
@@ -245,3 +249,111 @@ def test_recount_genres_repairs_counts_changed_behind_the_signals():
     call_command("recount_genres", stdout=out)
     assert stored_movie_counts() == real_movie_counts() == {"Drama": 1}
     assert "Recounted the movies of 1 genres." in out.getvalue()
+
+
+# search_text rebuilt in SQL is byte for byte what search_document writes
+
+# Python orders the raw names ("Zoo" < "apple" < "Éclair") unlike their lines
+# ("apple" < "eclair" < "zoo"); accents, a ligature, an eszett, another script
+# and a control character all change on the way to a line.
+AWKWARD_NAMES = ("Zoo", "apple", "Éclair", "Straße", "ﬁlm", "日本映画", "Tab\tGenre", "ÅNGEST")
+
+
+def stored_texts() -> dict[int, str]:
+    return dict(Movie.objects.values_list("pk", "search_text"))
+
+
+def documents() -> dict[int, str]:
+    """Each movie's search_text as search_document writes it from its fields and genres."""
+    return {
+        movie.pk: movie.build_search_text(genre.name for genre in movie.genres.all())
+        for movie in Movie.objects.prefetch_related("genres")
+    }
+
+
+@pytest.fixture
+def awkward(db) -> dict[str, Genre]:
+    """Genres with awkward names, and movies with none, one, some and all of them."""
+    genres = {name: GenreFactory(name=name) for name in AWKWARD_NAMES}
+    MovieFactory(name="No genre")
+    MovieFactory(name="Ça tourne", director="Agnès Varda", popularity=70.0, imdb_score=7.25)
+    for index, genre in enumerate(genres.values()):
+        MovieFactory(name=f"Only {index}", genres=[genre])
+    MovieFactory(name="Some", genres=[genres["Zoo"], genres["Éclair"], genres["apple"]])
+    MovieFactory(name="All", genres=list(genres.values()))
+    return genres
+
+
+def test_a_rebuild_writes_what_search_document_writes(awkward):
+    for pk, text in stored_texts().items():
+        fields = text.split(FIELD_SEPARATOR)[:4]
+        stale = fields if pk % 2 else [*fields, "stale genre", "zzz"]
+        Movie.objects.filter(pk=pk).update(search_text=FIELD_SEPARATOR.join(stale))
+    assert stored_texts() != documents()
+    refresh_search_text(Movie.objects.values_list("pk", flat=True))
+    assert stored_texts() == documents()
+
+
+def test_a_rebuild_writes_only_the_texts_that_change(awkward):
+    everyone = Movie.objects.values_list("pk", flat=True)
+    assert refresh_search_text(everyone) == 0
+    assert refresh_genre_movies(awkward["Zoo"].pk, using="default") == 0
+    Movie.objects.filter(name="Some").update(search_text="some\nsome director\n50.0\n5.0")
+    assert refresh_search_text(everyone) == 1
+    assert stored_texts() == documents()
+
+
+def rename(genres: dict[str, Genre], old: str, new: str) -> None:
+    genres[old].name = new
+    genres[old].save()
+
+
+def rename_as_the_api_does(genre: Genre) -> None:
+    serializer = GenreWithCountSerializer(genre, data={"name": "Strasse Noire"})
+    serializer.is_valid(raise_exception=True)
+    serializer.save()
+
+
+GENRE_CHANGES = {
+    "rename, moving it first": lambda g: rename(g, "日本映画", "Anime"),
+    "rename, moving it last": lambda g: rename(g, "apple", "Ürün"),
+    "rename to the same line, moving it": lambda g: rename(g, "Zoo", "zoo"),
+    "rename through the API's serializer": lambda g: rename_as_the_api_does(g["Straße"]),
+    "delete": lambda g: g["Éclair"].delete(),
+    "delete of genres sharing movies, as a queryset": lambda g: Genre.objects.filter(
+        name__in=["Zoo", "apple", "ÅNGEST"]
+    ).delete(),
+    "genre.movies.clear()": lambda g: g["Zoo"].movies.clear(),
+    "genre.movies.add()": lambda g: g["ﬁlm"].movies.add(*Movie.objects.all()),
+    "genre.movies.remove()": lambda g: g["Zoo"].movies.remove(*Movie.objects.all()),
+    "genre.movies.set()": lambda g: g["Éclair"].movies.set(Movie.objects.filter(name="No genre")),
+    "movie.genres.set()": lambda g: Movie.objects.get(name="Some").genres.set(
+        [g["Tab\tGenre"], g["apple"]]
+    ),
+    "movie.genres.clear()": lambda g: Movie.objects.get(name="All").genres.clear(),
+    "movie.genres.create()": lambda g: Movie.objects.get(name="Some").genres.create(name="Aé"),
+}
+
+
+@pytest.mark.parametrize("change", GENRE_CHANGES.values(), ids=GENRE_CHANGES.keys())
+def test_every_genre_change_leaves_each_movie_its_search_document(awkward, change):
+    before = stored_texts()
+    change(awkward)
+    assert stored_texts() == documents()
+    assert stored_texts() != before
+
+
+def test_renaming_a_genre_costs_the_same_queries_for_ten_movies_as_for_one(db):
+    from django.test.utils import CaptureQueriesContext
+
+    small, large = GenreFactory(name="Small"), GenreFactory(name="Large")
+    MovieFactory(genres=[small])
+    MovieFactory.create_batch(10, genres=[large])
+    queries = {}
+    for genre in (small, large):
+        genre.name += " renamed"
+        with transaction.atomic(), CaptureQueriesContext(connection) as captured:
+            genre.save()
+        queries[genre.name] = len(captured)
+    assert queries["Small renamed"] == queries["Large renamed"]
+    assert stored_texts() == documents()
