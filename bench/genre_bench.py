@@ -214,10 +214,11 @@ def sample_of(genre_id: int) -> list[int]:
 def wrong_texts(movie_ids: list[int]) -> int:
     """How many of these movies' stored search_text differ from search_document's."""
     from catalog.models import Movie
+    from catalog.upkeep import document_for
 
     movies = Movie.objects.filter(pk__in=movie_ids).prefetch_related("genres")
     return sum(
-        movie.search_text != movie.build_search_text(genre.name for genre in movie.genres.all())
+        movie.search_text != document_for(movie, (genre.name for genre in movie.genres.all()))
         for movie in movies
     )
 

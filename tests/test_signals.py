@@ -13,7 +13,7 @@ from django.db import connection, connections, transaction
 from catalog.api.serializers import GenreWithCountSerializer
 from catalog.models import Genre, Movie
 from catalog.search import FIELD_SEPARATOR
-from catalog.signals import refresh_genre_movies, refresh_search_text
+from catalog.upkeep import document_for, refresh_genre_movies, refresh_search_text
 from tests.factories import GenreFactory, MovieFactory
 from tests.reference import real_movie_counts, stored_movie_counts
 
@@ -266,7 +266,7 @@ def stored_texts() -> dict[int, str]:
 def documents() -> dict[int, str]:
     """Each movie's search_text as search_document writes it from its fields and genres."""
     return {
-        movie.pk: movie.build_search_text(genre.name for genre in movie.genres.all())
+        movie.pk: document_for(movie, (genre.name for genre in movie.genres.all()))
         for movie in Movie.objects.prefetch_related("genres")
     }
 

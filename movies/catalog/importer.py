@@ -23,7 +23,7 @@ from typing import IO, Any
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from catalog import bulk, reading, search
+from catalog import bulk, reading, search, upkeep
 from catalog.models import (
     GENRE_NAME_MAX_LENGTH,
     IMDB_SCORE_RANGE,
@@ -35,7 +35,6 @@ from catalog.models import (
     genre_key,
 )
 from catalog.text import InvalidText, clean_text
-from catalog.upkeep import bump_version
 
 BATCH_SIZE = 2000
 FILE_NOT_FOUND = "Catalogue file not found: {path}"
@@ -313,11 +312,11 @@ def import_records(
                     _write_batch(batch, genres, result)
             result.genres_created = genres.created
             if result.created or result.updated or result.genres_created:
-                bump_version()
+                upkeep.bump_version()
             if result.created or result.updated:
                 # The links went in by COPY, past the signals. Under the lock
                 # the bump holds, so no writer is halfway through a count.
-                Genre.objects.recount_movies()
+                upkeep.recount_movie_counts()
     except IntegrityError as error:
         raise CatalogueError(CONFLICT.format(reason=error)) from None
     except OperationalError as error:

@@ -309,8 +309,7 @@ class Movie(models.Model):
     def save(self, *args, **kwargs) -> None:
         self.name = clean_text(self.name)
         self.director = clean_text(self.director)
-        genre_names = self.genres.values_list("name", flat=True) if self.pk else []
-        self.search_text = self.build_search_text(genre_names)
+        # search_text is rebuilt on the way in (catalog.upkeep.movie_saving).
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
             kwargs["update_fields"] = {*update_fields, "search_text"}
@@ -322,15 +321,6 @@ class Movie(models.Model):
             self.name = clean_text(self.name)
         with contextlib.suppress(InvalidText):
             self.director = clean_text(self.director)
-
-    def build_search_text(self, genre_names: Iterable[str]) -> str:
-        return search.search_document(
-            name=self.name,
-            director=self.director,
-            popularity=self.popularity,
-            imdb_score=self.imdb_score,
-            genre_names=genre_names,
-        )
 
 
 class CatalogueVersion(models.Model):

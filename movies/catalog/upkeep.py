@@ -2,8 +2,12 @@
 
 Every path that writes (the API, the admin, populate_db, management commands)
 goes through these functions, directly or through the signal handlers in
-catalog.signals, which only adapt Django's signals to them:
+catalog.signals, which only adapt Django's signals to the events below
+(movie_saving, links_changed, genre_deleting, ...):
 
+- The catalogue lock. Every writer takes it before any row it changes (the
+  version's row, FOR UPDATE, until commit): writers go one at a time and never
+  wait for each other in a circle.
 - The catalogue version. Each write raises CatalogueVersion in its own
   transaction, holding the version row's lock until commit: writers that
   change counts go one at a time, and cached responses and ETags, keyed by the
@@ -12,20 +16,46 @@ catalog.signals, which only adapt Django's signals to them:
   commit), so a repeated read needs no database query; the published version
   only ever grows and expires after VERSION_HINT_TTL_MS, which bounds how long
   reads can miss a write whose writer died between commit and publication.
+- Movie.search_text (catalog.search.search_document). A movie's save builds
+  its whole text; a change of genre links, or a genre's rename or deletion,
+  rewrites only the genres' lines of its movies' texts, in one UPDATE whatever
+  their number (catalog.bulk). The importer builds its texts with
+  document_for() and writes them in bulk.
+- Genre.movie_count moves by the links a change really adds or removes, in
+  the transaction that makes the change. A movie's links change only while its
+  row is locked (lock_movies(), or an UPDATE of the movie: the importer
+  updates every movie it relinks first), so the links read just before a
+  change are the ones it acts on: adding a link another writer has just added,
+  or removing one already gone, counts nothing. Counts move under the
+  catalogue lock, so a recount made under it (the importer's) sees every
+  committed change and none half-made.
+
+What an event computes before a change for after it (the counts a deletion
+will move, the movies a bulk delete leaves to rebuild) is kept in a Pending,
+per instance, until the matching event takes it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
 import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connections, router, transaction
-from django.db.models import F, Value
+from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
+from django.db.models import F, Model, QuerySet, Value
 from django.db.models.functions import Greatest
 
-from catalog.models import CatalogueVersion
+from catalog import bulk
+from catalog.models import CatalogueVersion, Genre, Movie
+from catalog.search import FIELD_SEPARATOR, search_document
+
+Link = Movie.genres.through
 
 VERSION_HINT_KEY = "catalogue-version"
 VERSION_HINT_TTL_MS = 1000
@@ -104,3 +134,237 @@ def _announce(version: int, using: str) -> None:
     publish_version(version)
     if transaction.get_connection(using).in_atomic_block:
         transaction.on_commit(lambda: publish_version(version), using=using)
+
+
+# Search text
+
+
+def document_for(movie: Movie, genre_names: Iterable[str]) -> str:
+    """The search_text of ``movie`` with these genres (raises search.DocumentTooLong)."""
+    return search_document(
+        name=movie.name,
+        director=movie.director,
+        popularity=movie.popularity,
+        imdb_score=movie.imdb_score,
+        genre_names=genre_names,
+    )
+
+
+def genre_line(name: str) -> str:
+    """A genre's line in search_text, exactly as search_document writes it."""
+    document = search_document(
+        name="", director="", popularity=0.0, imdb_score=0.0, genre_names=[name]
+    )
+    return document.split(FIELD_SEPARATOR)[bulk.MOVIE_LINES]
+
+
+def genre_lines(using: str, *, leaving_out: int | None = None) -> list[tuple[int, str]]:
+    """(id, line) of every genre, in search_document's order: by name as Python sorts.
+
+    Genres are few, so they are read whole and sorted here, where the order is
+    the same on every database whatever its collation.
+    """
+    genres = Genre.objects.using(using).values_list("pk", "name")
+    if leaving_out is not None:
+        genres = genres.exclude(pk=leaving_out)
+    ordered = sorted(genres, key=lambda genre: (genre[1], genre[0]))
+    return [(pk, genre_line(name)) for pk, name in ordered]
+
+
+def refresh_search_text(movie_ids: Iterable[int], *, using: str = DEFAULT_DB_ALIAS) -> int:
+    """Rebuild search_text for these movies from their genre links, in one UPDATE.
+
+    Returns the number of movies whose text changed.
+    """
+    ids = sorted(set(movie_ids))
+    if not ids:
+        return 0
+    connection = connections[using]
+    param = ids if connection.vendor == "postgresql" else json.dumps(ids)
+    return bulk.rebuild_genre_lines(
+        using, bulk.MOVIES_BY_ID[connection.vendor], [param], genre_lines(using)
+    )
+
+
+def refresh_genre_movies(genre_id: int, *, using: str, leaving_out: bool = False) -> int:
+    """Rebuild search_text for the movies that have this genre, in one UPDATE.
+
+    With ``leaving_out``, as if the genre were already gone from them: run
+    before its links go (delete, clear), when they still say which movies
+    had it, instead of collecting the ids of what may be half the catalogue.
+    """
+    lines = genre_lines(using, leaving_out=genre_id if leaving_out else None)
+    return bulk.rebuild_genre_lines(using, bulk.MOVIES_OF_GENRE, [genre_id], lines)
+
+
+# Movie counts
+
+
+def lock_movies(movie_ids: Iterable[int] | QuerySet, using: str) -> None:
+    """Hold these movies' genre links still until the transaction ends.
+
+    In id order, so that two writers locking overlapping sets cannot wait for
+    each other in a circle. SQLite runs one write transaction at a time, so
+    there it has nothing to do.
+    """
+    if not connections[using].features.has_select_for_update:
+        return
+    movies = Movie.objects.using(using).filter(pk__in=movie_ids).order_by("pk")
+    list(movies.select_for_update(no_key=True).values_list("pk", flat=True))
+
+
+def link_changes(
+    *, instance: Movie | Genre, adding: bool, reverse: bool, pk_set: set | None, using: str
+) -> dict[int, int]:
+    """How much each genre's movie_count moves with an add, remove or movie.genres.clear().
+
+    Read just before the links change, with the movies involved locked.
+    ``pk_set`` is None for clear(); for add() Django has already left out the
+    links it found, but another writer may have added them since.
+    """
+    if pk_set is not None and not pk_set:
+        return {}
+    if reverse:
+        lock_movies(pk_set, using)
+        linked = Link.objects.using(using).filter(genre_id=instance.pk, movie_id__in=pk_set)
+        count = linked.count()
+        return {instance.pk: len(pk_set) - count if adding else -count}
+    lock_movies([instance.pk], using)
+    links = Link.objects.using(using).filter(movie_id=instance.pk)
+    if pk_set is not None:
+        links = links.filter(genre_id__in=pk_set)
+    linked = set(links.values_list("genre_id", flat=True))
+    return dict.fromkeys(pk_set - linked, 1) if adding else dict.fromkeys(linked, -1)
+
+
+def shift_movie_counts(changes: Mapping[int, int], using: str) -> None:
+    """Add each change to its genre's movie_count: one UPDATE per distinct amount."""
+    by_amount: dict[int, list[int]] = defaultdict(list)
+    for genre_id, amount in changes.items():
+        if amount:
+            by_amount[amount].append(genre_id)
+    for amount, genre_ids in by_amount.items():
+        Genre.objects.using(using).filter(pk__in=genre_ids).update(
+            movie_count=F("movie_count") + amount
+        )
+
+
+def recount_movie_counts(genres: QuerySet[Genre] | None = None) -> int:
+    """Set these genres' (every genre's) movie_count from their links, in one UPDATE.
+
+    Call it holding the catalogue lock, so that no writer is between reading
+    links and moving a count.
+    """
+    return (genres if genres is not None else Genre.objects.all()).recount_movies()
+
+
+# What an event leaves for the next one
+
+
+@dataclass
+class Pending:
+    count_changes: dict[int, int] = field(default_factory=dict)
+    movies_to_rebuild: list[int] = field(default_factory=list)
+
+
+_pending = threading.local()
+
+
+def _keep(instance: Model, pending: Pending) -> None:
+    if not hasattr(_pending, "by_instance"):
+        _pending.by_instance = {}
+    _pending.by_instance[id(instance)] = pending
+
+
+def _take(instance: Model) -> Pending:
+    return getattr(_pending, "by_instance", {}).pop(id(instance), None) or Pending()
+
+
+# The write events, in the order a write meets them
+
+
+def movie_saving(movie: Movie, using: str) -> None:
+    lock_catalogue(using)
+    names = movie.genres.values_list("name", flat=True) if movie.pk else []
+    movie.search_text = document_for(movie, names)
+
+
+def movie_saved() -> None:
+    bump_version()
+
+
+def movie_deleting(movie: Movie, using: str) -> None:
+    lock_catalogue(using)
+    # The links go by cascade, without m2m_changed: as movie.genres.clear() would.
+    changes = link_changes(instance=movie, adding=False, reverse=False, pk_set=None, using=using)
+    _keep(movie, Pending(count_changes=changes))
+
+
+def movie_deleted(movie: Movie, using: str) -> None:
+    bump_version()
+    shift_movie_counts(_take(movie).count_changes, using)
+
+
+def links_changing(
+    instance: Movie | Genre, *, action: str, reverse: bool, pk_set: set | None, using: str
+) -> None:
+    """Before movie.genres or genre.movies changes (pre_add, pre_remove, pre_clear)."""
+    lock_catalogue(using)
+    if reverse and action == "pre_clear":
+        # genre.movies.clear(): its movies are locked and rebuilt without it
+        # while the links still say which they are; it is recounted afterwards.
+        lock_movies(Link.objects.filter(genre_id=instance.pk).values("movie_id"), using)
+        refresh_genre_movies(instance.pk, using=using, leaving_out=True)
+        return
+    changes = link_changes(
+        instance=instance,
+        adding=action == "pre_add",
+        reverse=reverse,
+        pk_set=pk_set,
+        using=using,
+    )
+    _keep(instance, Pending(count_changes=changes))
+
+
+def links_changed(
+    instance: Movie | Genre, *, action: str, reverse: bool, pk_set: set | None, using: str
+) -> None:
+    """After movie.genres or genre.movies changed (post_add, post_remove, post_clear)."""
+    bump_version()
+    if reverse and action == "post_clear":
+        # Recounted rather than set to 0: links that other writers committed
+        # after the DELETE began are still there. Few are left, so it is cheap.
+        recount_movie_counts(Genre.objects.using(using).filter(pk=instance.pk))
+        return
+    shift_movie_counts(_take(instance).count_changes, using)
+    # genre.movies.add()/remove(): pk_set holds movie ids.
+    refresh_search_text((pk_set or []) if reverse else [instance.pk], using=using)
+
+
+def genre_saving(genre: Genre, using: str) -> None:
+    if not genre._state.adding:
+        lock_catalogue(using)
+
+
+def genre_saved(genre: Genre, *, created: bool, using: str) -> None:
+    bump_version()
+    if not created:
+        refresh_genre_movies(genre.pk, using=using)
+
+
+def genre_deleting(genre: Genre, *, using: str, one_of_many: bool) -> None:
+    lock_catalogue(using)
+    if not one_of_many:
+        # genre.delete(), as the admin and the API delete: its movies are
+        # rebuilt without it now, before its links go by cascade.
+        refresh_genre_movies(genre.pk, using=using, leaving_out=True)
+        return
+    # A queryset's delete() may take several genres that share movies: those
+    # are rebuilt once every link is gone.
+    movies = Link.objects.using(using).filter(genre_id=genre.pk).values_list("movie_id", flat=True)
+    _keep(genre, Pending(movies_to_rebuild=list(movies)))
+
+
+def genre_deleted(genre: Genre, using: str) -> None:
+    bump_version()
+    refresh_search_text(_take(genre).movies_to_rebuild, using=using)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from catalog.models import Genre
-from catalog.upkeep import bump_version
+from catalog import upkeep
 
 
 class Command(BaseCommand):
@@ -19,6 +18,6 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         with transaction.atomic():
             # Under the catalogue lock: no writer is between reading links and moving a count.
-            bump_version()
-            recounted = Genre.objects.recount_movies()
+            upkeep.bump_version()
+            recounted = upkeep.recount_movie_counts()
         self.stdout.write(self.style.SUCCESS(f"Recounted the movies of {recounted} genres."))
