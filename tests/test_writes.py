@@ -297,3 +297,37 @@ def test_concurrent_writes_of_genres_and_their_movies_never_deadlock():
             ]
             statuses += pool.map(write, requests)
     assert set(statuses) == {200}
+
+
+@pytest.mark.requires_postgres
+def test_a_change_too_slow_for_a_request_is_undone_and_answered_in_json(staff, monkeypatch):
+    """As under gunicorn, where DATABASE_STATEMENT_TIMEOUT bounds every statement."""
+    from django.db import connection
+
+    from catalog import upkeep
+
+    genre = GenreFactory(name="Noir")
+    MovieFactory(genres=[genre])
+
+    def slow_rebuild(genre_id, **kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL statement_timeout = 50")
+            cursor.execute("SELECT pg_sleep(1)")
+
+    monkeypatch.setattr(upkeep, "refresh_genre_movies", slow_rebuild)
+    response = staff.patch(f"/api/genres/{genre.pk}", {"name": "Film noir"}, format="json")
+    assert (response.status_code, response.headers["Content-Type"]) == (503, "application/json")
+    assert response.json()["code"] == "timeout"
+    genre.refresh_from_db()
+    assert genre.name == "Noir"
+
+
+def test_web_workers_bound_each_statement_below_gunicorns_timeout(monkeypatch):
+    import os
+    import runpy
+
+    from django.conf import settings as django_settings
+
+    monkeypatch.delenv("DATABASE_STATEMENT_TIMEOUT", raising=False)  # restored afterwards
+    config = runpy.run_path(str(django_settings.BASE_DIR / "config" / "gunicorn.py"))
+    assert 0 < int(os.environ["DATABASE_STATEMENT_TIMEOUT"]) < config["timeout"]

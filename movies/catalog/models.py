@@ -18,8 +18,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connections, models, router
-from django.db.models import Count, Func, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Func
 
 from catalog import search
 from catalog.text import InvalidText, clean_text, text_key
@@ -115,18 +114,6 @@ class GenreQuerySet(models.QuerySet["Genre"]):
                     for genre in self.filter(key__in=[k for k in wanted if k not in by_key])
                 )
         return ResolvedGenres(by_key, created)
-
-    def recount_movies(self) -> int:
-        """Set these genres' movie_count from their links, in one UPDATE.
-
-        Call it holding the catalogue lock (after catalog.upkeep.bump_version()), so
-        that no writer is between reading links and moving a count; see
-        catalog.signals. One index scan per genre: a quarter of a second for
-        2.7 million links on PostgreSQL.
-        """
-        links = Movie.genres.through.objects.filter(genre=OuterRef("pk"))
-        count = links.values("genre").annotate(links=Count("*")).values("links")  # type: ignore[misc]
-        return self.update(movie_count=Coalesce(Subquery(count), 0))
 
 
 class Genre(models.Model):

@@ -7,6 +7,12 @@ API's JSON error shape. In production nginx sits in front (``deploy/nginx.conf``
 
 import os
 
+# Seconds a web request's SQL statement may run (config.settings): under the
+# worker timeout below, so that the app, not gunicorn, answers a change too slow
+# to finish. Management commands run without one.
+os.environ.setdefault("DATABASE_STATEMENT_TIMEOUT", "25")
+timeout = 30
+
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "config.gunicorn_json.JSONErrorSyncWorker"

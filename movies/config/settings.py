@@ -139,6 +139,12 @@ for database in DATABASES.values():
         database.setdefault("OPTIONS", {}).setdefault(
             "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5)
         )
+        # Web workers set it (config/gunicorn.py) below gunicorn's own timeout,
+        # so a request too slow to finish is undone and answered in JSON
+        # rather than killed; commands such as populate_db run without one.
+        statement_timeout = env_int("DATABASE_STATEMENT_TIMEOUT", 0)
+        if statement_timeout:
+            database["OPTIONS"]["options"] = f"-c statement_timeout={statement_timeout * 1000}"
 if "replica_0" in DATABASES:
     DATABASE_ROUTERS = ["operations.database_routing.PrimaryReplicaRouter"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

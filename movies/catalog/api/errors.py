@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
+from psycopg.errors import QueryCanceled
 from rest_framework import status as http_status
 from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
@@ -24,6 +25,10 @@ NOT_FOUND = "Not found."
 BAD_REQUEST = "Bad request."
 SERVER_ERROR = "Internal server error."
 UNAVAILABLE = "The catalogue is temporarily unavailable; try again shortly."
+TOO_SLOW = (
+    "The change took longer than a request may (DATABASE_STATEMENT_TIMEOUT) and was undone; "
+    "nothing changed."
+)
 TOO_LARGE = "The request body is too large."
 RETRY_AFTER_SECONDS = 5
 
@@ -74,6 +79,10 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, RequestDataTooBig):
         # Django refuses bodies over DATA_UPLOAD_MAX_MEMORY_SIZE; its own answer is an HTML 400.
         return Response(error_body(413, "payload_too_large", TOO_LARGE), status=413)
+    if isinstance(exc, OperationalError) and isinstance(exc.__cause__, QueryCanceled):
+        # A statement ran past DATABASE_STATEMENT_TIMEOUT: retrying would not help.
+        logger.warning("Statement cancelled: %s", exc)
+        return Response(error_body(503, "timeout", TOO_SLOW), status=503)
     if isinstance(exc, DatabaseUnavailable):
         body, headers = _unavailable(exc)
         return Response(body, status=503, headers=headers)
