@@ -206,7 +206,7 @@ class TokenView(APIView):
     """A staff account's token for its username and password, created on first use.
 
     Throttled per client address, and an address with too many failed logins is
-    locked out of this endpoint and the admin login alike (operations.logins).
+    locked out of this endpoint and the admin login alike.
     """
 
     # The credentials are in the body: no session, so no CSRF either.
