@@ -1,11 +1,10 @@
-"""Genres and movies.
+"""Genres and movies, and the limits of what the catalogue stores.
 
 A movie is identified by (name, director): the legacy catalogue has two
-different "The Wizard of Oz" and two "Batman". ``Movie.search_text`` is a
-denormalised copy of the searchable fields (see ``catalog.search``), kept right
-by ``save()`` and by the signal handlers in ``catalog.signals``, which also
-keep ``Genre.movie_count``, the number of movies that have the genre, in the
-transaction that changes the links (the importer recounts at its end).
+different "The Wizard of Oz" and two "Batman". ``Movie.search_text`` (see
+``catalog.search``) and ``Genre.movie_count`` are derived, and kept right on
+every write by ``catalog.upkeep``. Text is stored as ``catalog.text`` cleans
+it; a genre is identified by its key.
 """
 
 from __future__ import annotations
@@ -125,7 +124,7 @@ class Genre(models.Model):
     # never folds case by a rule of its own.
     key = models.TextField(unique=True, editable=False)
     # How many movies have this genre. Written by the database only (increments
-    # and recounts, see catalog.signals): save() never writes back a count it read.
+    # and recounts, see catalog.upkeep): save() never writes back a count it read.
     # The column default lets code that predates it insert genres (rolling deploys).
     movie_count = models.PositiveIntegerField(default=0, db_default=0, editable=False)
 
