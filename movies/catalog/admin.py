@@ -41,17 +41,11 @@ class MovieForm(CatalogueTextForm):
 
     def clean(self) -> dict:
         cleaned = super().clean() or {}
-        fields = ("name", "director", "popularity", "imdb_score", "genres")
+        fields = (*search.DOCUMENT_FIELDS, "genres")
         if all(cleaned.get(field) is not None for field in fields):
-            try:
-                search.search_document(
-                    name=cleaned["name"],
-                    director=cleaned["director"],
-                    popularity=cleaned["popularity"],
-                    imdb_score=cleaned["imdb_score"],
-                    genre_names=[genre.name for genre in cleaned["genres"]],
-                )
-            except search.DocumentTooLong as error:
+            genre_names = [genre.name for genre in cleaned["genres"]]
+            error = search.document_error(cleaned, genre_names)
+            if error is not None:
                 self.add_error("genres" if error.field == "genre" else error.field, str(error))
         return cleaned
 

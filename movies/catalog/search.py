@@ -99,6 +99,21 @@ def split_terms(query: str) -> list[str]:
     return sorted(terms, key=lambda term: (-len(term), term))
 
 
+# The movie fields search_document reads besides genre_names.
+DOCUMENT_FIELDS = ("name", "director", "popularity", "imdb_score")
+
+
+def document_error(fields, genre_names: Iterable[str]) -> DocumentTooLong | None:
+    """Why a movie with these fields (a mapping of DOCUMENT_FIELDS) could not be stored, if so."""
+    try:
+        search_document(
+            **{name: fields[name] for name in DOCUMENT_FIELDS}, genre_names=genre_names
+        )
+    except DocumentTooLong as error:
+        return error
+    return None
+
+
 def search_document(
     *,
     name: str,

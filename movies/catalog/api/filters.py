@@ -113,35 +113,23 @@ class FilterSetBackend(DjangoFilterBackend):
         return super().filter_queryset(request, queryset, view)
 
 
+def bound(field: str, lookup: str, limits: tuple[float, float]) -> django_filters.NumberFilter:
+    """An inclusive bound on a number field, refused outside the field's own range."""
+    low, high = limits
+    return django_filters.NumberFilter(
+        field_name=field, lookup_expr=lookup, min_value=low, max_value=high
+    )
+
+
 class MovieFilterSet(django_filters.FilterSet):
     genre = GenreNamesFilter(
         help_text="Genre names, comma-separated (Drama,War); a movie must have all of them."
     )
     director = DirectorFilter(help_text="Part of the director's name, ignoring case and accents.")
-    imdb_score_min = django_filters.NumberFilter(
-        field_name="imdb_score",
-        lookup_expr="gte",
-        min_value=IMDB_SCORE_RANGE[0],
-        max_value=IMDB_SCORE_RANGE[1],
-    )
-    imdb_score_max = django_filters.NumberFilter(
-        field_name="imdb_score",
-        lookup_expr="lte",
-        min_value=IMDB_SCORE_RANGE[0],
-        max_value=IMDB_SCORE_RANGE[1],
-    )
-    popularity_min = django_filters.NumberFilter(
-        field_name="popularity",
-        lookup_expr="gte",
-        min_value=POPULARITY_RANGE[0],
-        max_value=POPULARITY_RANGE[1],
-    )
-    popularity_max = django_filters.NumberFilter(
-        field_name="popularity",
-        lookup_expr="lte",
-        min_value=POPULARITY_RANGE[0],
-        max_value=POPULARITY_RANGE[1],
-    )
+    imdb_score_min = bound("imdb_score", "gte", IMDB_SCORE_RANGE)
+    imdb_score_max = bound("imdb_score", "lte", IMDB_SCORE_RANGE)
+    popularity_min = bound("popularity", "gte", POPULARITY_RANGE)
+    popularity_max = bound("popularity", "lte", POPULARITY_RANGE)
 
     class Meta:
         model = Movie

@@ -30,8 +30,9 @@ OFFSET_TOO_DEEP = f"Must be at most {MAX_OFFSET}; narrow the search to reach fur
 _INTEGER = re.compile(r"-?[0-9]{1,20}")
 
 
-def parse_int(raw: str | None, *, parameter: str, minimum: int, message: str) -> int | None:
+def parse_int(params, parameter: str, *, minimum: int, message: str) -> int | None:
     """The integer in a query parameter, None when it is absent or empty."""
+    raw = params.get(parameter)
     if raw is None or raw.strip() == "":
         return None
     raw = raw.strip()
@@ -136,21 +137,13 @@ class CatalogPagination(LimitOffsetPagination):
     count_limit = COUNT_LIMIT
 
     def get_limit(self, request) -> int:
-        limit = parse_int(
-            request.query_params.get(self.limit_query_param),
-            parameter=self.limit_query_param,
-            minimum=1,
-            message=LIMIT_INVALID,
-        )
+        params = request.query_params
+        limit = parse_int(params, self.limit_query_param, minimum=1, message=LIMIT_INVALID)
         return self.default_limit if limit is None else min(limit, self.max_limit)
 
     def get_offset(self, request) -> int:
-        offset = parse_int(
-            request.query_params.get(self.offset_query_param),
-            parameter=self.offset_query_param,
-            minimum=0,
-            message=OFFSET_INVALID,
-        )
+        params = request.query_params
+        offset = parse_int(params, self.offset_query_param, minimum=0, message=OFFSET_INVALID)
         if offset is not None and offset > self.max_offset:
             raise ValidationError({self.offset_query_param: [OFFSET_TOO_DEEP]})
         return offset or 0

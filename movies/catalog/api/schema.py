@@ -69,6 +69,18 @@ ERROR_429 = _error(
     "`Retry-After` says when to try again.",
 )
 WRITE_ERRORS = {400: ERROR_400, 401: ERROR_401, 403: ERROR_403, 409: ERROR_409}
+DELETE_RESPONSES = {
+    204: OpenApiResponse(description="Removed."),
+    404: ERROR_404,
+    401: ERROR_401,
+    403: ERROR_403,
+}
+
+
+def change_responses(serializer) -> dict:
+    """What a PUT or PATCH answers: the changed resource, or why not."""
+    return {200: serializer, 404: ERROR_404, **WRITE_ERRORS}
+
 
 MOVIE_LIST_EXAMPLE = OpenApiExample(
     "search=titanic",

@@ -194,24 +194,14 @@ class MovieWriteSerializer(serializers.ModelSerializer):
         fields = {**self._current_fields(), **self.validated_data}
         if genres is None:
             genres = set(self.instance.genres.all()) if self.instance is not None else set()
-        try:
-            search.search_document(
-                name=fields["name"],
-                director=fields["director"],
-                popularity=fields["popularity"],
-                imdb_score=fields["imdb_score"],
-                genre_names=[genre.name for genre in genres],
-            )
-        except search.DocumentTooLong as error:
-            raise serializers.ValidationError({error.field: [str(error)]}) from None
+        error = search.document_error(fields, [genre.name for genre in genres])
+        if error is not None:
+            raise serializers.ValidationError({error.field: [str(error)]})
 
     def _current_fields(self) -> dict:
         if self.instance is None:
             return {}
-        return {
-            field: getattr(self.instance, field)
-            for field in ("name", "director", "popularity", "imdb_score")
-        }
+        return {field: getattr(self.instance, field) for field in search.DOCUMENT_FIELDS}
 
 
 class TokenRequestSerializer(serializers.Serializer):

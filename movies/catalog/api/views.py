@@ -10,7 +10,6 @@ from django.db import transaction
 from django.db.models import Prefetch
 from drf_spectacular.utils import (
     OpenApiExample,
-    OpenApiResponse,
     extend_schema,
     extend_schema_view,
 )
@@ -101,22 +100,17 @@ class SerialWritesMixin(_ViewSet):
     update=extend_schema(
         summary="Replace a movie (staff)",
         request=MovieWriteSerializer,
-        responses={200: MovieSerializer, 404: docs.ERROR_404, **docs.WRITE_ERRORS},
+        responses=docs.change_responses(MovieSerializer),
         examples=[docs.MOVIE_WRITE_EXAMPLE],
     ),
     partial_update=extend_schema(
         summary="Change some fields of a movie (staff)",
         request=MovieWriteSerializer,
-        responses={200: MovieSerializer, 404: docs.ERROR_404, **docs.WRITE_ERRORS},
+        responses=docs.change_responses(MovieSerializer),
     ),
     destroy=extend_schema(
         summary="Remove a movie (staff)",
-        responses={
-            204: OpenApiResponse(description="Removed."),
-            404: docs.ERROR_404,
-            401: docs.ERROR_401,
-            403: docs.ERROR_403,
-        },
+        responses=docs.DELETE_RESPONSES,
     ),
 )
 class MovieViewSet(CachedReadMixin, SerialWritesMixin, viewsets.ModelViewSet):
@@ -165,20 +159,14 @@ class MovieViewSet(CachedReadMixin, SerialWritesMixin, viewsets.ModelViewSet):
     ),
     update=extend_schema(
         summary="Rename a genre (staff)",
-        responses={200: GenreWithCountSerializer, 404: docs.ERROR_404, **docs.WRITE_ERRORS},
+        responses=docs.change_responses(GenreWithCountSerializer),
     ),
     partial_update=extend_schema(
-        summary="Rename a genre (staff)",
-        responses={200: GenreWithCountSerializer, 404: docs.ERROR_404, **docs.WRITE_ERRORS},
+        summary="Rename a genre (staff)", responses=docs.change_responses(GenreWithCountSerializer)
     ),
     destroy=extend_schema(
         summary="Remove a genre from the catalogue and from its movies (staff)",
-        responses={
-            204: OpenApiResponse(description="Removed."),
-            404: docs.ERROR_404,
-            401: docs.ERROR_401,
-            403: docs.ERROR_403,
-        },
+        responses=docs.DELETE_RESPONSES,
     ),
 )
 class GenreViewSet(CachedReadMixin, SerialWritesMixin, viewsets.ModelViewSet):

@@ -114,22 +114,22 @@ class Migration(migrations.Migration):
             model_name="genre",
             name="name",
             field=models.CharField(
-                max_length=100, validators=[catalog.models.validate_visible_text]
+                max_length=100,
+                validators=[
+                    catalog.models.validate_visible_text,
+                    catalog.models.validate_searchable_genre_name,
+                ],
             ),
         ),
-        migrations.AlterField(
-            model_name="movie",
-            name="director",
-            field=models.CharField(
-                max_length=255, validators=[catalog.models.validate_visible_text]
-            ),
-        ),
-        migrations.AlterField(
-            model_name="movie",
-            name="name",
-            field=models.CharField(
-                max_length=255, validators=[catalog.models.validate_visible_text]
-            ),
+        *(
+            migrations.AlterField(
+                model_name="movie",
+                name=text_field,
+                field=models.CharField(
+                    max_length=255, validators=[catalog.models.validate_visible_text]
+                ),
+            )
+            for text_field in ("director", "name")
         ),
         migrations.AlterField(
             model_name="movie",
