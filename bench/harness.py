@@ -86,9 +86,11 @@ def argument_parser(doc: str | None) -> argparse.ArgumentParser:
     )
 
 
-def add_database_url_argument(parser: argparse.ArgumentParser, help: str | None = None) -> None:
+def add_database_url_argument(
+    parser: argparse.ArgumentParser, description: str | None = None
+) -> None:
     """``--database-url``, defaulting to DATABASE_URL; check it with ``require_database_url``."""
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"), help=help)
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"), help=description)
 
 
 def require_database_url(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

@@ -832,7 +832,7 @@ def targets(measured: dict[str, Any]) -> list[dict[str, Any]]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = harness.argument_parser(__doc__)
     harness.add_database_url_argument(
-        parser, help="a PostgreSQL catalogue this benchmark may write to"
+        parser, description="a PostgreSQL catalogue this benchmark may write to"
     )
     parser.add_argument("--label", default="postgres-1m", help="names the result: load-LABEL.json")
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL, help="emptied at the start")
