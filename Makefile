@@ -60,7 +60,7 @@ format: $(VENV)/.dev-installed
 	$(BIN)/ruff check --fix .
 
 bench: $(VENV)/.dev-installed
-	$(BIN)/python bench/import_bench.py
+	$(BIN)/python -m bench.import_bench
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles

@@ -4,7 +4,8 @@ The upper bound for bench/throughput_bench.py: the same body the real API
 returns, with no framework, routing or database. ``BARE_APP_BODY`` names the
 file holding the body (the benchmark captures it from the real app first).
 
-``BARE_APP_BODY=/tmp/body.json gunicorn --chdir bench bare_app:application --workers 2``
+From the repository root:
+``BARE_APP_BODY=/tmp/body.json gunicorn bench.bare_app:application --workers 2``
 """
 
 import os

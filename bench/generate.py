@@ -1,6 +1,6 @@
 """A deterministic synthetic catalogue in the legacy format, for benchmarks.
 
-``python bench/generate.py N OUT.json [--seed S]`` writes N movies as a JSON
+``python -m bench.generate N OUT.json [--seed S]`` writes N movies as a JSON
 array of objects with the keys ``99popularity``, ``director``, ``genre``,
 ``imdb_score`` and ``name``, one object per line, exactly as the importer reads
 them. The same N and seed give a byte-identical file, and a smaller N gives a

@@ -1,6 +1,6 @@
 """Renaming and deleting a genre of many movies: the whole request and the catalogue lock.
 
-``python bench/genre_bench.py --database-url URL --label LABEL [--before-ref REF]
+``python -m bench.genre_bench --database-url URL --label LABEL [--before-ref REF]
 [--runs 3] [--before-runs 1] [--delete-runs 1] [--genre-share 0.1] [--largest]
 [--explain]``
 
@@ -9,8 +9,9 @@ step runs on a copy (``createdb -T`` on PostgreSQL, a file copy on SQLite) that
 is dropped at the end. The genre measured is the one whose movie_count is
 closest to ``--genre-share`` of the catalogue (10%: 100,000 movies of a
 million). Each app measured, the working tree and, with ``--before-ref``, the
-code at that commit, runs in a child process of its own (Django is set up once
-per process), with DEBUG off, throttling off and a process-local cache:
+code at that commit, runs in a child process of its own that imports it
+(``harness.run_in_app``; Django is set up once per process), with DEBUG off,
+throttling off and a process-local cache:
 
 - rename through the ORM, as the admin saves a genre (``genre.save()`` in a
   transaction), then through the API (``PATCH /api/genres/<id>`` with a staff
@@ -34,14 +35,13 @@ is written alone (one character more, rolled back) with every index and
 without the indexes that hold search_text: the floor any rebuild pays.
 
 The result goes to ``bench/results/genre-<label>.json`` with the machine's and
-the code's facts (medians over the runs), and a Markdown table is printed.
+the code's facts (medians over the runs), and its table (``bench.report``) is printed.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import shutil
 import statistics
@@ -55,19 +55,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from common import BenchError, run, say, write_json  # noqa: E402
-from search_bench import (  # noqa: E402
-    APP_DIR,
-    REPO_ROOT,
-    RESULTS_DIR,
-    app_snapshot,
-    code_facts,
-    engine_of,
-    machine_facts,
-    setup_django,
-)
+from bench import harness
 
 SAMPLE = 2_000
 RENAMED_SUFFIX = " (renamed)"
@@ -95,7 +83,7 @@ def postgres_args(database_url: str) -> list[str]:
 
 def make_copy(database_url: str) -> str:
     """A fresh copy of the database; its URL."""
-    if engine_of(database_url) == "sqlite":
+    if harness.engine_of(database_url) == "sqlite":
         source = sqlite_path(database_url)
         target = source.with_name(f"{source.stem}-genre-bench{source.suffix}")
         drop_copy(f"sqlite:////{target.as_posix().lstrip('/')}")
@@ -107,24 +95,24 @@ def make_copy(database_url: str) -> str:
     # createdb -T refuses while anyone else is connected to the source.
     for attempt in range(COPY_ATTEMPTS):
         try:
-            run(["createdb", *postgres_args(database_url), "-T", source, target])
+            harness.run(["createdb", *postgres_args(database_url), "-T", source, target])
             break
-        except BenchError as error:
+        except harness.BenchError as error:
             if "being accessed by other users" not in str(error) or attempt == COPY_ATTEMPTS - 1:
                 raise
-            say(f"{source} is in use; copying again in 30 s")
+            harness.say(f"{source} is in use; copying again in 30 s")
             time.sleep(30)
     return with_database_name(database_url, target)
 
 
 def drop_copy(copy_url: str) -> None:
-    if engine_of(copy_url) == "sqlite":
+    if harness.engine_of(copy_url) == "sqlite":
         path = sqlite_path(copy_url)
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return
     name = urlsplit(copy_url).path.lstrip("/")
-    run(["dropdb", *postgres_args(copy_url), "--if-exists", name])
+    harness.run(["dropdb", *postgres_args(copy_url), "--if-exists", name])
 
 
 # -- the child: one app, one copy, a list of operations ----------------------------
@@ -277,7 +265,7 @@ def one_operation(kind: str, genre, clock: LockClock, client) -> dict[str, Any]:
     elif kind == "write-floor":
         entry["floor"] = write_floor(genre.pk)
     else:
-        raise BenchError(f"unknown operation {kind!r}")
+        raise harness.BenchError(f"unknown operation {kind!r}")
     entry["wall_ms"] = round((time.perf_counter() - started) * 1000, 1)
     entry["lock_held_ms"] = clock.held_ms
     entry["queries"] = clock.queries
@@ -286,7 +274,7 @@ def one_operation(kind: str, genre, clock: LockClock, client) -> dict[str, Any]:
     entry["sample_wrong"] = wrong_texts(sample)
     if kind.startswith("delete"):
         entry["genre_gone"] = not Genre.objects.filter(pk=genre.pk).exists()
-    say(
+    harness.say(
         f"  {kind} {entry['genre']!r} ({movies:,} movies): {entry['wall_ms'] / 1000:.2f} s, "
         f"lock {(entry['lock_held_ms'] or 0) / 1000:.2f} s, {entry['queries']} queries, "
         f"status {entry.get('status', '-')}, {entry['sample_wrong']} wrong of {len(sample)}"
@@ -319,7 +307,7 @@ def explained_rename(genre, new: str) -> dict[str, Any]:
             genre.save()
         transaction.set_rollback(True)
     if not plans:
-        raise BenchError("the rename ran no rebuild statement to explain")
+        raise harness.BenchError("the rename ran no rebuild statement to explain")
     update = plans[0]["Plan"]
     # The UPDATE's input, not the CTEs it reads, is where the texts are computed.
     computed = next(plan for plan in update["Plans"] if plan["Parent Relationship"] == "Outer")
@@ -375,7 +363,7 @@ def write_floor(genre_id: int) -> dict[str, float]:
 
 
 def child(args: argparse.Namespace) -> int:
-    setup_django(args.database_url, Path(args.app_dir))
+    harness.setup_django(args.database_url)
     from django.db import connections
 
     from catalog.models import Genre
@@ -395,11 +383,7 @@ def run_child(app_dir: Path, copy_url: str, operations: list[str], args) -> list
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as output:
         path = Path(output.name)
     command = [
-        sys.executable,
-        str(Path(__file__).resolve()),
         "--child",
-        "--app-dir",
-        str(app_dir),
         "--database-url",
         copy_url,
         "--operations",
@@ -410,9 +394,11 @@ def run_child(app_dir: Path, copy_url: str, operations: list[str], args) -> list
         str(path),
         *(["--largest"] if args.largest else []),
     ]
-    completed = subprocess.run(command, check=False, stdout=subprocess.PIPE, text=True)
-    if completed.returncode != 0:
-        raise BenchError(f"the measuring process exited with {completed.returncode}")
+    returncode = harness.run_in_app(
+        "bench.genre_bench", app_dir, command, stdout=subprocess.DEVNULL
+    )
+    if returncode != 0:
+        raise harness.BenchError(f"the measuring process exited with {returncode}")
     results = json.loads(path.read_text())
     path.unlink()
     return results
@@ -427,7 +413,9 @@ def renames(runs: int) -> list[str]:
 
 
 def measure_app(name: str, app_dir: Path, args, runs: int, delete_runs: int) -> list[dict]:
-    say(f"[{args.label}] {name}: {runs} rename(s) each way, {delete_runs} delete(s) each way")
+    harness.say(
+        f"[{args.label}] {name}: {runs} rename(s) each way, {delete_runs} delete(s) each way"
+    )
     results = []
     explained = ["rename-explained", "write-floor"] if name == "after" and args.explain else []
     plans = [renames(runs) + explained] + [["delete-orm"], ["delete-api"]] * delete_runs
@@ -467,52 +455,9 @@ def summary(results: list[dict]) -> list[dict]:
     return rows
 
 
-def markdown_table(result: dict) -> str:
-    lines = [
-        f"{result['movies']:,} movies, {result['database']}; genre {result['genre']!r}",
-        "",
-        "| app | operation | movies | runs | median request | median lock held "
-        "| queries | status | wrong texts in samples |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for row in result["summary"]:
-        held = row["median_lock_held_ms"]
-        lines.append(
-            f"| {row['app']} | {row['operation']} | {row['movies']:,} | {row['runs']} "
-            f"| {row['median_wall_ms'] / 1000:.2f} s "
-            f"| {'-' if held is None else f'{held / 1000:.2f} s'} | {row['queries']} "
-            f"| {', '.join(map(str, row['statuses'])) or '-'} | {row['wrong_texts_in_samples']} |"
-        )
-    for entry in result["runs"]:
-        if "plan" in entry:
-            plan = entry["plan"]
-            lines += [
-                "",
-                "The rename's UPDATE explained (rolled back): "
-                f"{plan['execution_ms'] / 1000:.2f} s, of which "
-                f"{plan['computing_ms'] / 1000:.2f} s computing {plan['rows']:,} texts and "
-                f"{plan['writing_ms'] / 1000:.2f} s writing them; "
-                f"{plan['wal_bytes'] / 2**20:,.0f} MiB of WAL, "
-                f"{plan['wal_full_page_images']:,} full-page images; "
-                f"{plan['buffers_read']:,} buffers read, {plan['buffers_written']:,} written "
-                "by the backend.",
-            ]
-        if "floor" in entry:
-            cases = ", ".join(f"{case}: {ms / 1000:.2f} s" for case, ms in entry["floor"].items())
-            lines += [
-                "",
-                f"Writing one character more to the same {entry['movies']:,} movies' search_text "
-                f"(rolled back): {cases}.",
-            ]
-    return "\n".join(lines)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    parser = harness.argument_parser(__doc__)
+    harness.add_database_url_argument(parser)
     parser.add_argument("--label", help="names the result file: genre-LABEL.json")
     parser.add_argument("--before-ref", help="also measure the app at this commit, first")
     parser.add_argument("--runs", type=int, default=3, help="renames each way (default 3)")
@@ -525,35 +470,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="PostgreSQL: one more rename, explained, and the cost of the writes alone",
     )
-    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--results-dir", type=Path, default=harness.RESULTS_DIR)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--app-dir", help=argparse.SUPPRESS)
     parser.add_argument("--operations", help=argparse.SUPPRESS)
     parser.add_argument("--output", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if not args.database_url:
-        parser.error("--database-url (or DATABASE_URL) is required")
+    harness.require_database_url(parser, args)
     if args.child:
         return child(args)
     if not args.label:
         parser.error("--label is required")
+    return harness.measure_and_publish(
+        lambda: measure(args), args.results_dir / f"genre-{args.label}.json"
+    )
 
-    workdir = Path(tempfile.mkdtemp(prefix="movies-bench-genre-"))
-    try:
-        machine = machine_facts(args.database_url)
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    with harness.scratch_dir("movies-bench-genre-") as workdir:
+        machine = harness.machine_facts(args.database_url)
         apps: list[tuple[str, Path, int]] = []
         if args.before_ref:
             before = workdir / "before"
             before.mkdir()
-            archive = subprocess.run(
-                ["git", "-C", str(REPO_ROOT), "archive", args.before_ref, "movies"],
-                capture_output=True,
-                check=True,
-            ).stdout
-            subprocess.run(["tar", "-x", "-C", str(before)], input=archive, check=True)
+            harness.git_archive(args.before_ref, before, "movies")
             apps.append((f"before ({args.before_ref[:9]})", before / "movies", args.before_runs))
-        after = app_snapshot("worktree", workdir)
-        code = code_facts(after, "worktree")
+        after = harness.app_snapshot("worktree", workdir)
+        code = harness.code_facts(after, "worktree")
         apps.append(("after", after, args.runs))
         started = time.perf_counter()
         results = []
@@ -564,7 +506,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: dict[str, Any] = {
             "benchmark": "genre",
             "label": args.label,
-            "database": engine_of(args.database_url),
+            "database": harness.engine_of(args.database_url),
             "database_url": args.database_url,
             "movies": movies,
             "genre": results[0]["genre"],
@@ -578,29 +520,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             "code": code,
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        if (
-            code_facts(after, "worktree")["app_code_sha256"]
-            != code_facts(APP_DIR, "live")["app_code_sha256"]
-        ):
+        # The snapshot measured against the working tree as it is now.
+        if harness.code_fingerprint(after) != harness.code_fingerprint(harness.APP_DIR):
             result["warning"] = "the app's code changed on disk during the run"
-    except BenchError as error:
-        say(f"error: {error}")
-        return 1
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    path = write_json(args.results_dir / f"genre-{args.label}.json", result)
-    say(f"wrote {path}")
-    sys.stdout.write(markdown_table(result) + "\n")
-    return 0
+        return result
 
 
 def count_movies(database_url: str) -> int:
-    if engine_of(database_url) == "sqlite":
+    if harness.engine_of(database_url) == "sqlite":
         import sqlite3
 
         with sqlite3.connect(sqlite_path(database_url)) as connection:
             return connection.execute("SELECT count(*) FROM catalog_movie").fetchone()[0]
-    return int(run(["psql", database_url, "-X", "-qtAc", "SELECT count(*) FROM catalog_movie"]))
+    return int(
+        harness.run(["psql", database_url, "-X", "-qtAc", "SELECT count(*) FROM catalog_movie"])
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Throughput of ``populate_db``, on SQLite and on PostgreSQL.
 
-``python bench/import_bench.py [--sizes 100000,1000000] [--databases sqlite,postgres]
+``python -m bench.import_bench [--sizes 100000,1000000] [--databases sqlite,postgres]
 [--repeat 3] [--timeout SECONDS]``
 
 For each size and database: a synthetic catalogue of that size (bench/generate.py,
@@ -13,7 +13,7 @@ same file again (every movie unchanged), which is the cost of re-running an
 import. ``--timeout`` stops an import that runs too long and records it as such.
 
 Each case is written to ``bench/results/import-<database>-<size>.json`` with the
-machine's and the code's facts; a Markdown table of all cases ends the run.
+machine's and the code's facts; a table of all cases (``bench.report``) ends the run.
 ``--commit REV`` measures a commit from a clean snapshot instead of the working
 tree (which others may be editing); ``--source DIR`` measures another checkout.
 
@@ -25,9 +25,6 @@ at a database you want to keep.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import io
-import json
 import os
 import re
 import shutil
@@ -35,7 +32,6 @@ import signal
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import threading
 import time
@@ -46,15 +42,10 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench import generate, harness, report
 
-from common import BenchError, host_facts, say, write_json  # noqa: E402
-from common import run as run_command  # noqa: E402
-
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
-GENERATOR = BENCH_DIR / "generate.py"
-FIXTURE = REPO_ROOT / "fixtures" / "imdb.json"
+GENERATOR = Path(generate.__file__)
+FIXTURE = harness.REPO_ROOT / "fixtures" / "imdb.json"
 # The code an import runs, fingerprinted into every result (relative to --source).
 IMPORT_CODE = (
     "movies/catalog/importer.py",
@@ -64,8 +55,7 @@ IMPORT_CODE = (
     "movies/catalog/signals.py",
     "movies/config/settings.py",
 )
-VENV_PYTHON = REPO_ROOT / ".venv" / "bin" / "python"
-RESULTS_DIR = BENCH_DIR / "results"
+VENV_PYTHON = harness.REPO_ROOT / ".venv" / "bin" / "python"
 DATA_DIR = Path("/tmp/bench-data")
 GNU_TIME = Path("/usr/bin/time")
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/movies_bench"
@@ -120,14 +110,11 @@ class Database(Protocol):
 
     def drop(self) -> None: ...
 
-    def version(self) -> str: ...
-
 
 class SQLiteDatabase:
     name = "sqlite"
 
-    def __init__(self, python: Path) -> None:
-        self._python = python
+    def __init__(self) -> None:
         self._directory: Path | None = None
 
     def fresh(self) -> str:
@@ -140,12 +127,6 @@ class SQLiteDatabase:
             shutil.rmtree(self._directory, ignore_errors=True)
             self._directory = None
 
-    def version(self) -> str:
-        # The library the benchmarked interpreter links, which may not be ours.
-        return run_command(
-            [str(self._python), "-c", "import sqlite3; print(sqlite3.sqlite_version)"]
-        )
-
 
 class PostgresDatabase:
     name = "postgres"
@@ -155,18 +136,20 @@ class PostgresDatabase:
         self.url = url
         self.database = parts.path.lstrip("/")
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", self.database):
-            raise BenchError(f"--postgres-url must name a plain database, got {url!r}")
+            raise harness.BenchError(f"--postgres-url must name a plain database, got {url!r}")
         # Dropping and creating happen from the maintenance database.
         self._admin_url = urlunsplit(parts._replace(path="/postgres"))
 
     def _psql(self, url: str, sql: str) -> str:
-        return run_command(["psql", url, "-X", "-v", "ON_ERROR_STOP=1", "-qtAc", sql])
+        return harness.run(["psql", url, "-X", "-v", "ON_ERROR_STOP=1", "-qtAc", sql])
 
     def check(self) -> None:
         try:
             self._psql(self._admin_url, "SELECT 1")
-        except (BenchError, FileNotFoundError) as error:
-            raise BenchError(POSTGRES_UNREACHABLE.format(url=self.url, reason=error)) from None
+        except (harness.BenchError, FileNotFoundError) as error:
+            raise harness.BenchError(
+                POSTGRES_UNREACHABLE.format(url=self.url, reason=error)
+            ) from None
 
     def fresh(self) -> str:
         self.drop()
@@ -180,21 +163,15 @@ class PostgresDatabase:
         return self._psql(self._admin_url, "SHOW server_version")
 
 
-def _fingerprint(*paths: Path) -> str:
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
 def catalogue_file(python: Path, size: int, seed: int, data_dir: Path) -> Path:
     """The synthetic catalogue of ``size`` movies, generated once per generator version."""
-    version = _fingerprint(GENERATOR, FIXTURE)[:12]
+    version = harness.fingerprint([GENERATOR, FIXTURE])[:12]
     path = data_dir / f"catalogue-{size}-seed{seed}-{version}.json"
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
-        say(f"generating {path}")
-        run_command([str(python), str(GENERATOR), str(size), str(path), "--seed", str(seed)])
+        harness.say(f"generating {path}")
+        command = [str(python), "-m", "bench.generate", str(size), str(path), "--seed", str(seed)]
+        harness.run(command, cwd=harness.REPO_ROOT)
     return path
 
 
@@ -248,7 +225,7 @@ def measure(command: Sequence[str], env: dict[str, str], timeout: float | None) 
         output = stdout.read().decode(errors="replace")
         if returncode != 0:
             errors = stderr.read().decode(errors="replace").strip()[-2000:]
-            raise BenchError(f"{' '.join(command)} exited with {returncode}: {errors}")
+            raise harness.BenchError(f"{' '.join(command)} exited with {returncode}: {errors}")
     return _Finished(wall, cpu, peak_kb * 1024 / MB, output, timed_out=False)
 
 
@@ -262,7 +239,9 @@ def import_once(
     )
     summary = SUMMARY.search(finished.output)
     if summary is None and not finished.timed_out:
-        say(f"warning: no summary in populate_db's output: {finished.output.strip()[-500:]!r}")
+        harness.say(
+            f"warning: no summary in populate_db's output: {finished.output.strip()[-500:]!r}"
+        )
     counts = summary.groupdict() if summary else {}
     return Measurement(
         wall_seconds=round(finished.wall, 3),
@@ -288,7 +267,7 @@ def _describe(run: Measurement) -> str:
 
 def migrate(python: Path, manage: Path, database_url: str) -> None:
     env = {**os.environ, **BENCH_ENV, "DATABASE_URL": database_url}
-    run_command([str(python), str(manage), "migrate", "--no-input", "--verbosity", "0"], env)
+    harness.run([str(python), str(manage), "migrate", "--no-input", "--verbosity", "0"], env)
 
 
 def _median(values: Sequence[float | None], digits: int) -> float | None:
@@ -320,7 +299,7 @@ def bench_case(
             migrate(python, manage, url)
             run = import_once(python, manage, path, url, timeout)
             runs.append(run)
-            say(f"[{database.name} {size}] import {attempt}/{repeat}: {_describe(run)}")
+            harness.say(f"[{database.name} {size}] import {attempt}/{repeat}: {_describe(run)}")
             if run.timed_out:
                 checks.append(f"import {attempt} was stopped after {timeout:g}s")
                 break
@@ -328,7 +307,7 @@ def bench_case(
                 checks.append(f"import {attempt} created {run.created} of {size} movies")
         else:
             rerun = import_once(python, manage, path, url, timeout)
-            say(f"[{database.name} {size}] re-run: {_describe(rerun)}")
+            harness.say(f"[{database.name} {size}] re-run: {_describe(rerun)}")
             if rerun.timed_out:
                 checks.append(f"the re-run was stopped after {timeout:g}s")
             elif rerun.unchanged != size:
@@ -336,7 +315,7 @@ def bench_case(
     finally:
         database.drop()
     for check in checks:
-        say(f"warning: {check}")
+        harness.say(f"warning: {check}")
     completed = [run for run in runs if not run.timed_out]
     median_wall = _median([run.wall_seconds for run in completed], 3)
     return {
@@ -356,46 +335,22 @@ def bench_case(
     }
 
 
-def machine_facts(python: Path, databases: Sequence[Database]) -> dict[str, Any]:
-    versions = json.loads(
-        run_command(
-            [
-                str(python),
-                "-c",
-                "import json, platform, sqlite3, django; print(json.dumps({"
-                "'python': platform.python_version(), 'sqlite': sqlite3.sqlite_version, "
-                "'django': django.get_version()}))",
-            ]
-        )
-    )
-    facts = {
-        **host_facts(),
-        "python": versions["python"],
-        "django": versions["django"],
-        "sqlite": versions["sqlite"],
-        "postgresql": None,
-        "peak_rss_source": "GNU time -v" if GNU_TIME.exists() else "wait4 ru_maxrss",
-    }
+def import_machine_facts(python: Path, databases: Sequence[Database]) -> dict[str, Any]:
+    """The machine's facts, with the versions ``python`` (which runs manage.py) reports."""
+    facts = harness.machine_facts(python=python)
+    facts["peak_rss_source"] = "GNU time -v" if GNU_TIME.exists() else "wait4 ru_maxrss"
     for database in databases:
-        if database.name == "postgres":
+        if isinstance(database, PostgresDatabase):
             facts["postgresql"] = database.version()
     return facts
 
 
 def snapshot(revision: str, directory: Path) -> str:
     """Extract ``revision`` of this repository into ``directory``; its full commit id."""
-    commit = run_command(
-        ["git", "-C", str(REPO_ROOT), "rev-parse", "--verify", f"{revision}^{{commit}}"]
+    commit = harness.run(
+        ["git", "-C", str(harness.REPO_ROOT), "rev-parse", "--verify", f"{revision}^{{commit}}"]
     )
-    archive = subprocess.run(
-        ["git", "-C", str(REPO_ROOT), "archive", "--format=tar", commit],
-        capture_output=True,
-        check=False,
-    )
-    if archive.returncode != 0:
-        raise BenchError(f"git archive {commit} failed: {archive.stderr.decode().strip()}")
-    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        tar.extractall(directory, filter="data")
+    harness.git_archive(commit, directory)
     return commit
 
 
@@ -406,64 +361,26 @@ def code_facts(source: Path, commit: str | None = None) -> dict[str, Any]:
     ``commit`` names the commit ``source`` is a clean snapshot of, if it is one.
     """
 
-    def git(*args: str) -> str | None:
-        try:
-            return run_command(["git", "-C", str(source), *args])
-        except (BenchError, FileNotFoundError):
-            return None
-
     files = [source / name for name in IMPORT_CODE if (source / name).exists()]
     if commit:
         dirty: bool | None = False
-    elif git("rev-parse", "--show-toplevel") == str(source.resolve()):
-        commit = git("rev-parse", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--", "movies"))
+    elif harness.git("rev-parse", "--show-toplevel", repository=source) == str(source.resolve()):
+        commit = harness.git("rev-parse", "HEAD", repository=source)
+        dirty = bool(harness.git("status", "--porcelain", "--", "movies", repository=source))
     else:
         dirty = None
     return {
         "source": str(source),
         "commit": commit,
         "uncommitted_changes_in_movies": dirty,
-        "import_code_sha256": _fingerprint(*files),
+        "import_code_sha256": harness.fingerprint(files),
         "import_code_files": [str(path.relative_to(source)) for path in files],
     }
 
 
 def write_result(result: dict[str, Any], results_dir: Path) -> Path:
     name = f"import-{result['database']}-{result['records']}.json"
-    return write_json(results_dir / name, result)
-
-
-def markdown_table(results: Sequence[dict[str, Any]]) -> str:
-    lines = [
-        "| database | records | runs | median wall (s) | records/s | populate_db (s) "
-        "| CPU (s) | peak RSS (MB) | re-run wall (s) | re-run RSS (MB) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-
-    def number(value: float | None, spec: str) -> str:
-        return "-" if value is None else format(value, spec)
-
-    def stopped(run: dict[str, Any] | None) -> str | None:
-        return f"stopped at {run['wall_seconds']:.0f}" if run and run["timed_out"] else None
-
-    for r in results:
-        rerun = r["rerun"]
-        median = number(r["median_wall_seconds"], ".2f")
-        cells = [
-            r["database"],
-            f"{r['records']:,}",
-            f"{r['completed_runs']}/{r['repeat']}",
-            median if r["completed_runs"] else stopped(r["runs"][-1]) or median,
-            number(r["records_per_second"], ","),
-            number(r["median_import_seconds"], ".2f"),
-            number(r["median_cpu_seconds"], ".1f"),
-            number(r["peak_rss_mb"], ".0f"),
-            stopped(rerun) or number(rerun and rerun["wall_seconds"], ".2f"),
-            number(rerun and rerun["peak_rss_mb"], ".0f"),
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return harness.write_json(results_dir / name, result)
 
 
 def _comma_list(text: str) -> list[str]:
@@ -471,10 +388,7 @@ def _comma_list(text: str) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = harness.argument_parser(__doc__)
     parser.add_argument(
         "--sizes", default="100000", help="comma-separated catalogue sizes (default 100000)"
     )
@@ -491,12 +405,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
-    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--results-dir", type=Path, default=harness.RESULTS_DIR)
     code = parser.add_mutually_exclusive_group()
     code.add_argument(
         "--source",
         type=Path,
-        default=REPO_ROOT,
+        default=harness.REPO_ROOT,
         help="the checkout whose movies/manage.py is measured (default: this one)",
     )
     code.add_argument(
@@ -528,14 +442,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.commit:
             with tempfile.TemporaryDirectory(prefix="movies-bench-source-") as directory:
                 commit = snapshot(args.commit, Path(directory))
-                say(f"measuring commit {commit} from a snapshot in {directory}")
+                harness.say(f"measuring commit {commit} from a snapshot in {directory}")
                 results = run(args, sizes, names, Path(directory), commit)
         else:
             results = run(args, sizes, names, args.source, None)
-    except BenchError as error:
-        say(f"error: {error}")
+    except harness.BenchError as error:
+        harness.say(f"error: {error}")
         return 1
-    sys.stdout.write(markdown_table(results) + "\n")
+    sys.stdout.write(report.details(results) + "\n")
     return 0
 
 
@@ -551,12 +465,12 @@ def run(
     databases: list[Database] = []
     for name in names:
         if name == "sqlite":
-            databases.append(SQLiteDatabase(args.python))
+            databases.append(SQLiteDatabase())
         else:
             postgres = PostgresDatabase(args.postgres_url)
             postgres.check()
             databases.append(postgres)
-    machine = machine_facts(args.python, databases)
+    machine = import_machine_facts(args.python, databases)
     results = []
     for size in sizes:
         path = catalogue_file(args.python, size, args.seed, args.data_dir)
@@ -573,7 +487,7 @@ def run(
             )
             if code_facts(source, commit)["import_code_sha256"] != code["import_code_sha256"]:
                 result["checks_failed"].append("the import code changed during the case")
-                say(f"warning: {result['checks_failed'][-1]}")
+                harness.say(f"warning: {result['checks_failed'][-1]}")
             result.update(
                 {
                     "benchmark": "populate_db",
@@ -585,7 +499,7 @@ def run(
                     "code": code,
                 }
             )
-            say(f"wrote {write_result(result, args.results_dir)}")
+            harness.say(f"wrote {write_result(result, args.results_dir)}")
             results.append(result)
     return results
 

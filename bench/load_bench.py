@@ -1,6 +1,6 @@
 """Anonymous reads and staff writes through nginx and gunicorn: errors, lost writes, memory.
 
-``python bench/load_bench.py --database-url URL [--label postgres-1m] [--duration 60]
+``python -m bench.load_bench --database-url URL [--label postgres-1m] [--duration 60]
 [--warmup 10] [--connections 32] [--writers 4] [--redis-url redis://127.0.0.1:6379/12]
 [--source worktree] [--no-proxy]``
 
@@ -40,7 +40,7 @@ movies), and the rows in the database. A write answered with an error is not
 acknowledged: its movie is left out of the checks and reported as uncertain.
 
 The result goes to ``bench/results/load-<label>.json`` with the machine's and
-the code's facts, and a Markdown table is printed. When a target is missed the
+the code's facts, and its table (``bench.report``) is printed. When a target is missed the
 gunicorn log (with the app's tracebacks) is kept and its path reported.
 """
 
@@ -67,58 +67,23 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from common import (  # noqa: E402
-    BenchError,
-    cpu_seconds,
-    machine_busy_seconds,
-    process_table,
-    run,
-    say,
-    serves_database,
-    worker_pids,
-    write_json,
-)
-from search_bench import (  # noqa: E402
-    RESULTS_DIR,
-    Gunicorn,
-    add_source_argument,
-    app_environment,
-    app_snapshot,
-    code_facts,
-    engine_of,
-    free_port,
-    http_get,
-    machine_facts,
-    metrics_delta,
-    percentile,
-    warn_if_code_changed,
-)
-from throughput_bench import tool_version  # noqa: E402
-
-from deploy.nginx import Nginx, nginx_binary  # noqa: E402
+from bench import harness
+from bench.search_bench import README_SEARCHES, readme_label
+from deploy.nginx import Nginx, nginx_binary
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/12"
 STAFF_USERNAME = "load-bench"
 NAME_PREFIX = "Load test"
 DIRECTOR = "Load Bench"
 TARGET_MEMORY_GROWTH = 0.10
+# How often a reader picks each of the README's searches, in their order.
+README_SEARCH_WEIGHTS = (3, 3, 2, 3, 2, 2, 2)
 # How often a reader picks each URL; writers' requests come on top.
 READ_MIX: tuple[tuple[str, str, str, int], ...] = (
     # kind, label, path, weight
-    ("search", "titanic", "/api/movies?search=titanic", 3),
-    ("search", "war&limit=10&offset=0", "/api/movies?search=war&limit=10&offset=0", 3),
-    ("search", "War", "/api/movies?search=War", 2),
-    ("search", "the,war", "/api/movies?search=the,war", 3),
-    ("search", "titanic,james", "/api/movies?search=titanic,james", 2),
-    ("search", "the,john,70,7", "/api/movies?search=the,john,70,7", 2),
-    (
-        "search",
-        "the,john,70,7,war&limit=10&offset=0",
-        "/api/movies?search=the,john,70,7,war&limit=10&offset=0",
-        2,
+    *(
+        ("search", readme_label(params), f"/api/movies?{params}", weight)
+        for params, weight in zip(README_SEARCHES, README_SEARCH_WEIGHTS, strict=True)
     ),
     ("deep page", "war, offset 5000", "/api/movies?search=war&offset=5000", 1),
     ("deep page", "list, offset 9980", "/api/movies?offset=9980", 1),
@@ -405,28 +370,7 @@ class Writer:
             )
 
 
-# -- gunicorn and its workers -------------------------------------------------
-
-
-class ProductionGunicorn(Gunicorn):
-    """gunicorn with the production settings file; workers are never recycled."""
-
-    @property
-    def command(self) -> list[str]:
-        # The command line wins over the settings file: the bind is this benchmark's.
-        config = self.chdir / "config" / "gunicorn.py"
-        return [*super().command, "--config", str(config), "--max-requests", "0"]
-
-
-def rss_kb(pid: int) -> int | None:
-    try:
-        text = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    for line in text.splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return None
+# -- the workers, sampled ------------------------------------------------------
 
 
 def sample_processes(
@@ -441,21 +385,12 @@ def sample_processes(
         samples.append(
             {
                 "at_seconds": round(time.perf_counter() - run_started, 2),
-                "rss_kb": {str(pid): rss_kb(pid) for pid in pids},
-                "processes": process_table(),
+                "rss_kb": {str(pid): harness.rss_kb(pid) for pid in pids},
+                "processes": harness.process_table(),
             }
         )
         if stop.wait(1.0):
             return
-
-
-def cpu_snapshot(pids: Sequence[int], proxy_pids: Sequence[int]) -> dict[str, float]:
-    return {
-        "machine": machine_busy_seconds(),
-        "workers": sum(cpu_seconds(pid) or 0.0 for pid in pids),
-        "proxy": sum(cpu_seconds(pid) or 0.0 for pid in proxy_pids),
-        "client": time.process_time(),
-    }
 
 
 def cpu_by_process(
@@ -491,7 +426,7 @@ def cpu_breakdown(
     backends = autovacuum = 0.0
     others = []
     for pid, (name, cpu) in used.items():
-        if serves_database(name, database):
+        if harness.serves_database(name, database):
             if "autovacuum" in name.split():
                 autovacuum += cpu
             else:
@@ -586,7 +521,7 @@ def verify_writes(
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
 
     def get(path: str) -> tuple[int, bytes]:
-        status, _, body = http_get(port, path, connection)
+        status, _, body = harness.http_get(port, path, connection)
         return status, body
 
     for movie in acknowledged:
@@ -608,7 +543,7 @@ def verify_writes(
     while True:
         status, body = get(f"/api/movies?search={run_id}&limit=100&offset={offset}")
         if status != 200:
-            raise BenchError(f"the search for {run_id} answered {status}: {body[:300]!r}")
+            raise harness.BenchError(f"the search for {run_id} answered {status}: {body[:300]!r}")
         page = json.loads(body)
         searched.update({row["id"]: movie_state(row) for row in page["results"]})
         if not page["next"]:
@@ -656,9 +591,9 @@ def latency(samples_ms: Sequence[float], seconds: float) -> dict[str, Any]:
     return {
         "requests": len(samples_ms),
         "requests_per_second": round(len(samples_ms) / seconds, 1),
-        "p50_ms": round(percentile(samples_ms, 50), 1),
-        "p95_ms": round(percentile(samples_ms, 95), 1),
-        "p99_ms": round(percentile(samples_ms, 99), 1),
+        "p50_ms": round(harness.percentile(samples_ms, 50), 1),
+        "p95_ms": round(harness.percentile(samples_ms, 95), 1),
+        "p99_ms": round(harness.percentile(samples_ms, 99), 1),
         "max_ms": round(max(samples_ms), 1),
         "mean_ms": round(statistics.fmean(samples_ms), 1),
     }
@@ -705,7 +640,7 @@ def count_errors(
 
 
 def manage(app_dir: Path, env: dict[str, str], *args: str) -> str:
-    return run([sys.executable, str(app_dir / "manage.py"), *args], env=env)
+    return harness.run([sys.executable, str(app_dir / "manage.py"), *args], env=env)
 
 
 def staff_token(app_dir: Path, env: dict[str, str]) -> str:
@@ -718,7 +653,7 @@ def staff_token(app_dir: Path, env: dict[str, str]) -> str:
     }
     try:
         manage(app_dir, account, "createsuperuser", "--noinput")
-    except BenchError as error:
+    except harness.BenchError as error:
         if "already taken" not in str(error):
             raise
     return manage(app_dir, env, "api_token", "issue", STAFF_USERNAME).splitlines()[-1].strip()
@@ -728,16 +663,16 @@ def catalogue_facts(port: int) -> tuple[list[int], list[str]]:
     """Ids of movies to read in detail, and genre names for the writers."""
     ids: list[int] = []
     for ordering in ("-popularity", "name", "imdb_score"):
-        status, _, body = http_get(port, f"/api/movies?ordering={ordering}&limit=100")
+        status, _, body = harness.http_get(port, f"/api/movies?ordering={ordering}&limit=100")
         if status != 200:
-            raise BenchError(f"/api/movies answered {status}: {body[:300]!r}")
+            raise harness.BenchError(f"/api/movies answered {status}: {body[:300]!r}")
         ids += [row["id"] for row in json.loads(body)["results"] if row["id"] not in ids]
-    status, _, body = http_get(port, "/api/genres?limit=100")
+    status, _, body = harness.http_get(port, "/api/genres?limit=100")
     if status != 200:
-        raise BenchError(f"/api/genres answered {status}: {body[:300]!r}")
+        raise harness.BenchError(f"/api/genres answered {status}: {body[:300]!r}")
     genres = [row["name"] for row in json.loads(body)["results"]]
     if not ids or not genres:
-        raise BenchError("the catalogue has no movies or no genres")
+        raise harness.BenchError("the catalogue has no movies or no genres")
     return ids, genres
 
 
@@ -745,7 +680,7 @@ def catalogue_facts(port: int) -> tuple[list[int], list[str]]:
 
 
 def run_load(
-    server: Gunicorn,
+    server: harness.Gunicorn,
     args: argparse.Namespace,
     token: str,
     run_id: str,
@@ -755,9 +690,9 @@ def run_load(
 ) -> dict[str, Any]:
     """The load, its checks and measures; clients send to ``port`` (nginx's, or gunicorn's)."""
     movie_ids, genres = catalogue_facts(port)
-    pids = worker_pids(server.process.pid)
+    pids = harness.worker_pids(server.process.pid)
     if len(pids) != 2:
-        raise BenchError(f"expected 2 gunicorn workers, found {pids}")
+        raise harness.BenchError(f"expected 2 gunicorn workers, found {pids}")
     run_started = time.perf_counter()
     deadline = run_started + args.warmup + args.duration
     stop = threading.Event()
@@ -790,23 +725,23 @@ def run_load(
         thread.start()
     time.sleep(max(0.0, run_started + args.warmup - time.perf_counter()))
     metrics_after_warmup = server.metrics()
-    cpu_before = cpu_snapshot(pids, proxy_pids)
+    cpu_before = harness.CpuSnapshot.take()
     for thread in threads[1:]:
         thread.join()
     stop.set()
     threads[0].join()
-    cpu_after = cpu_snapshot(pids, proxy_pids)
+    cpu_after = harness.CpuSnapshot.take()
     if crashes:
-        raise BenchError("a client failed:\n" + crashes[0])
-    routes = metrics_delta(metrics_after_warmup, server.metrics())
+        raise harness.BenchError("a client failed:\n" + crashes[0])
+    routes = harness.metrics_delta(metrics_after_warmup, server.metrics())
     load_after = os.getloadavg()
 
-    pids_after = worker_pids(server.process.pid)
+    pids_after = harness.worker_pids(server.process.pid)
     samples = [sample for recorder in recorders for sample in recorder.samples]
     failures = [failure for recorder in recorders for failure in recorder.failures]
     stale = [read for recorder in recorders for read in recorder.stale_reads]
     movies = [movie for writer in writers for movie in writer.movies]
-    say(f"[{args.label}] load done: {len(samples):,} requests; checking the writes")
+    harness.say(f"[{args.label}] load done: {len(samples):,} requests; checking the writes")
     writes = verify_writes(port, args.database_url, run_id, movies)
     acknowledged = {
         kind: sum(1 for sample in samples if sample[0] == kind and sample[4] == status)
@@ -837,10 +772,10 @@ def run_load(
         # After the warm-up: where the machine's CPU went (the client shares it).
         "cpu_seconds": {
             "available": args.duration * len(os.sched_getaffinity(0)),
-            "machine_busy": round(cpu_after["machine"] - cpu_before["machine"], 1),
-            "gunicorn_workers": round(cpu_after["workers"] - cpu_before["workers"], 1),
-            "nginx": round(cpu_after["proxy"] - cpu_before["proxy"], 1),
-            "load_client": round(cpu_after["client"] - cpu_before["client"], 1),
+            "machine_busy": round(cpu_after.machine - cpu_before.machine, 1),
+            "gunicorn_workers": round(cpu_after.of(pids) - cpu_before.of(pids), 1),
+            "nginx": round(cpu_after.of(proxy_pids) - cpu_before.of(proxy_pids), 1),
+            "load_client": round(cpu_after.own - cpu_before.own, 1),
             **cpu_breakdown(
                 memory,
                 args.warmup,
@@ -894,44 +829,10 @@ def targets(measured: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-# -- output ---------------------------------------------------------------------
-
-
-def markdown_table(result: dict[str, Any]) -> str:
-    lines = ["| target | measured | met |", "|---|---|:-:|"]
-    for target in result["targets"]:
-        lines.append(
-            f"| {target['target']} | {target['measured']} | "
-            f"{'yes' if target['met'] else '**no**'} |"
-        )
-    lines += [
-        "",
-        "| requests | count | req/s | p50 ms | p95 ms | p99 ms | max ms |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    measured = result["latency"]
-    rows = [("all", measured["overall"]), ("reads", measured["reads"])]
-    rows += [("writes", measured["writes"]), *measured["by_kind"].items()]
-    for name, row in rows:
-        if not row["requests"]:
-            continue
-        lines.append(
-            f"| {name} | {row['requests']:,} | {row['requests_per_second']:,.1f} "
-            f"| {row['p50_ms']:.1f} | {row['p95_ms']:.1f} | {row['p99_ms']:.1f} "
-            f"| {row['max_ms']:.0f} |"
-        )
-    return "\n".join(lines)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("DATABASE_URL"),
-        help="a PostgreSQL catalogue this benchmark may write to",
+    parser = harness.argument_parser(__doc__)
+    harness.add_database_url_argument(
+        parser, description="a PostgreSQL catalogue this benchmark may write to"
     )
     parser.add_argument("--label", default="postgres-1m", help="names the result: load-LABEL.json")
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL, help="emptied at the start")
@@ -939,18 +840,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=10, help="seconds of load before (10)")
     parser.add_argument("--connections", type=int, default=32, help="clients (default 32)")
     parser.add_argument("--writers", type=int, default=4, help="of which staff writers (4)")
-    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--results-dir", type=Path, default=harness.RESULTS_DIR)
     parser.add_argument(
         "--no-proxy",
         dest="proxy",
         action="store_false",
         help="send to gunicorn directly, without nginx (deploy/nginx.conf) in front",
     )
-    add_source_argument(parser)
+    harness.add_source_argument(parser)
     args = parser.parse_args(argv)
-    if not args.database_url:
-        parser.error("--database-url (or DATABASE_URL) is required")
-    if engine_of(args.database_url) != "postgresql":
+    harness.require_database_url(parser, args)
+    if harness.engine_of(args.database_url) != "postgresql":
         parser.error("--database-url must be a PostgreSQL database")
     if not 0 < args.writers < args.connections:
         parser.error("--writers must be at least 1 and fewer than --connections")
@@ -958,24 +858,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--duration and --warmup must be at least 1 second")
     if args.proxy and nginx_binary() is None:
         parser.error("nginx is not installed (apt-get install nginx), or pass --no-proxy")
+    return harness.measure_and_publish(
+        lambda: measure(args), args.results_dir / f"load-{args.label}.json"
+    )
 
-    workdir = Path(tempfile.mkdtemp(prefix="movies-bench-load-"))
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
     kept_log: Path | None = None
-    try:
-        machine = machine_facts(args.database_url)
-        machine["redis"] = tool_version(
-            ["redis-cli", "-u", args.redis_url, "INFO", "server"], r"redis_version:(\S+)"
+    with harness.scratch_dir("movies-bench-load-") as workdir:
+        machine = harness.machine_facts(args.database_url)
+        machine.update(harness.server_versions(args.redis_url))
+        machine["nginx"] = harness.tool_version(
+            [nginx_binary() or "nginx", "-v"], r"nginx/([\d.]+)"
         )
-        machine["gunicorn"] = tool_version(
-            [str(Path(sys.executable).parent / "gunicorn"), "--version"], r"\(version ([\d.]+)\)"
-        )
-        machine["nginx"] = tool_version([nginx_binary() or "nginx", "-v"], r"nginx/([\d.]+)")
-        if machine["redis"] is None:
-            raise BenchError(f"Redis does not answer at {args.redis_url}")
-        run(["redis-cli", "-u", args.redis_url, "FLUSHDB"])
-        app_dir = app_snapshot(args.source, workdir)
-        code = code_facts(app_dir, args.source)
-        env = app_environment(args.database_url, REDIS_URL=args.redis_url, DEBUG="0")
+        harness.run(["redis-cli", "-u", args.redis_url, "FLUSHDB"])
+        app_dir = harness.app_snapshot(args.source, workdir)
+        code = harness.code_facts(app_dir, args.source)
+        env = harness.app_environment(args.database_url, REDIS_URL=args.redis_url, DEBUG="0")
         for name in ("GUNICORN_CMD_ARGS", "WEB_CONCURRENCY", "PORT"):
             env.pop(name, None)  # the settings file and this command line decide
         # nginx appends the client's address to X-Forwarded-For.
@@ -985,12 +884,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         token = staff_token(app_dir, env)
         movies = count_movies(args.database_url)
         run_id = "lb" + secrets.token_hex(4)
-        say(
+        harness.say(
             f"[{args.label}] {movies:,} movies; {args.connections} clients "
             f"({args.writers} writing) for {args.warmup} + {args.duration} s; run {run_id}"
         )
         with (
-            ProductionGunicorn(
+            harness.ProductionGunicorn(
                 "config.wsgi", chdir=app_dir, env=env, ready_path="/healthz", metrics=True
             ) as server,
             ExitStack() as stack,
@@ -999,16 +898,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             port, proxy_pids = server.port, []
             if args.proxy:
                 nginx = stack.enter_context(
-                    Nginx(port=free_port(), upstream=f"127.0.0.1:{server.port}")
+                    Nginx(port=harness.free_port(), upstream=f"127.0.0.1:{server.port}")
                 )
                 port = nginx.port
-                proxy_pids = [nginx.process.pid, *worker_pids(nginx.process.pid)]
+                proxy_pids = [nginx.process.pid, *harness.worker_pids(nginx.process.pid)]
             measured = run_load(server, args, token, run_id, port=port, proxy_pids=proxy_pids)
             met = all(target["met"] for target in targets(measured))
             if not met:
                 # The log holds the app's tracebacks; the server deletes it on a clean exit.
                 kept_log = Path(tempfile.gettempdir()) / f"movies-bench-load-{run_id}.log"
                 shutil.copyfile(server.log, kept_log)
+                harness.say(f"a target was missed; the gunicorn log is kept at {kept_log}")
         result: dict[str, Any] = {
             "benchmark": "load",
             "label": args.label,
@@ -1058,18 +958,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "code": code,
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        warn_if_code_changed(app_dir, code, result)
-    except BenchError as error:
-        say(f"error: {error}")
-        return 1
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    path = write_json(args.results_dir / f"load-{args.label}.json", result)
-    say(f"wrote {path}")
-    if kept_log:
-        say(f"a target was missed; the gunicorn log is kept at {kept_log}")
-    sys.stdout.write(markdown_table(result) + "\n")
-    return 0
+        harness.warn_if_code_changed(app_dir, code, result)
+        return result
 
 
 if __name__ == "__main__":

@@ -1,21 +1,39 @@
-"""Markdown tables of the results in bench/results/, for docs/performance.md.
+"""Markdown tables of benchmark results: the only place results are rendered.
 
-``python bench/report.py`` prints the import, search, throughput and load
-tables from the JSON the benchmarks wrote; nothing is typed in by hand.
+``python -m bench.report`` prints the import, search, throughput and load
+tables of docs/performance.md from the JSON in bench/results/; nothing is typed
+in by hand. ``python -m bench.report RESULT.json ...`` prints each result's
+full table instead, as its benchmark printed it at the end of the run.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+LOAD_ROUTES = (
+    ("movie lists", "api/movies/?$"),
+    ("movie details", "api/movies/(?P<pk>[0-9]{1,18})/?$"),
+    ("genre lists", "api/genres/?$"),
+)
 
 
 def load(name: str) -> dict | None:
-    path = RESULTS / f"{name}.json"
+    path = RESULTS_DIR / f"{name}.json"
     return json.loads(path.read_text()) if path.exists() else None
+
+
+def row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def number(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
 
 
 def machine_line(result: dict) -> str:
@@ -29,6 +47,16 @@ def machine_line(result: dict) -> str:
     )
 
 
+def latency_rows(latency: dict, cells: Callable[[dict], list[str]]) -> list[str]:
+    """A row per group of the load benchmark's requests that has any: all, reads, writes, kinds."""
+    groups = [("all", latency["overall"]), ("reads", latency["reads"])]
+    groups += [("writes", latency["writes"]), *latency["by_kind"].items()]
+    return [row([label, *cells(group)]) for label, group in groups if group["requests"]]
+
+
+# -- the tables of docs/performance.md ----------------------------------------------
+
+
 def import_table() -> list[str]:
     lines = [
         "| database | records | runs | median wall time | records/s | peak RSS "
@@ -40,11 +68,16 @@ def import_table() -> list[str]:
         if not result:
             continue
         rerun = result.get("rerun") or {}
-        lines.append(
-            f"| {result['database']} | {result['records']:,} | {len(result['runs'])} "
-            f"| {result['median_wall_seconds']:.1f} s | {result['records_per_second']:,} "
-            f"| {result['peak_rss_mb']:.0f} MB | {rerun.get('wall_seconds', float('nan')):.1f} s |"
-        )
+        cells = [
+            result["database"],
+            f"{result['records']:,}",
+            str(len(result["runs"])),
+            f"{result['median_wall_seconds']:.1f} s",
+            f"{result['records_per_second']:,}",
+            f"{result['peak_rss_mb']:.0f} MB",
+            f"{rerun.get('wall_seconds', float('nan')):.1f} s",
+        ]
+        lines.append(row(cells))
     return lines
 
 
@@ -61,14 +94,14 @@ def search_table(name: str) -> list[str]:
         "| query | count | in-process p50 / p95 / p99 (ms) | gunicorn p50 / p95 / p99 (ms) |",
         "|---|---|---|---|",
     ]
-    for label, row in inprocess.items():
+    for label, measured in inprocess.items():
         other = served.get(label, {})
-        count = f"{row['count']}{'' if row['count_exact'] else '+'}"
-        lines.append(
-            f"| `{label}` | {count} | {row['p50_ms']:.1f} / {row['p95_ms']:.1f} / "
-            f"{row['p99_ms']:.1f} | {other.get('p50_ms', 0):.1f} / {other.get('p95_ms', 0):.1f} "
-            f"/ {other.get('p99_ms', 0):.1f} |"
-        )
+        count = f"{measured['count']}{'' if measured['count_exact'] else '+'}"
+        percentiles = [
+            " / ".join(f"{times.get(key, 0):.1f}" for key in ("p50_ms", "p95_ms", "p99_ms"))
+            for times in (measured, other)
+        ]
+        lines.append(row([f"`{label}`", count, *percentiles]))
     return lines
 
 
@@ -112,11 +145,7 @@ def load_table(name: str) -> list[str]:
     other -= cpu["load_client"]
     routes = {
         label: result["routes"].get(route, {}).get("db_queries_per_request")
-        for label, route in (
-            ("movie lists", "api/movies/?$"),
-            ("movie details", "api/movies/(?P<pk>[0-9]{1,18})/?$"),
-            ("genre lists", "api/genres/?$"),
-        )
+        for label, route in LOAD_ROUTES
     }
     lines = [
         f"{result['movies']:,} movies; {result['connections']} clients for "
@@ -129,22 +158,21 @@ def load_table(name: str) -> list[str]:
     ]
     for target in result["targets"]:
         verdict = "met" if target["met"] else "not met"
-        lines.append(f"| {target['target']} | {target['measured']} | {verdict} |")
+        lines.append(row([target["target"], target["measured"], verdict]))
     lines += [
         "",
         "| requests | count | requests/s | p50 / p95 / p99 (ms) |",
         "|---|---|---|---|",
     ]
     latency = result["latency"]
-    rows = [("all", latency["overall"]), ("reads", latency["reads"])]
-    rows += [("writes", latency["writes"]), *latency["by_kind"].items()]
-    for label, row in rows:
-        if not row["requests"]:
-            continue
-        lines.append(
-            f"| {label} | {row['requests']:,} | {row['requests_per_second']:,.1f} "
-            f"| {row['p50_ms']:.0f} / {row['p95_ms']:.0f} / {row['p99_ms']:.0f} |"
-        )
+    lines += latency_rows(
+        latency,
+        lambda group: [
+            f"{group['requests']:,}",
+            f"{group['requests_per_second']:,.1f}",
+            f"{group['p50_ms']:.0f} / {group['p95_ms']:.0f} / {group['p99_ms']:.0f}",
+        ],
+    )
     queries = ", ".join(f"{label} {value:g}" for label, value in routes.items() if value)
     overall = latency["overall"]
     rate = overall["requests_per_second"]
@@ -166,8 +194,8 @@ def load_table(name: str) -> list[str]:
     return lines
 
 
-def main() -> None:
-    sections = [
+def performance_sections() -> list[tuple[str, list[str]]]:
+    return [
         ("Import", import_table()),
         ("Search, PostgreSQL", search_table("search-postgres-1m")),
         ("Search, SQLite", search_table("search-sqlite-100k")),
@@ -179,10 +207,212 @@ def main() -> None:
         ("Throughput, PostgreSQL, 1,000,000 movies", throughput_table("throughput-postgres-1m")),
         ("Load with concurrent writes, PostgreSQL", load_table("load-postgres-1m")),
     ]
-    for title, lines in sections:
+
+
+# -- a run's full tables, printed by each benchmark at its end ------------------------
+
+
+def import_details(results: Sequence[dict[str, Any]]) -> str:
+    lines = [
+        "| database | records | runs | median wall (s) | records/s | populate_db (s) "
+        "| CPU (s) | peak RSS (MB) | re-run wall (s) | re-run RSS (MB) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+
+    def stopped(run: dict[str, Any] | None) -> str | None:
+        return f"stopped at {run['wall_seconds']:.0f}" if run and run["timed_out"] else None
+
+    for r in results:
+        rerun = r["rerun"]
+        median = number(r["median_wall_seconds"], ".2f")
+        cells = [
+            r["database"],
+            f"{r['records']:,}",
+            f"{r['completed_runs']}/{r['repeat']}",
+            median if r["completed_runs"] else stopped(r["runs"][-1]) or median,
+            number(r["records_per_second"], ","),
+            number(r["median_import_seconds"], ".2f"),
+            number(r["median_cpu_seconds"], ".1f"),
+            number(r["peak_rss_mb"], ".0f"),
+            stopped(rerun) or number(rerun and rerun["wall_seconds"], ".2f"),
+            number(rerun and rerun["peak_rss_mb"], ".0f"),
+        ]
+        lines.append(row(cells))
+    return "\n".join(lines)
+
+
+def search_details(result: dict[str, Any]) -> str:
+    modes = result["modes"]
+    target = result["target_p95_ms"]
+    header = ["query", "count", "exact", "rows"]
+    if "inprocess" in modes:
+        header += ["in-proc p50", "p95", "p99", "DB exec p50"]
+    if "gunicorn" in modes:
+        header += ["gunicorn p50", "p95", "p99", "SQL/req"]
+    header.append(f"p95 < {target:g} ms")
+    lines = [row(header), "|---|" + "---:|" * (len(header) - 2) + ":-:|"]
+    for query in result["queries"]:
+        label = query["label"]
+        first = (
+            modes.get("inprocess", {}).get("queries", {}).get(label)
+            or modes["gunicorn"]["queries"][label]
+        )
+        cells = [
+            f"`{label}`",
+            f"{first['count']:,}",
+            "yes" if first["count_exact"] else "no",
+            str(first["results"]),
+        ]
+        if "inprocess" in modes:
+            q = modes["inprocess"]["queries"][label]
+            cells += [f"{q['p50_ms']:.1f}", f"{q['p95_ms']:.1f}", f"{q['p99_ms']:.1f}"]
+            cells.append(f"{q['db_execute_p50_ms']:.1f}")
+        if "gunicorn" in modes:
+            q = modes["gunicorn"]["queries"][label]
+            cells += [f"{q['p50_ms']:.1f}", f"{q['p95_ms']:.1f}", f"{q['p99_ms']:.1f}"]
+            cells.append(number(q["db_queries_per_request"], "g"))
+        # Server-side: in-process when measured, else through gunicorn.
+        server_p95 = (modes.get("inprocess") or modes["gunicorn"])["queries"][label]["p95_ms"]
+        cells.append("yes" if server_p95 < target else "**no**")
+        lines.append(row(cells))
+    return "\n".join(lines)
+
+
+def throughput_details(result: dict[str, Any]) -> str:
+    lines = [
+        "| case | path | req/s (median) | per round | ratio to bare | target | p50 / p99 ms "
+        "| SQL/request |",
+        "|---|---|---:|---|---:|---:|---:|---:|",
+    ]
+    for name, case in result["cases"].items():
+        target = case["target_ratio"]
+        verdict = (
+            "-"
+            if target is None
+            else f"≥ {target:.0%} {'yes' if case['meets_target'] else '**no**'}"
+        )
+        latency = case["median_latency_ms"]
+        queries = ", ".join(f"{value:g}" for value in case["db_queries_per_request"].values())
+        cells = [
+            name,
+            f"`{case['path']}`",
+            f"{case['median_requests_per_second']:,.0f}",
+            " / ".join(f"{rate:,.0f}" for rate in case["requests_per_second"]),
+            f"{case['ratio_to_bare']:.1%}",
+            verdict,
+            f"{latency.get('p50_ms', 0):.1f} / {latency.get('p99_ms', 0):.1f}",
+            queries or "0",
+        ]
+        lines.append(row(cells))
+    return "\n".join(lines)
+
+
+def load_details(result: dict[str, Any]) -> str:
+    lines = ["| target | measured | met |", "|---|---|:-:|"]
+    for target in result["targets"]:
+        lines.append(row([target["target"], target["measured"], yes_no(target["met"])]))
+    lines += [
+        "",
+        "| requests | count | req/s | p50 ms | p95 ms | p99 ms | max ms |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    lines += latency_rows(
+        result["latency"],
+        lambda group: [
+            f"{group['requests']:,}",
+            f"{group['requests_per_second']:,.1f}",
+            *(f"{group[key]:.1f}" for key in ("p50_ms", "p95_ms", "p99_ms")),
+            f"{group['max_ms']:.0f}",
+        ],
+    )
+    return "\n".join(lines)
+
+
+def genre_details(result: dict[str, Any]) -> str:
+    lines = [
+        f"{result['movies']:,} movies, {result['database']}; genre {result['genre']!r}",
+        "",
+        "| app | operation | movies | runs | median request | median lock held "
+        "| queries | status | wrong texts in samples |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for summary in result["summary"]:
+        held = summary["median_lock_held_ms"]
+        cells = [
+            summary["app"],
+            summary["operation"],
+            f"{summary['movies']:,}",
+            str(summary["runs"]),
+            f"{summary['median_wall_ms'] / 1000:.2f} s",
+            "-" if held is None else f"{held / 1000:.2f} s",
+            str(summary["queries"]),
+            ", ".join(map(str, summary["statuses"])) or "-",
+            str(summary["wrong_texts_in_samples"]),
+        ]
+        lines.append(row(cells))
+    for entry in result["runs"]:
+        if "plan" in entry:
+            plan = entry["plan"]
+            lines += [
+                "",
+                "The rename's UPDATE explained (rolled back): "
+                f"{plan['execution_ms'] / 1000:.2f} s, of which "
+                f"{plan['computing_ms'] / 1000:.2f} s computing {plan['rows']:,} texts and "
+                f"{plan['writing_ms'] / 1000:.2f} s writing them; "
+                f"{plan['wal_bytes'] / 2**20:,.0f} MiB of WAL, "
+                f"{plan['wal_full_page_images']:,} full-page images; "
+                f"{plan['buffers_read']:,} buffers read, {plan['buffers_written']:,} written "
+                "by the backend.",
+            ]
+        if "floor" in entry:
+            cases = ", ".join(f"{case}: {ms / 1000:.2f} s" for case, ms in entry["floor"].items())
+            lines += [
+                "",
+                f"Writing one character more to the same {entry['movies']:,} movies' search_text "
+                f"(rolled back): {cases}.",
+            ]
+    return "\n".join(lines)
+
+
+def yes_no(met: bool) -> str:
+    return "yes" if met else "**no**"
+
+
+def details(results: Sequence[dict[str, Any]]) -> str:
+    """The full tables of these results; an import's cases share one table."""
+    imports = [result for result in results if result["benchmark"] == "populate_db"]
+    renderers = {
+        "search": search_details,
+        "throughput": throughput_details,
+        "load": load_details,
+        "genre": genre_details,
+    }
+    tables = [import_details(imports)] if imports else []
+    tables += [renderers[r["benchmark"]](r) for r in results if r["benchmark"] in renderers]
+    return "\n\n".join(tables)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "results",
+        nargs="*",
+        type=Path,
+        help="result files to print in full (default: the tables of docs/performance.md)",
+    )
+    args = parser.parse_args(argv)
+    if args.results:
+        results = [json.loads(path.read_text()) for path in args.results]
+        sys.stdout.write(details(results) + "\n")
+        return 0
+    for title, lines in performance_sections():
         if lines:
             sys.stdout.write(f"### {title}\n\n" + "\n".join(lines) + "\n\n")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,6 +1,6 @@
 """Requests per second of the API under gunicorn, against a bare WSGI app.
 
-``python bench/throughput_bench.py --database-url URL --label LABEL [--rounds 3]
+``python -m bench.throughput_bench --database-url URL --label LABEL [--rounds 3]
 [--duration 10] [--connections 8] [--threads 2] [--redis-url redis://127.0.0.1:6379/13]``
 
 Two gunicorn servers run side by side on 127.0.0.1, 2 sync workers each: the
@@ -26,7 +26,7 @@ queries per request. wrk runs on the same 2 cores as the servers, so every
 figure includes its share of the CPU.
 
 The result goes to ``bench/results/throughput-<label>.json`` with the machine's
-and the code's facts, and a Markdown table is printed.
+and the code's facts, and its table (``bench.report``) is printed.
 """
 
 from __future__ import annotations
@@ -35,14 +35,11 @@ import argparse
 import json
 import os
 import re
-import resource
 import secrets
 import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -50,31 +47,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from common import (  # noqa: E402
-    machine_busy_seconds,
-    process_table,
-    serves_database,
-    worker_pids,
-)
-from search_bench import (  # noqa: E402
-    BENCH_DIR,
-    RESULTS_DIR,
-    BenchError,
-    Gunicorn,
-    add_source_argument,
-    app_environment,
-    app_snapshot,
-    code_facts,
-    engine_of,
-    http_get,
-    machine_facts,
-    metrics_delta,
-    say,
-    warn_if_code_changed,
-    write_json,
-)
+from bench import harness
 
 SEARCH_PATH = "/api/movies?search=the,war&limit=10&offset=0"
 LIST_PATH = "/api/movies?limit=20"
@@ -126,7 +99,7 @@ def wrk(port: int, case: Case, *, threads: int, connections: int, duration: int)
     output = completed.stdout
     rate = REQUESTS_PER_SECOND.search(output)
     if completed.returncode != 0 or rate is None:
-        raise BenchError(f"{' '.join(command)} failed: {completed.stderr or output}")
+        raise harness.BenchError(f"{' '.join(command)} failed: {completed.stderr or output}")
     total = TOTAL.search(output)
     non_2xx = NON_2XX.search(output)
     errors = SOCKET_ERRORS.search(output)
@@ -147,23 +120,9 @@ def wrk(port: int, case: Case, *, threads: int, connections: int, duration: int)
     }
 
 
-@dataclass(frozen=True)
-class CpuSnapshot:
-    machine: float
-    processes: dict[int, tuple[str, float]]
-    children: float  # finished child processes, wrk among them
-
-
-def cpu_snapshot() -> CpuSnapshot:
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return CpuSnapshot(
-        machine_busy_seconds(), process_table(), children.ru_utime + children.ru_stime
-    )
-
-
 def cpu_per_request(
-    before: CpuSnapshot,
-    after: CpuSnapshot,
+    before: harness.CpuSnapshot,
+    after: harness.CpuSnapshot,
     *,
     workers: Sequence[int],
     database: str,
@@ -179,7 +138,7 @@ def cpu_per_request(
         used = cpu - before.processes.get(pid, (name, 0.0))[1]
         if pid in workers:
             spent["workers"] += used
-        elif serves_database(name, database):
+        elif harness.serves_database(name, database):
             spent["database"] += used
         elif name == "redis-server":
             spent["redis"] += used
@@ -191,81 +150,54 @@ def cpu_per_request(
     return {key: round(1000 * value / max(requests, 1), 3) for key, value in spent.items()}
 
 
-def settled_metrics(server: Gunicorn) -> dict[str, dict[str, float]]:
-    """/metrics once the requests still in flight when wrk stopped are served."""
-    previous = server.metrics()
-    for _ in range(40):
-        time.sleep(0.1)
-        current = server.metrics()
-        if metrics_delta(previous, current) == {}:
-            return current
-        previous = current
-    return previous
-
-
-def tool_version(command: Sequence[str], pattern: str) -> str | None:
-    try:
-        completed = subprocess.run(command, capture_output=True, text=True, check=False)
-    except FileNotFoundError:
-        return None
-    found = re.search(pattern, completed.stdout + completed.stderr)
-    return found.group(1) if found else None
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    parser = harness.argument_parser(__doc__)
+    harness.add_database_url_argument(parser)
     parser.add_argument("--label", required=True, help="names the result: throughput-LABEL.json")
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
-    add_source_argument(parser)
+    parser.add_argument("--results-dir", type=Path, default=harness.RESULTS_DIR)
+    harness.add_source_argument(parser)
     args = parser.parse_args(argv)
-    if not args.database_url:
-        parser.error("--database-url (or DATABASE_URL) is required")
+    harness.require_database_url(parser, args)
     if shutil.which("wrk") is None:
         parser.error("wrk is not installed (apt-get install -y wrk)")
+    path = args.results_dir / f"throughput-{args.label}.json"
+    return harness.measure_and_publish(lambda: measure(args), path)
 
-    workdir = Path(tempfile.mkdtemp(prefix="movies-bench-throughput-"))
-    try:
-        engine = engine_of(args.database_url)
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    with harness.scratch_dir("movies-bench-throughput-") as workdir:
+        engine = harness.engine_of(args.database_url)
         database_name = urlsplit(args.database_url).path.lstrip("/")
-        machine = machine_facts(args.database_url)
-        machine["wrk"] = tool_version(["wrk", "-v"], r"wrk (\S+)")
-        machine["redis"] = tool_version(
-            ["redis-cli", "-u", args.redis_url, "INFO", "server"], r"redis_version:(\S+)"
-        )
-        machine["gunicorn"] = tool_version(
-            [str(Path(sys.executable).parent / "gunicorn"), "--version"], r"\(version ([\d.]+)\)"
-        )
-        if machine["redis"] is None:
-            raise BenchError(f"Redis does not answer at {args.redis_url}")
-        app_dir = app_snapshot(args.source, workdir)
-        code = code_facts(app_dir, args.source)
+        machine = harness.machine_facts(args.database_url)
+        machine["wrk"] = harness.tool_version(["wrk", "-v"], r"wrk (\S+)")
+        machine.update(harness.server_versions(args.redis_url))
+        app_dir = harness.app_snapshot(args.source, workdir)
+        code = harness.code_facts(app_dir, args.source)
         cold_script = workdir / "cold.lua"
-        app_env = app_environment(args.database_url, REDIS_URL=args.redis_url)
-        with Gunicorn(
+        app_env = harness.app_environment(args.database_url, REDIS_URL=args.redis_url)
+        with harness.Gunicorn(
             "config.wsgi", chdir=app_dir, env=app_env, ready_path="/healthz", metrics=True
         ) as app:
-            status, _, body = http_get(app.port, "/api/movies?limit=1")
+            status, _, body = harness.http_get(app.port, "/api/movies?limit=1")
             if status != 200 or not json.loads(body)["results"]:
-                raise BenchError(f"the catalogue is empty or unreachable ({status})")
+                raise harness.BenchError(f"the catalogue is empty or unreachable ({status})")
             movie_id = json.loads(body)["results"][0]["id"]
-            status, headers, body = http_get(app.port, SEARCH_PATH)
+            status, headers, body = harness.http_get(app.port, SEARCH_PATH)
             if status != 200:
-                raise BenchError(f"{SEARCH_PATH} answered {status}")
+                raise harness.BenchError(f"{SEARCH_PATH} answered {status}")
             body_file = workdir / "body.json"
             body_file.write_bytes(body)
             bare_env = {**os.environ, "BARE_APP_BODY": str(body_file)}
-            with Gunicorn("bare_app:application", chdir=BENCH_DIR, env=bare_env) as bare:
-                if http_get(bare.port, "/")[2] != body:
-                    raise BenchError("the bare app does not serve the captured bytes")
+            with harness.Gunicorn(
+                "bench.bare_app:application", chdir=harness.REPO_ROOT, env=bare_env
+            ) as bare:
+                if harness.http_get(bare.port, "/")[2] != body:
+                    raise harness.BenchError("the bare app does not serve the captured bytes")
                 cases = [
                     Case("search warm", "app", SEARCH_PATH),
                     Case("search cold", "app", SEARCH_PATH, cold_script),
@@ -282,8 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                             nonce = secrets.token_hex(6)
                             case.script.write_text(COLD_SCRIPT % {"nonce": nonce})
                         load = os.getloadavg()[0]
-                        before = settled_metrics(app)
-                        cpu_before = cpu_snapshot()
+                        before = harness.settled_metrics(app)
+                        cpu_before = harness.CpuSnapshot.take()
                         run = wrk(
                             server.port,
                             case,
@@ -293,15 +225,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                         )
                         run["cpu_ms_per_request"] = cpu_per_request(
                             cpu_before,
-                            cpu_snapshot(),
-                            workers=worker_pids(server.process.pid),
+                            harness.CpuSnapshot.take(),
+                            workers=harness.worker_pids(server.process.pid),
                             database=database_name,
                             requests=run["requests"] or 0,
                         )
-                        run["routes"] = metrics_delta(before, settled_metrics(app))
+                        run["routes"] = harness.metrics_delta(before, harness.settled_metrics(app))
                         run["load_average_before"] = round(load, 2)
                         runs[case.name].append(run)
-                        say(
+                        harness.say(
                             f"[{args.label}] round {round_number}/{args.rounds} {case.name}: "
                             f"{run['requests_per_second']:.1f} req/s, load {load:.2f}"
                         )
@@ -313,16 +245,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
             }
         )
-        warn_if_code_changed(app_dir, code, result)
-    except BenchError as error:
-        say(f"error: {error}")
-        return 1
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    path = write_json(args.results_dir / f"throughput-{args.label}.json", result)
-    say(f"wrote {path}")
-    sys.stdout.write(markdown_table(result) + "\n")
-    return 0
+        harness.warn_if_code_changed(app_dir, code, result)
+        return result
 
 
 def summarise(
@@ -390,35 +314,6 @@ def summarise(
         "cases": summary,
         "runs": runs,
     }
-
-
-def markdown_table(result: dict[str, Any]) -> str:
-    lines = [
-        "| case | path | req/s (median) | per round | ratio to bare | target | p50 / p99 ms "
-        "| SQL/request |",
-        "|---|---|---:|---|---:|---:|---:|---:|",
-    ]
-    for name, case in result["cases"].items():
-        target = case["target_ratio"]
-        verdict = (
-            "-"
-            if target is None
-            else f"≥ {target:.0%} {'yes' if case['meets_target'] else '**no**'}"
-        )
-        latency = case["median_latency_ms"]
-        queries = ", ".join(f"{value:g}" for value in case["db_queries_per_request"].values())
-        cells = [
-            name,
-            f"`{case['path']}`",
-            f"{case['median_requests_per_second']:,.0f}",
-            " / ".join(f"{rate:,.0f}" for rate in case["requests_per_second"]),
-            f"{case['ratio_to_bare']:.1%}",
-            verdict,
-            f"{latency.get('p50_ms', 0):.1f} / {latency.get('p99_ms', 0):.1f}",
-            queries or "0",
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":
