@@ -171,7 +171,10 @@ def staff_client():
     from django.test import Client
     from rest_framework.authtoken.models import Token
 
-    user, _ = User.objects.get_or_create(username=STAFF_USERNAME, defaults={"is_staff": True})
+    # A superuser: API writes take the admin's model permissions.
+    user, _ = User.objects.get_or_create(
+        username=STAFF_USERNAME, defaults={"is_staff": True, "is_superuser": True}
+    )
     token, _ = Token.objects.get_or_create(user=user)
     return Client(
         HTTP_HOST="127.0.0.1",
