@@ -69,8 +69,8 @@ def reads_from_primary():
 
 @pytest.fixture(scope="session")
 def server_database(tmp_path_factory) -> Path:
-    """A migrated SQLite database file for the app under a real server (tests/servers.py)."""
-    from tests.servers import migrate
+    """A migrated SQLite database file for the app under a real server (support/servers.py)."""
+    from tests.support.servers import migrate
 
     path = tmp_path_factory.mktemp("server-database") / "db.sqlite3"
     migrate(path)

@@ -5,7 +5,7 @@ from catalog.api.pagination import COUNT_LIMIT, MAX_OFFSET
 from catalog.importer import import_file
 from catalog.models import Movie
 from tests.factories import GenreFactory, MovieFactory
-from tests.reference import reference_search
+from tests.support.reference import reference_search
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from catalog.importer import CatalogueError, import_records
 from catalog.models import Genre, Movie
 from catalog.search import MAX_DOCUMENT_BYTES, search_document
 from tests.factories import GenreFactory, MovieFactory, make_user, record
-from tests.reference import real_movie_counts, stored_movie_counts
+from tests.support.reference import real_movie_counts, stored_movie_counts
 
 pytestmark = pytest.mark.django_db
 

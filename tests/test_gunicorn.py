@@ -10,8 +10,8 @@ import pytest
 
 from catalog.api.errors import error_body
 from config.gunicorn_json import BAD_REQUEST, HEADERS_TOO_LARGE, URI_TOO_LONG
-from tests import waiting
-from tests.servers import Gunicorn, app_environment, exchange, start_gunicorn
+from tests.support import waiting
+from tests.support.servers import Gunicorn, app_environment, exchange, start_gunicorn
 
 LOG_SECONDS = 10.0
 

@@ -11,7 +11,7 @@ from catalog.importer import CatalogueError, import_file, import_records
 from catalog.models import Genre, Movie
 from tests.conftest import FIXTURE_PATH
 from tests.factories import MovieFactory, record
-from tests.reference import real_movie_counts, stored_movie_counts
+from tests.support.reference import real_movie_counts, stored_movie_counts
 
 
 def snapshot() -> list[tuple]:

@@ -19,7 +19,7 @@ import pytest
 from catalog.api.errors import TOO_LARGE, UNAVAILABLE, error_body
 from config.gunicorn_json import BAD_REQUEST, URI_TOO_LONG
 from deploy.nginx import NOT_INSTALLED, Nginx, nginx_binary
-from tests.servers import (
+from tests.support.servers import (
     WORKERS,
     Gunicorn,
     app_environment,

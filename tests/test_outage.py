@@ -5,7 +5,7 @@ sync workers, ``DEBUG`` off, persistent database connections (``CONN_MAX_AGE``)
 with health checks. Its database is a PostgreSQL database of
 these tests' own, migrated and loaded with ``fixtures/imdb.json`` by the
 management commands, and dropped at the end. The app reaches it through a TCP
-proxy (``tests/tcp_proxy.py``): cutting the proxy resets the workers' open
+proxy (``tests/support/tcp_proxy.py``): cutting the proxy resets the workers' open
 connections and refuses new ones, as when PostgreSQL stops, without touching
 the PostgreSQL server other databases live on.
 
@@ -41,8 +41,8 @@ from django.conf import settings
 from django.db import connection
 
 from catalog.api.errors import RETRY_AFTER_SECONDS, UNAVAILABLE
-from tests import waiting
-from tests.tcp_proxy import TCPProxy
+from tests.support import waiting
+from tests.support.tcp_proxy import TCPProxy
 
 pytestmark = pytest.mark.requires_postgres
 

@@ -36,8 +36,8 @@ from operations.database_routing import (
     PrimaryReplicaRouter,
     request_scope,
 )
-from tests import waiting
 from tests.factories import MovieFactory, make_user
+from tests.support import waiting
 
 pytestmark = [
     pytest.mark.requires_postgres,

@@ -16,7 +16,7 @@ from catalog.search import (
     split_terms,
 )
 from tests.factories import GenreFactory, MovieFactory
-from tests.reference import movie_fields, reference_search
+from tests.support.reference import movie_fields, reference_search
 
 
 def search_ids(query: str) -> set[int]:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from catalog.importer import import_records
 from catalog.models import Genre, Movie
 from catalog.search import search_movies
-from tests.reference import real_movie_counts, reference_search, stored_movie_counts
+from tests.support.reference import real_movie_counts, reference_search, stored_movie_counts
 
 # A small vocabulary, so that terms and fields collide often.
 WORDS = st.sampled_from(["war", "the", "Amélie", "AMELIE", "ab", "b c", "70", "%", "_", "x,y"])

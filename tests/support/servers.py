@@ -17,7 +17,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from tests import waiting
+from tests.support import waiting
 
 MANAGE = settings.BASE_DIR / "manage.py"
 GUNICORN = Path(sys.executable).with_name("gunicorn")
