@@ -17,7 +17,7 @@ from catalog.upkeep import (
     publish_version,
     shares_versions,
 )
-from tests.factories import GenreFactory, MovieFactory, make_user, record
+from tests.factories import GenreFactory, MovieFactory, UserFactory, record, token_client
 
 pytestmark = pytest.mark.django_db
 
@@ -59,8 +59,6 @@ def test_a_repeated_list_is_served_from_the_cache(client, django_assert_num_quer
 
 @pytest.mark.parametrize("write", ["orm", "genre", "importer", "command", "api"])
 def test_every_write_path_invalidates_cached_lists_and_etags(client, write, tmp_path):
-    from rest_framework.authtoken.models import Token
-
     movie = MovieFactory(name="Alpha")
     before = client.get("/api/movies")
     if write == "orm":
@@ -75,14 +73,8 @@ def test_every_write_path_invalidates_cached_lists_and_etags(client, write, tmp_
         path.write_text(__import__("json").dumps([record(name="Beta")]))
         call_command("populate_db", str(path), stdout=StringIO())
     else:
-        user = make_user("s")
-        key = Token.objects.create(user=user).key
-        client.patch(
-            f"/api/movies/{movie.pk}",
-            {"name": "Beta"},
-            content_type="application/json",
-            HTTP_AUTHORIZATION=f"Token {key}",
-        )
+        editor = token_client(UserFactory(editor=True))
+        editor.patch(f"/api/movies/{movie.pk}", {"name": "Beta"}, format="json")
     after = client.get("/api/movies", HTTP_IF_NONE_MATCH=before.headers["ETag"])
     assert after.status_code == 200
     assert after.headers["ETag"] != before.headers["ETag"]
@@ -178,13 +170,13 @@ def test_a_replayed_answer_is_only_ever_the_same_urls(client):
         assert client.get("/api/movies?search=one", HTTP_HOST="evil.example").status_code == 400
 
 
-def test_browsers_and_signed_in_clients_get_the_views_answer(client):
+def test_browsers_and_signed_in_clients_get_the_views_answer(client, editor):
 
     MovieFactory()
     client.get("/api/movies")
     html = client.get("/api/movies", HTTP_ACCEPT="text/html")
     assert html.headers["Content-Type"].startswith("text/html")
-    client.force_login(make_user("s"))
+    client.force_login(editor)
     signed_in = client.get("/api/movies")
     assert signed_in.headers["Cache-Control"] == "private, no-cache"
 

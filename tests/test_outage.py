@@ -224,13 +224,13 @@ def postgres() -> PostgresServer:
 
 
 @dataclass(frozen=True)
-class Catalogue:
+class OutageDatabase:
     name: str
     token: str
 
 
 @pytest.fixture(scope="module")
-def catalogue(postgres) -> Iterator[Catalogue]:
+def outage_database(postgres) -> Iterator[OutageDatabase]:
     """A database of its own: migrated, loaded, with a staff account's API token."""
     name = f"movies_outage_{uuid.uuid4().hex[:12]}"
     with postgres.connect("postgres") as admin:
@@ -249,7 +249,7 @@ def catalogue(postgres) -> Iterator[Catalogue]:
             "editor@example.com",
         )
         token = manage(url, "api_token", "issue", STAFF_USERNAME).strip()
-        yield Catalogue(name=name, token=token)
+        yield OutageDatabase(name=name, token=token)
     finally:
         with postgres.connect("postgres") as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -303,8 +303,8 @@ def proxy(postgres) -> Iterator[TCPProxy]:
 
 
 @pytest.fixture(scope="module")
-def server(catalogue, postgres, proxy, tmp_path_factory) -> Iterator[Server]:
-    url = postgres.url(catalogue.name, port=proxy.port)
+def server(outage_database, postgres, proxy, tmp_path_factory) -> Iterator[Server]:
+    url = postgres.url(outage_database.name, port=proxy.port)
     with start_server(url, tmp_path_factory.mktemp("gunicorn") / "server.log") as server:
         yield server
 
@@ -358,12 +358,12 @@ def catalogue_version(postgres: PostgresServer, database: str) -> int:
 # A healthy database
 
 
-def test_with_the_database_up_health_and_api_answer_200(server, proxy, postgres, catalogue):
+def test_with_the_database_up_health_and_api_answer_200(server, proxy, postgres, outage_database):
     health = server.request("/healthz")
     assert (health.status, health.json()) == (200, HEALTHY)
     movies = server.request("/api/movies")
     assert movies.status == 200
-    assert movies.json()["count"] == count_movies(postgres, catalogue.name) > 0
+    assert movies.json()["count"] == count_movies(postgres, outage_database.name) > 0
     # Persistent connections: the workers keep theirs open between requests.
     assert proxy.open_connections >= 1
 
@@ -391,32 +391,36 @@ def test_with_the_database_cut_off_every_worker_answers_json_503s_at_once(server
 
 
 def test_a_staff_write_while_the_database_is_away_is_a_503_and_writes_nothing(
-    server, outage, catalogue, postgres
+    server, outage, outage_database, postgres
 ):
     outage.cut()
-    reply = server.request("/api/movies", method="POST", body=NEW_MOVIE, token=catalogue.token)
+    reply = server.request(
+        "/api/movies", method="POST", body=NEW_MOVIE, token=outage_database.token
+    )
     assert_unavailable("/api/movies", reply)
     outage.restore()
     assert every_worker_recovers(server)
-    assert count_movies(postgres, catalogue.name, name=NEW_MOVIE["name"]) == 0
-    written = server.request("/api/movies", method="POST", body=NEW_MOVIE, token=catalogue.token)
+    assert count_movies(postgres, outage_database.name, name=NEW_MOVIE["name"]) == 0
+    written = server.request(
+        "/api/movies", method="POST", body=NEW_MOVIE, token=outage_database.token
+    )
     assert written.status == 201
-    assert count_movies(postgres, catalogue.name, name=NEW_MOVIE["name"]) == 1
+    assert count_movies(postgres, outage_database.name, name=NEW_MOVIE["name"]) == 1
 
 
-def test_a_write_cut_off_halfway_is_rolled_back_whole(server, outage, catalogue, postgres):
-    version = catalogue_version(postgres, catalogue.name)
+def test_a_write_cut_off_halfway_is_rolled_back_whole(server, outage, outage_database, postgres):
+    version = catalogue_version(postgres, outage_database.name)
     movie = {**NEW_MOVIE, "name": "Cut Off Halfway"}
     # The movie's row is inserted and the catalogue version bumped, in the open
     # transaction, before its genres are linked: cut there.
     tripped = outage.cut_on(b'INSERT INTO "catalog_movie_genres"')
-    reply = server.request("/api/movies", method="POST", body=movie, token=catalogue.token)
+    reply = server.request("/api/movies", method="POST", body=movie, token=outage_database.token)
     assert tripped.wait(DEADLINE_SECONDS)
     assert_unavailable("/api/movies", reply)
     outage.restore()
     assert every_worker_recovers(server)
-    assert count_movies(postgres, catalogue.name, name=movie["name"]) == 0
-    assert catalogue_version(postgres, catalogue.name) == version
+    assert count_movies(postgres, outage_database.name, name=movie["name"]) == 0
+    assert catalogue_version(postgres, outage_database.name) == version
 
 
 # The database coming back

@@ -222,7 +222,7 @@ def sample_queries(movies: list[Movie], count: int, seed: int = 20261127) -> lis
 
 
 @pytest.mark.django_db
-def test_search_agrees_with_the_reference_over_the_whole_catalogue(catalogue):
+def test_search_agrees_with_the_reference_over_the_whole_catalogue(fixture_catalogue):
     movies = list(Movie.objects.prefetch_related("genres"))
     assert len(movies) >= 250
     for query in sample_queries(movies, count=400):
