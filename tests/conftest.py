@@ -107,10 +107,10 @@ def reads_from_primary():
 
 
 @pytest.fixture(scope="session")
-def server_database(tmp_path_factory) -> Path:
-    """A migrated SQLite database file for the app under a real server (support/servers.py)."""
-    from tests.support.servers import migrate
+def server_database_url(tmp_path_factory) -> str:
+    """The URL of a migrated SQLite database for the app under a real server."""
+    from tests.support.servers import manage, sqlite_url
 
-    path = tmp_path_factory.mktemp("server-database") / "db.sqlite3"
-    migrate(path)
-    return path
+    url = sqlite_url(tmp_path_factory.mktemp("server-database") / "db.sqlite3")
+    manage(url, "migrate", "--no-input")
+    return url
