@@ -216,6 +216,7 @@ def test_the_published_version_never_goes_back(redis_cache):
     assert redis_cache.get(VERSION_HINT_KEY) == 2_000
 
 
+@pytest.mark.slow
 def test_an_unpublished_write_is_seen_once_the_published_version_expires(client, redis_cache):
     """The bound on staleness when a writer dies between its commit and its publication."""
     movie = MovieFactory(name="Before")
@@ -227,6 +228,7 @@ def test_an_unpublished_write_is_seen_once_the_published_version_expires(client,
     assert client.get("/api/movies").json()["results"][0]["name"] == "After"
 
 
+@pytest.mark.slow
 def test_a_rolled_back_write_never_shows(client, redis_cache):
     MovieFactory(name="Kept")
     client.get("/api/movies")

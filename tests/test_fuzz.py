@@ -181,6 +181,7 @@ def report_cases_tried(request, record_testsuite_property):
                 reporter.write_line(line)
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 @pytest.mark.parametrize("credentials", ["anonymous", "staff"], indirect=True)
 @schema.parametrize()

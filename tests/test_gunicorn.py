@@ -13,6 +13,8 @@ from config.gunicorn_json import BAD_REQUEST, HEADERS_TOO_LARGE, URI_TOO_LONG
 from tests.support import waiting
 from tests.support.servers import Gunicorn, exchange, raw_get, start_gunicorn
 
+pytestmark = pytest.mark.slow
+
 LOG_SECONDS = 10.0
 
 

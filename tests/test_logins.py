@@ -92,6 +92,7 @@ def test_non_staff_get_no_token(db):
     assert not Token.objects.exists()
 
 
+@pytest.mark.slow
 def test_token_endpoint_locks_an_address_out_after_five_failures(curator):
     client = APIClient()
     for _ in range(4):
@@ -112,6 +113,7 @@ def test_token_endpoint_locks_an_address_out_after_five_failures(curator):
     assert ask_token(client, address="198.51.100.2").status_code == 200
 
 
+@pytest.mark.slow
 def test_admin_login_locks_an_address_out_after_five_failures(client, curator):
     for _ in range(4):
         response = admin_login(client, password="guess")
@@ -125,6 +127,7 @@ def test_admin_login_locks_an_address_out_after_five_failures(client, curator):
     assert admin_login(client, address="198.51.100.2").status_code == 302
 
 
+@pytest.mark.slow
 def test_failures_on_either_login_count_together(client, curator):
     for _ in range(3):
         admin_login(client, password="guess")
@@ -134,6 +137,7 @@ def test_failures_on_either_login_count_together(client, curator):
     assert ask_token(APIClient()).status_code == 429
 
 
+@pytest.mark.slow
 def test_lockout_follows_the_forwarded_address_behind_a_proxy(settings, curator):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
     client = APIClient()
@@ -157,6 +161,7 @@ def test_token_endpoint_is_rate_limited_per_address(monkeypatch, curator):
     assert int(response["Retry-After"]) > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("login", [ask_token, admin_login])
 def test_a_successful_login_ends_the_run_of_failures(curator, settings, login):
     settings.AXES_FAILURE_LIMIT = 3

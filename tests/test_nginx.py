@@ -28,7 +28,10 @@ from tests.support.servers import (
     start_gunicorn,
 )
 
-pytestmark = pytest.mark.skipif(nginx_binary() is None, reason=NOT_INSTALLED)
+pytestmark = [
+    pytest.mark.skipif(nginx_binary() is None, reason=NOT_INSTALLED),
+    pytest.mark.slow,
+]
 
 SLOW_CLIENTS = 50
 HALF_A_REQUEST_LINE = b"GET /healthz HT"

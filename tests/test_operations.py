@@ -120,6 +120,7 @@ def test_a_database_outage_is_a_json_503_with_retry_after(client, monkeypatch):
     assert b"connect" not in response.content
 
 
+@pytest.mark.slow
 def test_the_procfile_web_command_loads_its_configuration(settings):
     """The command operators deploy with, run from the repository root as platforms do."""
     procfile = (settings.REPO_ROOT / "Procfile").read_text()

@@ -42,7 +42,7 @@ from tests.support import waiting
 from tests.support.servers import WORKERS, Gunicorn, free_port, manage, start_gunicorn
 from tests.support.tcp_proxy import TCPProxy
 
-pytestmark = pytest.mark.requires_postgres
+pytestmark = [pytest.mark.requires_postgres, pytest.mark.slow]
 
 FIXTURE = settings.REPO_ROOT / "fixtures" / "imdb.json"
 STAFF_USERNAME = "outage-editor"

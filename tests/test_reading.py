@@ -407,6 +407,7 @@ def manage(database: Path, *args: str, stdin: bytes = b"") -> Finished:
     )
 
 
+@pytest.mark.slow
 def test_a_file_nested_100000_deep_is_refused_quickly_in_bounded_memory(migrated, tmp_path):
     small, deep = tmp_path / "small.json", tmp_path / "deep.json"
     small.write_bytes(catalogue_bytes(record(name="Small")))
@@ -423,6 +424,7 @@ def test_a_file_nested_100000_deep_is_refused_quickly_in_bounded_memory(migrated
     assert refused.seconds < baseline.seconds + 10
 
 
+@pytest.mark.slow
 def test_a_5000_digit_number_exits_1_with_a_message_not_a_signal(migrated, tmp_path):
     path = tmp_path / "digits.json"
     path.write_bytes(
@@ -436,6 +438,7 @@ def test_a_5000_digit_number_exits_1_with_a_message_not_a_signal(migrated, tmp_p
     assert "Traceback" not in refused.stderr
 
 
+@pytest.mark.slow
 def test_populate_db_dash_imports_what_is_piped_in(migrated, tmp_path):
     database = tmp_path / "piped.sqlite3"
     database.write_bytes(migrated.read_bytes())

@@ -105,6 +105,7 @@ def same_answer(shown: str, response) -> None:
         assert json.loads(shown) == json.loads(body)
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True, reset_sequences=True)
 def test_every_readme_example_gives_what_the_readme_shows(settings):
     settings.ALLOWED_HOSTS = ["127.0.0.1"]

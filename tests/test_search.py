@@ -221,6 +221,7 @@ def sample_queries(movies: list[Movie], count: int, seed: int = 20261127) -> lis
     return queries
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_search_agrees_with_the_reference_over_the_whole_catalogue(fixture_catalogue):
     movies = list(Movie.objects.prefetch_related("genres"))
@@ -229,6 +230,7 @@ def test_search_agrees_with_the_reference_over_the_whole_catalogue(fixture_catal
         assert search_ids(query) == reference_search(movies, query), query
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_search_agrees_with_the_reference_on_the_legacy_catalogue(seed_path):
     from catalog.importer import import_file

@@ -123,6 +123,7 @@ def assert_search_matches_the_reference(queries: list[str]) -> None:
         assert found == reference_search(movies, query), query
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 @hypothesis_settings(max_examples=150, deadline=None, derandomize=True)
 @given(operations=st.lists(OPERATIONS, min_size=1, max_size=15))

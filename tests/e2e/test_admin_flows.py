@@ -13,7 +13,7 @@ from tests.factories import GenreFactory, MovieFactory, UserFactory
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 USERNAME = "keeper"
 PASSWORD = "a-long-admin-passphrase"
