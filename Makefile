@@ -9,7 +9,7 @@ PORT ?= 8000
 export DEBUG ?= 1
 export SECRET_KEY ?= dev-only-insecure-key-change-me
 
-.PHONY: run test lint format bench clean superuser token manage audit
+.PHONY: run test test-fast lint format bench clean superuser token manage audit
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ manage: $(VENV)/.runtime-installed
 
 test: $(VENV)/.dev-installed
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# While developing: leaves out the tests marked slow (servers, subprocesses, fuzzing).
+test-fast: $(VENV)/.dev-installed
+	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

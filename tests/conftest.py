@@ -6,8 +6,16 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+from rest_framework.test import APIClient
 
 from catalog.importer import import_file
+from tests.factories import (
+    ThreeMovies,
+    UserFactory,
+    api_token,
+    make_three_movies,
+    token_client,
+)
 
 FIXTURE_PATH = settings.REPO_ROOT / "fixtures" / "imdb.json"
 SEED_PATH = settings.REPO_ROOT.parent / "shared" / "seed" / "imdb.json"
@@ -23,9 +31,40 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture
-def catalogue(db):
+def fixture_catalogue(db):
     """Our own fixture catalogue, imported the way operators import it."""
     return import_file(path=FIXTURE_PATH)
+
+
+@pytest.fixture
+def three_movies(db) -> ThreeMovies:
+    """Heat, Paths of Glory and Amélie, in the genres Drama, War and Crime."""
+    return make_three_movies()
+
+
+@pytest.fixture
+def editor(db):
+    """A staff account with every catalogue permission: what the API's writers are."""
+    return UserFactory(editor=True, username="editor")
+
+
+@pytest.fixture
+def editor_token(editor) -> str:
+    """The editor's API token."""
+    return api_token(editor)
+
+
+@pytest.fixture
+def editor_client(editor) -> APIClient:
+    """An API client signed in with the editor's token."""
+    return token_client(editor)
+
+
+@pytest.fixture
+def admin_client(db, client):
+    """Django's test client, logged in to the admin as a superuser (pytest-django's, made here)."""
+    client.force_login(UserFactory(superuser=True, username="admin"))
+    return client
 
 
 @pytest.fixture
@@ -68,10 +107,10 @@ def reads_from_primary():
 
 
 @pytest.fixture(scope="session")
-def server_database(tmp_path_factory) -> Path:
-    """A migrated SQLite database file for the app under a real server (tests/servers.py)."""
-    from tests.servers import migrate
+def server_database_url(tmp_path_factory) -> str:
+    """The URL of a migrated SQLite database for the app under a real server."""
+    from tests.support.servers import manage, sqlite_url
 
-    path = tmp_path_factory.mktemp("server-database") / "db.sqlite3"
-    migrate(path)
-    return path
+    url = sqlite_url(tmp_path_factory.mktemp("server-database") / "db.sqlite3")
+    manage(url, "migrate", "--no-input")
+    return url

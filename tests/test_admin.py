@@ -1,17 +1,9 @@
 import pytest
-from django.contrib.auth.models import User
 
 from catalog.models import Genre, Movie
-from tests.factories import GenreFactory, MovieFactory
+from tests.factories import GenreFactory, MovieFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client(client):
-    user = User.objects.create_superuser("admin", "admin@example.com", "a-long-admin-password")
-    client.force_login(user)
-    return client
 
 
 def changelist_names(response) -> list[str]:
@@ -134,7 +126,7 @@ def test_genre_list_searches_by_name_and_counts_movies(admin_client):
 
 
 def test_admin_requires_staff(client):
-    client.force_login(User.objects.create_user("reader", password="a-long-reader-password"))
+    client.force_login(UserFactory(username="reader"))
     assert client.get("/admin/catalog/movie/").status_code == 302
 
 

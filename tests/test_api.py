@@ -5,7 +5,7 @@ from catalog.api.pagination import COUNT_LIMIT, MAX_OFFSET
 from catalog.importer import import_file
 from catalog.models import Movie
 from tests.factories import GenreFactory, MovieFactory
-from tests.reference import reference_search
+from tests.support.reference import reference_search
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,7 @@ def search_param(query: str) -> str:
 
 
 @pytest.mark.parametrize("query", LEGACY_README_QUERIES)
-def test_every_legacy_readme_query_works(client, catalogue, query):
+def test_every_legacy_readme_query_works(client, fixture_catalogue, query):
     body = get(client, f"/api/movies?{query}")
     movies = list(Movie.objects.prefetch_related("genres"))
     expected = reference_search(movies, search_param(query))

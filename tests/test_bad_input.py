@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from catalog.models import CatalogueVersion, Genre, Movie
-from tests.factories import GenreFactory, MovieFactory, make_user
+from tests.factories import ThreeMovies
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +55,7 @@ def movie_with(**fields) -> bytes:
 class Bad:
     """One request and the answer it must get.
 
-    ``path`` may name ``{movie}`` or ``{genre}``, a seeded row's id. ``query``
+    ``path`` may name ``{movie}`` or ``{genre}``: Heat's or Drama's id. ``query``
     is sent as the raw query string, byte for byte. ``names`` is the parameter
     or field the error's ``errors`` must name; ``results`` are the movie names
     a 200 list must answer, in order.
@@ -383,51 +382,38 @@ def genre_field_cases(method: str, path: str):
         for value in (None, True, [], ["Drama"], {}, "", "   ", "\x00", "x" * 101)
     ] + [
         case(
-            f"{where} name=crime",
+            f"{where} name={label}",
             method,
             path,
             409,
-            body=as_json({"name": "crime"}),
+            body=as_json({"name": name}),
             code="conflict",
             names="name",
-        ),
-        case(
-            f"{where} name=' WAR '",
-            method,
-            path,
-            409,
-            body=as_json({"name": " WAR "}),
-            code="conflict",
-            names="name",
-        ),
+        )
+        for label, name in [("crime", "crime"), ("' WAR '", " WAR ")]
     ]
 
 
+MOVIE_WRITES = [
+    ("POST", "/api/movies"),
+    ("PUT", "/api/movies/{movie}"),
+    ("PATCH", "/api/movies/{movie}"),
+]
+GENRE_WRITES = [
+    ("POST", "/api/genres"),
+    ("PUT", "/api/genres/{genre}"),
+    ("PATCH", "/api/genres/{genre}"),
+]
+
 MOVIE_WRITE_CASES = [
-    *body_cases(
-        "POST",
-        "/api/movies",
-        five_mb=FIVE_MB_MOVIE,
-        invalid_utf8=INVALID_UTF8_MOVIE,
-        nan=MOVIE_NAN,
+    *(
+        bad
+        for method, path in MOVIE_WRITES
+        for bad in body_cases(
+            method, path, five_mb=FIVE_MB_MOVIE, invalid_utf8=INVALID_UTF8_MOVIE, nan=MOVIE_NAN
+        )
     ),
-    *body_cases(
-        "PUT",
-        "/api/movies/{movie}",
-        five_mb=FIVE_MB_MOVIE,
-        invalid_utf8=INVALID_UTF8_MOVIE,
-        nan=MOVIE_NAN,
-    ),
-    *body_cases(
-        "PATCH",
-        "/api/movies/{movie}",
-        five_mb=FIVE_MB_MOVIE,
-        invalid_utf8=INVALID_UTF8_MOVIE,
-        nan=MOVIE_NAN,
-    ),
-    *movie_field_cases("POST", "/api/movies"),
-    *movie_field_cases("PUT", "/api/movies/{movie}"),
-    *movie_field_cases("PATCH", "/api/movies/{movie}"),
+    *(bad for method, path in MOVIE_WRITES for bad in movie_field_cases(method, path)),
     case("POST /api/movies empty body", "POST", "/api/movies", 400, names="name"),
     case("POST /api/movies {}", "POST", "/api/movies", 400, body=b"{}", names="director"),
     case(
@@ -472,30 +458,14 @@ MOVIE_WRITE_CASES = [
 ]
 
 GENRE_WRITE_CASES = [
-    *body_cases(
-        "POST",
-        "/api/genres",
-        five_mb=FIVE_MB_GENRE,
-        invalid_utf8=INVALID_UTF8_GENRE,
-        nan=GENRE_NAN,
+    *(
+        bad
+        for method, path in GENRE_WRITES
+        for bad in body_cases(
+            method, path, five_mb=FIVE_MB_GENRE, invalid_utf8=INVALID_UTF8_GENRE, nan=GENRE_NAN
+        )
     ),
-    *body_cases(
-        "PUT",
-        "/api/genres/{genre}",
-        five_mb=FIVE_MB_GENRE,
-        invalid_utf8=INVALID_UTF8_GENRE,
-        nan=GENRE_NAN,
-    ),
-    *body_cases(
-        "PATCH",
-        "/api/genres/{genre}",
-        five_mb=FIVE_MB_GENRE,
-        invalid_utf8=INVALID_UTF8_GENRE,
-        nan=GENRE_NAN,
-    ),
-    *genre_field_cases("POST", "/api/genres"),
-    *genre_field_cases("PUT", "/api/genres/{genre}"),
-    *genre_field_cases("PATCH", "/api/genres/{genre}"),
+    *(bad for method, path in GENRE_WRITES for bad in genre_field_cases(method, path)),
     case("POST /api/genres {}", "POST", "/api/genres", 400, body=b"{}", names="name"),
     case(
         "PUT unknown genre",
@@ -539,34 +509,6 @@ ANONYMOUS_WRITE_CASES = [
 ]
 
 
-@pytest.fixture
-def seeded() -> dict[str, int]:
-    drama, war, crime = (GenreFactory(name=name) for name in ("Drama", "War", "Crime"))
-    heat = MovieFactory(
-        name="Heat",
-        director="Michael Mann",
-        popularity=83.0,
-        imdb_score=8.3,
-        genres=[crime, drama],
-    )
-    MovieFactory(
-        name="Paths of Glory",
-        director="Stanley Kubrick",
-        popularity=86.0,
-        imdb_score=8.4,
-        genres=[drama, war],
-    )
-    MovieFactory(name="Amélie", director="Jean-Pierre Jeunet", popularity=70.0, imdb_score=8.3)
-    return {"movie": heat.pk, "genre": drama.pk}
-
-
-@pytest.fixture
-def staff_token(db) -> str:
-    # No password: hashing one costs more than the request under test.
-    user = make_user("editor")
-    return Token.objects.create(user=user).key
-
-
 def catalogue_state() -> tuple:
     """Everything a write could change, in a comparable form."""
     return (
@@ -581,7 +523,7 @@ def catalogue_state() -> tuple:
     )
 
 
-def send(bad: Bad, *, ids: dict[str, int], token: str):
+def send(bad: Bad, *, rows: ThreeMovies, token: str):
     # A 500 must show as a status to assert on, not as an exception in the test.
     client = Client(raise_request_exception=False)
     extra = dict(bad.headers)
@@ -591,7 +533,8 @@ def send(bad: Bad, *, ids: dict[str, int], token: str):
         extra["HTTP_AUTHORIZATION"] = f"Token {token}"
     elif bad.who == "bad-token":
         extra["HTTP_AUTHORIZATION"] = "Token 0123456789abcdef0123456789abcdef01234567"
-    path = bad.path.replace("{movie}", str(ids["movie"])).replace("{genre}", str(ids["genre"]))
+    movie, genre = str(rows.heat.pk), str(rows.drama.pk)
+    path = bad.path.replace("{movie}", movie).replace("{genre}", genre)
     return client.generic(bad.method, path, bad.body, content_type=bad.content_type, **extra)
 
 
@@ -635,10 +578,10 @@ def assert_api_error(response, bad: Bad) -> None:
         *ANONYMOUS_WRITE_CASES,
     ],
 )
-def test_bad_input_is_refused_and_writes_nothing(bad, seeded, staff_token):
+def test_bad_input_is_refused_and_writes_nothing(bad, three_movies, editor_token):
     before = catalogue_state()
 
-    response = send(bad, ids=seeded, token=staff_token)
+    response = send(bad, rows=three_movies, token=editor_token)
 
     if bad.status >= 400:
         assert_api_error(response, bad)
@@ -663,10 +606,10 @@ def test_bad_input_is_refused_and_writes_nothing(bad, seeded, staff_token):
         pytest.param({"genre": [7.5]}, {"genre": [{"name": "7.5"}]}, id="float as genre name"),
     ],
 )
-def test_scalars_of_another_type_are_coerced(fields, stored, seeded, staff_token):
+def test_scalars_of_another_type_are_coerced(fields, stored, three_movies, editor_token):
     bad = Bad("POST", "/api/movies", 201, body=movie_with(**fields))
 
-    response = send(bad, ids=seeded, token=staff_token)
+    response = send(bad, rows=three_movies, token=editor_token)
 
     assert response.status_code == 201, response.content[:1000]
     movie = response.json()
@@ -677,10 +620,12 @@ def test_scalars_of_another_type_are_coerced(fields, stored, seeded, staff_token
             assert movie[name] == value
 
 
-def test_unknown_and_read_only_movie_fields_are_ignored(seeded, staff_token):
+def test_unknown_and_read_only_movie_fields_are_ignored(three_movies, editor_token):
     body = movie_with(id=424242, search_text="pwned", created_at="2000-01-01T00:00:00Z", foo=1)
 
-    response = send(Bad("POST", "/api/movies", 201, body=body), ids=seeded, token=staff_token)
+    response = send(
+        Bad("POST", "/api/movies", 201, body=body), rows=three_movies, token=editor_token
+    )
 
     assert response.status_code == 201, response.content[:1000]
     assert response.json()["id"] != 424242
@@ -690,10 +635,12 @@ def test_unknown_and_read_only_movie_fields_are_ignored(seeded, staff_token):
     assert movie.created_at.year != 2000
 
 
-def test_unknown_and_read_only_genre_fields_are_ignored(seeded, staff_token):
+def test_unknown_and_read_only_genre_fields_are_ignored(three_movies, editor_token):
     body = as_json({"name": "Film-Noir", "id": 424242, "movie_count": 99, "foo": 1})
 
-    response = send(Bad("POST", "/api/genres", 201, body=body), ids=seeded, token=staff_token)
+    response = send(
+        Bad("POST", "/api/genres", 201, body=body), rows=three_movies, token=editor_token
+    )
 
     assert response.status_code == 201, response.content[:1000]
     assert response.json()["id"] != 424242

@@ -18,7 +18,7 @@ from catalog.upkeep import (
     publish_version,
     shares_versions,
 )
-from tests.factories import GenreFactory, MovieFactory, make_user, record
+from tests.factories import GenreFactory, MovieFactory, UserFactory, record, token_client
 
 pytestmark = pytest.mark.django_db
 
@@ -60,8 +60,6 @@ def test_a_repeated_list_is_served_from_the_cache(client, django_assert_num_quer
 
 @pytest.mark.parametrize("write", ["orm", "genre", "importer", "command", "api"])
 def test_every_write_path_invalidates_cached_lists_and_etags(client, write, tmp_path):
-    from rest_framework.authtoken.models import Token
-
     movie = MovieFactory(name="Alpha")
     before = client.get("/api/movies")
     if write == "orm":
@@ -76,14 +74,8 @@ def test_every_write_path_invalidates_cached_lists_and_etags(client, write, tmp_
         path.write_text(__import__("json").dumps([record(name="Beta")]))
         call_command("populate_db", str(path), stdout=StringIO())
     else:
-        user = make_user("s")
-        key = Token.objects.create(user=user).key
-        client.patch(
-            f"/api/movies/{movie.pk}",
-            {"name": "Beta"},
-            content_type="application/json",
-            HTTP_AUTHORIZATION=f"Token {key}",
-        )
+        editor = token_client(UserFactory(editor=True))
+        editor.patch(f"/api/movies/{movie.pk}", {"name": "Beta"}, format="json")
     after = client.get("/api/movies", HTTP_IF_NONE_MATCH=before.headers["ETag"])
     assert after.status_code == 200
     assert after.headers["ETag"] != before.headers["ETag"]
@@ -179,13 +171,13 @@ def test_a_replayed_answer_is_only_ever_the_same_urls(client):
         assert client.get("/api/movies?search=one", HTTP_HOST="evil.example").status_code == 400
 
 
-def test_browsers_and_signed_in_clients_get_the_views_answer(client):
+def test_browsers_and_signed_in_clients_get_the_views_answer(client, editor):
 
     MovieFactory()
     client.get("/api/movies")
     html = client.get("/api/movies", HTTP_ACCEPT="text/html")
     assert html.headers["Content-Type"].startswith("text/html")
-    client.force_login(make_user("s"))
+    client.force_login(editor)
     signed_in = client.get("/api/movies")
     assert signed_in.headers["Cache-Control"] == "private, no-cache"
 
@@ -225,6 +217,7 @@ def test_the_published_version_never_goes_back(redis_cache):
     assert redis_cache.get(VERSION_HINT_KEY) == 2_000
 
 
+@pytest.mark.slow
 def test_an_unpublished_write_is_seen_once_the_published_version_expires(client, redis_cache):
     """The bound on staleness when a writer dies between its commit and its publication."""
     movie = MovieFactory(name="Before")
@@ -236,6 +229,7 @@ def test_an_unpublished_write_is_seen_once_the_published_version_expires(client,
     assert client.get("/api/movies").json()["results"][0]["name"] == "After"
 
 
+@pytest.mark.slow
 def test_a_rolled_back_write_never_shows(client, redis_cache):
     MovieFactory(name="Kept")
     client.get("/api/movies")

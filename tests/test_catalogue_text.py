@@ -7,13 +7,12 @@ refusal rather than a database error.
 
 import pytest
 from django.core.management import CommandError, call_command
-from rest_framework.test import APIClient
 
 from catalog.importer import CatalogueError, import_records
 from catalog.models import Genre, Movie
 from catalog.search import MAX_DOCUMENT_BYTES, search_document
-from tests.factories import GenreFactory, MovieFactory, make_user, record
-from tests.reference import real_movie_counts, stored_movie_counts
+from tests.factories import GenreFactory, MovieFactory, record
+from tests.support.reference import real_movie_counts, stored_movie_counts
 
 pytestmark = pytest.mark.django_db
 
@@ -35,13 +34,6 @@ def ascii_text(length: int, seed: int) -> str:
 MOVIE = {"name": "Heat", "director": "Michael Mann", "popularity": 80.0, "imdb_score": 8.3}
 
 
-@pytest.fixture
-def editor() -> APIClient:
-    client = APIClient()
-    client.force_authenticate(make_user("editor"))
-    return client
-
-
 # Look-alikes are one movie
 
 
@@ -49,16 +41,16 @@ def editor() -> APIClient:
     "look_alike",
     ["Ame\u0301lie", " Amélie ", "Amélie\u00a0", "Amélie"],
 )
-def test_look_alike_names_are_the_same_movie_through_the_api(editor, look_alike):
-    first = editor.post("/api/movies", {**MOVIE, "name": "Amélie"}, format="json")
+def test_look_alike_names_are_the_same_movie_through_the_api(editor_client, look_alike):
+    first = editor_client.post("/api/movies", {**MOVIE, "name": "Amélie"}, format="json")
     assert first.status_code == 201
-    again = editor.post("/api/movies", {**MOVIE, "name": look_alike}, format="json")
+    again = editor_client.post("/api/movies", {**MOVIE, "name": look_alike}, format="json")
     assert again.status_code == 409
     assert Movie.objects.get().name == "Amélie"
 
 
-def test_inner_whitespace_is_collapsed_through_the_api(editor):
-    created = editor.post(
+def test_inner_whitespace_is_collapsed_through_the_api(editor_client):
+    created = editor_client.post(
         "/api/movies",
         {**MOVIE, "name": "The  Third\tMan", "genre": [" Film  Noir "]},
         format="json",
@@ -68,16 +60,18 @@ def test_inner_whitespace_is_collapsed_through_the_api(editor):
 
 
 @pytest.mark.parametrize(("field", "value"), [("name", "Am\u200belie"), ("director", "Mann\x01")])
-def test_invisible_characters_are_a_400_naming_the_field(editor, field, value):
-    response = editor.post("/api/movies", {**MOVIE, field: value}, format="json")
+def test_invisible_characters_are_a_400_naming_the_field(editor_client, field, value):
+    response = editor_client.post("/api/movies", {**MOVIE, field: value}, format="json")
     assert response.status_code == 400
     assert set(response.json()["errors"]) == {field}
     assert "U+" in response.json()["detail"]
     assert not Movie.objects.exists()
 
 
-def test_an_invisible_genre_name_is_a_400_naming_genre(editor):
-    response = editor.post("/api/movies", {**MOVIE, "genre": ["Dra\u200bma"]}, format="json")
+def test_an_invisible_genre_name_is_a_400_naming_genre(editor_client):
+    response = editor_client.post(
+        "/api/movies", {**MOVIE, "genre": ["Dra\u200bma"]}, format="json"
+    )
     assert response.status_code == 400
     assert set(response.json()["errors"]) == {"genre"}
     assert not Genre.objects.exists()
@@ -108,17 +102,19 @@ def test_the_importer_refuses_invisible_characters_naming_record_and_field():
     ("existing", "sent"),
     [("i", "İ"), ("İstanbul", "istanbul"), ("straße", "STRASSE"), ("σ", "ς"), ("ﬁlm", "film")],
 )
-def test_genres_that_fold_differently_in_the_database_are_no_500(editor, existing, sent):
+def test_genres_that_fold_differently_in_the_database_are_no_500(editor_client, existing, sent):
     Genre.objects.create(name=existing)
-    response = editor.post("/api/movies", {**MOVIE, "genre": [sent, existing]}, format="json")
+    response = editor_client.post(
+        "/api/movies", {**MOVIE, "genre": [sent, existing]}, format="json"
+    )
     assert response.status_code == 201, response.content
-    listed = editor.get(f"/api/movies?genre={sent}")
+    listed = editor_client.get(f"/api/movies?genre={sent}")
     assert listed.status_code == 200
     assert real_movie_counts() == stored_movie_counts()
 
 
-def test_two_names_of_one_genre_in_one_request(editor):
-    response = editor.post(
+def test_two_names_of_one_genre_in_one_request(editor_client):
+    response = editor_client.post(
         "/api/movies", {**MOVIE, "genre": ["İstanbul", "istanbul"]}, format="json"
     )
     assert response.status_code == 201, response.content
@@ -132,10 +128,10 @@ def test_the_importer_folds_genres_as_the_api_does(existing, sent):
     assert real_movie_counts() == stored_movie_counts()
 
 
-def test_renaming_a_genre_to_another_genres_key_is_a_409(editor):
+def test_renaming_a_genre_to_another_genres_key_is_a_409(editor_client):
     GenreFactory(name="Straße")
     other = GenreFactory(name="Road")
-    response = editor.patch(f"/api/genres/{other.pk}", {"name": "STRASSE"}, format="json")
+    response = editor_client.patch(f"/api/genres/{other.pk}", {"name": "STRASSE"}, format="json")
     assert response.status_code == 409
 
 
@@ -171,8 +167,10 @@ def test_documented_limits_of_ascii_text_always_fit():
     assert len(document.encode()) <= MAX_DOCUMENT_BYTES
 
 
-def test_a_movie_too_large_to_index_is_a_400_naming_the_field(editor):
-    response = editor.post("/api/movies", {**MOVIE, "genre": too_long_genres()}, format="json")
+def test_a_movie_too_large_to_index_is_a_400_naming_the_field(editor_client):
+    response = editor_client.post(
+        "/api/movies", {**MOVIE, "genre": too_long_genres()}, format="json"
+    )
     assert response.status_code == 400, response.content
     assert set(response.json()["errors"]) == {"genre"}
     assert "bytes" in response.json()["detail"]
@@ -180,28 +178,34 @@ def test_a_movie_too_large_to_index_is_a_400_naming_the_field(editor):
     assert not Genre.objects.exists()
 
 
-def test_long_multibyte_names_and_directors_are_stored_or_refused_never_503(editor):
+def test_long_multibyte_names_and_directors_are_stored_or_refused_never_503(editor_client):
     movie = {**MOVIE, "name": four_byte_text(255), "director": four_byte_text(255, start=255)}
-    response = editor.post("/api/movies", movie, format="json")
+    response = editor_client.post("/api/movies", movie, format="json")
     assert response.status_code in (201, 400), response.content
     if response.status_code == 400:
         assert set(response.json()["errors"]) <= {"name", "director"}
-    single = editor.post("/api/movies", {**MOVIE, "name": four_byte_text(255)}, format="json")
+    single = editor_client.post(
+        "/api/movies", {**MOVIE, "name": four_byte_text(255)}, format="json"
+    )
     assert single.status_code == 201, single.content
 
 
-def test_adding_genres_that_would_not_fit_is_a_400(editor):
+def test_adding_genres_that_would_not_fit_is_a_400(editor_client):
     movie = MovieFactory(name="Heat")
-    response = editor.patch(f"/api/movies/{movie.pk}", {"genre": too_long_genres()}, format="json")
+    response = editor_client.patch(
+        f"/api/movies/{movie.pk}", {"genre": too_long_genres()}, format="json"
+    )
     assert response.status_code == 400
     assert not movie.genres.exists()
 
 
-def test_renaming_a_genre_beyond_what_its_movies_can_index_is_a_400(editor):
+def test_renaming_a_genre_beyond_what_its_movies_can_index_is_a_400(editor_client):
     genre, big = GenreFactory(name="g"), GenreFactory(name=FOUR_BYTES * 100)
     # 2,454 bytes of search text: a genre of 100 such characters would take it past the limit.
     MovieFactory(name=FOUR_BYTES * 255, director=FOUR_BYTES * 255, genres=[genre, big])
-    response = editor.patch(f"/api/genres/{genre.pk}", {"name": FOUR_BYTES * 100}, format="json")
+    response = editor_client.patch(
+        f"/api/genres/{genre.pk}", {"name": FOUR_BYTES * 100}, format="json"
+    )
     assert response.status_code == 400, response.content
     assert set(response.json()["errors"]) == {"name"}
     genre.refresh_from_db()
@@ -222,10 +226,10 @@ def test_the_importer_stores_the_largest_ascii_movies():
     assert Movie.objects.get().genres.count() == 20
 
 
-def test_the_api_stores_the_largest_ascii_movies(editor):
+def test_the_api_stores_the_largest_ascii_movies(editor_client):
     names = [ascii_text(100, seed=n) for n in range(20)]
     movie = {**MOVIE, "name": ascii_text(255, seed=21), "director": ascii_text(255, seed=22)}
-    response = editor.post("/api/movies", {**movie, "genre": names}, format="json")
+    response = editor_client.post("/api/movies", {**movie, "genre": names}, format="json")
     assert response.status_code == 201, response.content
 
 

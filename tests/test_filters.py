@@ -15,27 +15,14 @@ def names(client, query: str) -> list[str]:
 @pytest.fixture
 def movies():
     drama, war, crime = (GenreFactory(name=n) for n in ("Drama", "War", "Crime"))
-    MovieFactory(
-        name="Paths of Glory",
-        director="Stanley Kubrick",
-        imdb_score=8.4,
-        popularity=86.0,
-        genres=[drama, war],
-    )
-    MovieFactory(
-        name="The Godfather",
-        director="Francis Ford Coppola",
-        imdb_score=9.2,
-        popularity=92.0,
-        genres=[drama, crime],
-    )
-    MovieFactory(
-        name="Dr. Strangelove",
-        director="Stanley Kubrick",
-        imdb_score=8.4,
-        popularity=84.0,
-        genres=[war],
-    )
+    for name, director, score, popularity, genres in [
+        ("Paths of Glory", "Stanley Kubrick", 8.4, 86.0, [drama, war]),
+        ("The Godfather", "Francis Ford Coppola", 9.2, 92.0, [drama, crime]),
+        ("Dr. Strangelove", "Stanley Kubrick", 8.4, 84.0, [war]),
+    ]:
+        MovieFactory(
+            name=name, director=director, imdb_score=score, popularity=popularity, genres=genres
+        )
 
 
 def test_genre_filter_needs_every_genre(client, movies):

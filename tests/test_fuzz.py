@@ -22,7 +22,6 @@ from django.core import signals
 from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from rest_framework.authtoken.models import Token
 from rest_framework.throttling import SimpleRateThrottle
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -30,8 +29,6 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-
-from tests.factories import GenreFactory, MovieFactory, make_user
 
 SCHEMA_PATH = "/api/schema/"
 # Fuzzing-phase examples per operation and client; explicit examples and the
@@ -145,15 +142,10 @@ def keep_the_test_connection():
 
 
 @pytest.fixture
-def catalogue(db):
-    drama, war, crime = (GenreFactory(name=name) for name in ("Drama", "War", "Crime"))
-    movies = [
-        MovieFactory(name="Heat", director="Michael Mann", genres=[crime, drama]),
-        MovieFactory(name="Paths of Glory", director="Stanley Kubrick", genres=[drama, war]),
-        MovieFactory(name="Amélie", director="Jean-Pierre Jeunet", popularity=70.0),
-    ]
-    SEEDED_IDS["/api/movies/{id}"] = [movie.pk for movie in movies]
-    SEEDED_IDS["/api/genres/{id}"] = [genre.pk for genre in (drama, war, crime)]
+def seeded_ids(three_movies):
+    """The three movies' and their genres' ids, for path parameters to aim at."""
+    SEEDED_IDS["/api/movies/{id}"] = [movie.pk for movie in three_movies.movies]
+    SEEDED_IDS["/api/genres/{id}"] = [genre.pk for genre in three_movies.genres]
     yield
     SEEDED_IDS.clear()
 
@@ -162,9 +154,7 @@ def catalogue(db):
 def credentials(request, db) -> dict[str, str]:
     if request.param == "anonymous":
         return {}
-
-    user = make_user("fuzz-staff")
-    return {"Authorization": f"Token {Token.objects.create(user=user).key}"}
+    return {"Authorization": f"Token {request.getfixturevalue('editor_token')}"}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -191,6 +181,7 @@ def report_cases_tried(request, record_testsuite_property):
                 reporter.write_line(line)
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 @pytest.mark.parametrize("credentials", ["anonymous", "staff"], indirect=True)
 @schema.parametrize()
@@ -202,7 +193,7 @@ def report_cases_tried(request, record_testsuite_property):
     # The fixtures seed the catalogue once per operation; each case rolls its writes back.
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-def test_api_conforms_to_its_schema(case, catalogue, credentials):
+def test_api_conforms_to_its_schema(case, seeded_ids, credentials):
     who = "staff" if credentials else "anonymous"
     CASES_TRIED[who, case.operation.label] += 1
     # Each case starts from the seeded catalogue: its writes are rolled back.

@@ -10,19 +10,20 @@ import pytest
 
 from catalog.api.errors import error_body
 from config.gunicorn_json import BAD_REQUEST, HEADERS_TOO_LARGE, URI_TOO_LONG
-from tests import waiting
-from tests.servers import Gunicorn, app_environment, exchange, start_gunicorn
+from tests.support import waiting
+from tests.support.servers import Gunicorn, exchange, raw_get, start_gunicorn
+
+pytestmark = pytest.mark.slow
 
 LOG_SECONDS = 10.0
 
 
 @pytest.fixture(scope="module")
-def server(server_database, tmp_path_factory) -> Iterator[Gunicorn]:
+def server(server_database_url, tmp_path_factory) -> Iterator[Gunicorn]:
     logs = tmp_path_factory.mktemp("gunicorn")
     # The access log in a file of its own, so that every line in it is the access log's.
     args = ["--access-logfile", str(logs / "access.log")]
-    env = app_environment(server_database)
-    with start_gunicorn(env, logs / "server.log", args=args) as server:
+    with start_gunicorn(server_database_url, logs / "server.log", args=args) as server:
         yield server
 
 
@@ -75,21 +76,17 @@ def test_a_request_is_one_json_access_log_line_whatever_its_path_and_query(
     [
         pytest.param(b"GARBAGE\r\n\r\n", 400, "bad_request", BAD_REQUEST, id="garbage-line"),
         pytest.param(
-            b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
-            414,
-            "uri_too_long",
-            URI_TOO_LONG,
-            id="over-long-line",
+            raw_get(b"/" + b"a" * 5000), 414, "uri_too_long", URI_TOO_LONG, id="over-long-line"
         ),
         pytest.param(
-            b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: example.com\r\n\r\n",
+            raw_get(b"/healthz", b"Host: example.com"),
             400,
             "bad_request",
             BAD_REQUEST,
             id="two-hosts",
         ),
         pytest.param(
-            b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"b" * 9000 + b"\r\n\r\n",
+            raw_get(b"/healthz", b"X-Big: " + b"b" * 9000),
             431,
             "headers_too_large",
             HEADERS_TOO_LARGE,

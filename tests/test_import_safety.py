@@ -17,6 +17,8 @@ from catalog.importer import CatalogueError, import_records
 from catalog.models import Genre, Movie
 from tests.factories import record
 
+pytestmark = pytest.mark.slow
+
 MANAGE = str(settings.BASE_DIR / "manage.py")
 
 

@@ -11,7 +11,7 @@ from catalog.importer import CatalogueError, import_file, import_records
 from catalog.models import Genre, Movie
 from tests.conftest import FIXTURE_PATH
 from tests.factories import MovieFactory, record
-from tests.reference import real_movie_counts, stored_movie_counts
+from tests.support.reference import real_movie_counts, stored_movie_counts
 
 
 def snapshot() -> list[tuple]:
@@ -37,16 +37,16 @@ def test_legacy_catalogue_loads_into_248_movies_and_28_genres(seed_path):
 
 
 @pytest.mark.django_db
-def test_our_catalogue_loads_every_record(catalogue):
+def test_our_catalogue_loads_every_record(fixture_catalogue):
     records = json.loads(FIXTURE_PATH.read_text(encoding="utf-8"))
-    assert catalogue.created == Movie.objects.count() == len(records) >= 250
+    assert fixture_catalogue.created == Movie.objects.count() == len(records) >= 250
 
 
 @pytest.mark.django_db
-def test_second_import_changes_nothing(catalogue):
+def test_second_import_changes_nothing(fixture_catalogue):
     before = snapshot()
     result = import_file(path=FIXTURE_PATH)
-    assert (result.created, result.updated, result.unchanged) == (0, 0, catalogue.created)
+    assert (result.created, result.updated, result.unchanged) == (0, 0, fixture_catalogue.created)
     assert snapshot() == before
 
 
@@ -62,10 +62,10 @@ def test_reimport_updates_numbers_and_replaces_genres():
 
 
 @pytest.mark.django_db
-def test_an_import_counts_each_genres_movies(catalogue):
+def test_an_import_counts_each_genres_movies(fixture_catalogue):
     counts = stored_movie_counts()
     assert counts == real_movie_counts()
-    assert sum(counts.values()) == Movie.genres.through.objects.count() > catalogue.created
+    assert sum(counts.values()) == Movie.genres.through.objects.count() > fixture_catalogue.created
 
 
 @pytest.mark.django_db
@@ -80,7 +80,7 @@ def test_reimport_moves_the_counts_with_the_genres():
 
 
 @pytest.mark.django_db
-def test_an_import_counts_the_links_other_writers_made(catalogue):
+def test_an_import_counts_the_links_other_writers_made(fixture_catalogue):
     drama = Genre.objects.get(name="Drama")
     MovieFactory.create_batch(2, genres=[drama])
     Movie.objects.filter(genres=drama).first().delete()

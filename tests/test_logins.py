@@ -3,22 +3,22 @@
 from urllib.parse import urlencode
 
 import pytest
-from django.contrib.auth.models import User
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
 from catalog.api.views import INVALID_CREDENTIALS, NOT_STAFF
 from operations.logins import LOCKED_OUT
-from tests.factories import make_user
+from tests.factories import UserFactory
 
 PASSWORD = "correct horse battery staple"
 TOKEN_URL = "/api/auth/token"
 
 
 @pytest.fixture
-def staff(db):
-    return make_user("curator", password=PASSWORD)
+def curator(db):
+    """An editor who logs in with a password."""
+    return UserFactory(editor=True, username="curator", password=PASSWORD)
 
 
 def set_token_rate(monkeypatch, rate: str) -> None:
@@ -50,28 +50,28 @@ def admin_login(client, username="curator", password=PASSWORD, address="203.0.11
     )
 
 
-def test_staff_credentials_give_the_accounts_token(staff):
+def test_staff_credentials_give_the_accounts_token(curator):
     response = ask_token(APIClient())
     assert response.status_code == 200
     key = response.json()["token"]
-    assert Token.objects.get(user=staff).key == key
+    assert Token.objects.get(user=curator).key == key
     # The same token on the next request, and it writes.
     assert ask_token(APIClient()).json()["token"] == key
     writer = APIClient(HTTP_AUTHORIZATION=f"Token {key}")
     assert writer.post("/api/genres", {"name": "Film-Noir"}, format="json").status_code == 201
 
 
-def test_credentials_may_be_form_encoded(staff):
+def test_credentials_may_be_form_encoded(curator):
     response = APIClient().post(
         TOKEN_URL,
         urlencode({"username": "curator", "password": PASSWORD}),
         content_type="application/x-www-form-urlencoded",
     )
     assert response.status_code == 200
-    assert response.json()["token"] == Token.objects.get(user=staff).key
+    assert response.json()["token"] == Token.objects.get(user=curator).key
 
 
-def test_wrong_password_is_a_400_that_says_so(staff):
+def test_wrong_password_is_a_400_that_says_so(curator):
     response = ask_token(APIClient(), password="wrong")
     assert response.status_code == 400
     assert response.json()["errors"] == {"non_field_errors": [INVALID_CREDENTIALS]}
@@ -85,14 +85,15 @@ def test_missing_fields_are_400_per_field(db):
 
 
 def test_non_staff_get_no_token(db):
-    User.objects.create_user("reader", password=PASSWORD)
+    UserFactory(username="reader", password=PASSWORD)
     response = ask_token(APIClient(), username="reader")
     assert response.status_code == 403
     assert response.json()["detail"] == NOT_STAFF
     assert not Token.objects.exists()
 
 
-def test_token_endpoint_locks_an_address_out_after_five_failures(staff):
+@pytest.mark.slow
+def test_token_endpoint_locks_an_address_out_after_five_failures(curator):
     client = APIClient()
     for _ in range(4):
         assert ask_token(client, password="guess").status_code == 400
@@ -112,7 +113,8 @@ def test_token_endpoint_locks_an_address_out_after_five_failures(staff):
     assert ask_token(client, address="198.51.100.2").status_code == 200
 
 
-def test_admin_login_locks_an_address_out_after_five_failures(client, staff):
+@pytest.mark.slow
+def test_admin_login_locks_an_address_out_after_five_failures(client, curator):
     for _ in range(4):
         response = admin_login(client, password="guess")
         assert response.status_code == 200  # the form again, with its error
@@ -125,7 +127,8 @@ def test_admin_login_locks_an_address_out_after_five_failures(client, staff):
     assert admin_login(client, address="198.51.100.2").status_code == 302
 
 
-def test_failures_on_either_login_count_together(client, staff):
+@pytest.mark.slow
+def test_failures_on_either_login_count_together(client, curator):
     for _ in range(3):
         admin_login(client, password="guess")
     for _ in range(2):
@@ -134,7 +137,8 @@ def test_failures_on_either_login_count_together(client, staff):
     assert ask_token(APIClient()).status_code == 429
 
 
-def test_lockout_follows_the_forwarded_address_behind_a_proxy(settings, staff):
+@pytest.mark.slow
+def test_lockout_follows_the_forwarded_address_behind_a_proxy(settings, curator):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
     client = APIClient()
     proxy = "10.0.0.1"
@@ -147,7 +151,7 @@ def test_lockout_follows_the_forwarded_address_behind_a_proxy(settings, staff):
     assert other.status_code == 200
 
 
-def test_token_endpoint_is_rate_limited_per_address(monkeypatch, staff):
+def test_token_endpoint_is_rate_limited_per_address(monkeypatch, curator):
     set_token_rate(monkeypatch, "3/minute")
     client = APIClient()
     statuses = [ask_token(client).status_code for _ in range(4)]
@@ -157,8 +161,9 @@ def test_token_endpoint_is_rate_limited_per_address(monkeypatch, staff):
     assert int(response["Retry-After"]) > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("login", [ask_token, admin_login])
-def test_a_successful_login_ends_the_run_of_failures(staff, settings, login):
+def test_a_successful_login_ends_the_run_of_failures(curator, settings, login):
     settings.AXES_FAILURE_LIMIT = 3
     client = APIClient()
     for _ in range(2):
@@ -171,7 +176,7 @@ def test_a_successful_login_ends_the_run_of_failures(staff, settings, login):
 
 def test_logging_in_to_ones_own_account_does_not_clear_failures_against_others(staff, settings):
     settings.AXES_FAILURE_LIMIT = 3
-    make_user("other", password="another long passphrase")
+    UserFactory(username="other", password="another long passphrase", staff=True)
     client = APIClient()
     for _ in range(2):
         ask_token(client, password="wrong")  # against curator

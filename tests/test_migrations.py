@@ -7,6 +7,8 @@ from django.apps.registry import Apps
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+pytestmark = pytest.mark.slow
+
 BEFORE_MOVIE_COUNT = [("catalog", "0004_covering_order_indexes")]
 WITH_MOVIE_COUNT = [("catalog", "0005_genre_movie_count")]
 

@@ -19,16 +19,19 @@ import pytest
 from catalog.api.errors import TOO_LARGE, UNAVAILABLE, error_body
 from config.gunicorn_json import BAD_REQUEST, URI_TOO_LONG
 from deploy.nginx import NOT_INSTALLED, Nginx, nginx_binary
-from tests.servers import (
+from tests.support.servers import (
     WORKERS,
     Gunicorn,
-    app_environment,
     exchange,
     free_port,
+    raw_get,
     start_gunicorn,
 )
 
-pytestmark = pytest.mark.skipif(nginx_binary() is None, reason=NOT_INSTALLED)
+pytestmark = [
+    pytest.mark.skipif(nginx_binary() is None, reason=NOT_INSTALLED),
+    pytest.mark.slow,
+]
 
 SLOW_CLIENTS = 50
 HALF_A_REQUEST_LINE = b"GET /healthz HT"
@@ -36,10 +39,9 @@ PROMPT_SECONDS = 1.0
 
 
 @pytest.fixture(scope="module")
-def gunicorn(server_database, tmp_path_factory) -> Iterator[Gunicorn]:
-    env = app_environment(server_database, NUM_PROXIES="1")
+def gunicorn(server_database_url, tmp_path_factory) -> Iterator[Gunicorn]:
     log_path = tmp_path_factory.mktemp("gunicorn") / "server.log"
-    with start_gunicorn(env, log_path) as server:
+    with start_gunicorn(server_database_url, log_path, NUM_PROXIES="1") as server:
         yield server
 
 
@@ -107,11 +109,7 @@ def test_nginx_answers_in_the_api_json_shape_when_gunicorn_is_down():
     [
         pytest.param(b"GARBAGE\r\n\r\n", 400, "bad_request", BAD_REQUEST, id="garbage-line"),
         pytest.param(
-            b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
-            414,
-            "uri_too_long",
-            URI_TOO_LONG,
-            id="over-long-line",
+            raw_get(b"/" + b"a" * 9000), 414, "uri_too_long", URI_TOO_LONG, id="over-long-line"
         ),
         pytest.param(
             b"POST /api/movies HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 4000000\r\n"

@@ -8,7 +8,7 @@ from django.db import OperationalError
 from rest_framework.settings import api_settings
 
 from catalog.api.errors import BAD_REQUEST, error_body
-from tests.factories import MovieFactory, make_user
+from tests.factories import MovieFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -78,9 +78,9 @@ def test_cors_allows_configured_origins(client, settings):
         ("post", "/api/nothing", 404),
     ],
 )
-def test_every_api_error_has_the_one_json_shape(client, method, path, status):
+def test_every_api_error_has_the_one_json_shape(client, editor, method, path, status):
 
-    client.force_login(make_user("s"))
+    client.force_login(editor)
     response = getattr(client, method)(path, content_type="application/json")
     assert response.status_code == status
     assert set(response.json()) == {"status", "code", "detail", "errors"}
@@ -120,6 +120,7 @@ def test_a_database_outage_is_a_json_503_with_retry_after(client, monkeypatch):
     assert b"connect" not in response.content
 
 
+@pytest.mark.slow
 def test_the_procfile_web_command_loads_its_configuration(settings):
     """The command operators deploy with, run from the repository root as platforms do."""
     procfile = (settings.REPO_ROOT / "Procfile").read_text()

@@ -5,7 +5,7 @@ sync workers, ``DEBUG`` off, persistent database connections (``CONN_MAX_AGE``)
 with health checks. Its database is a PostgreSQL database of
 these tests' own, migrated and loaded with ``fixtures/imdb.json`` by the
 management commands, and dropped at the end. The app reaches it through a TCP
-proxy (``tests/tcp_proxy.py``): cutting the proxy resets the workers' open
+proxy (``tests/support/tcp_proxy.py``): cutting the proxy resets the workers' open
 connections and refuses new ones, as when PostgreSQL stops, without touching
 the PostgreSQL server other databases live on.
 
@@ -20,10 +20,7 @@ names the worker's pid.
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -41,16 +38,13 @@ from django.conf import settings
 from django.db import connection
 
 from catalog.api.errors import RETRY_AFTER_SECONDS, UNAVAILABLE
-from tests import waiting
-from tests.tcp_proxy import TCPProxy
+from tests.support import waiting
+from tests.support.servers import WORKERS, Gunicorn, free_port, manage, start_gunicorn
+from tests.support.tcp_proxy import TCPProxy
 
-pytestmark = pytest.mark.requires_postgres
+pytestmark = [pytest.mark.requires_postgres, pytest.mark.slow]
 
-MANAGE = settings.BASE_DIR / "manage.py"
-GUNICORN = Path(sys.executable).with_name("gunicorn")
-GUNICORN_CONFIG = settings.BASE_DIR / "config" / "gunicorn.py"
 FIXTURE = settings.REPO_ROOT / "fixtures" / "imdb.json"
-WORKERS = 2
 STAFF_USERNAME = "outage-editor"
 
 # A request during an outage is answered at once, not when gunicorn gives up on it
@@ -89,11 +83,9 @@ class Reply:
 
 @dataclass
 class Server:
-    """A gunicorn serving the app, its stdout and stderr in one log file."""
+    """A gunicorn serving the app, and the requests sent to it."""
 
-    process: subprocess.Popen
-    base_url: str
-    log_path: Path
+    gunicorn: Gunicorn
     requests_sent: int = 0
     _counting: threading.Lock = field(default_factory=threading.Lock)
 
@@ -104,7 +96,7 @@ class Server:
             body = json.dumps(body).encode()
         if token:
             headers["Authorization"] = f"Token {token}"
-        request = Request(self.base_url + path, data=body, method=method, headers=headers)
+        request = Request(self.gunicorn.base_url + path, data=body, method=method, headers=headers)
         with self._counting:
             self.requests_sent += 1
         started = time.monotonic()
@@ -126,7 +118,7 @@ class Server:
             return list(zip(every, pool.map(self.request, every), strict=True))
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        return self.gunicorn.log()
 
     def access_log(self) -> list[dict]:
         """The access log so far, once it has caught up with the requests sent."""
@@ -140,8 +132,7 @@ class Server:
             time.sleep(0.02)
 
     def workers(self) -> set[str]:
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        return set(children.read_text().split())
+        return self.gunicorn.workers()
 
     def served(self, since: int, *, status: int, path: str | None = None) -> set[str]:
         """Pids of the workers that answered with ``status`` after the first ``since`` entries."""
@@ -152,40 +143,8 @@ class Server:
         }
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def eventually(condition: Callable[[], bool], *, seconds: float = DEADLINE_SECONDS) -> bool:
     return waiting.eventually(condition, seconds=seconds)
-
-
-def app_environment(database_url: str) -> dict[str, str]:
-    """The production configuration, and nothing from the environment of the tests."""
-    return {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", "/"),
-        "PYTHONUNBUFFERED": "1",
-        "DATABASE_URL": database_url,
-        "DEBUG": "0",
-        "SECRET_KEY": "outage-tests-" + "k" * 50,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "CONN_MAX_AGE": "60",
-    }
-
-
-def manage(database_url: str, *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, str(MANAGE), *args],
-        env=app_environment(database_url),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 @dataclass(frozen=True)
@@ -224,13 +183,13 @@ def postgres() -> PostgresServer:
 
 
 @dataclass(frozen=True)
-class Catalogue:
+class OutageDatabase:
     name: str
     token: str
 
 
 @pytest.fixture(scope="module")
-def catalogue(postgres) -> Iterator[Catalogue]:
+def outage_database(postgres) -> Iterator[OutageDatabase]:
     """A database of its own: migrated, loaded, with a staff account's API token."""
     name = f"movies_outage_{uuid.uuid4().hex[:12]}"
     with postgres.connect("postgres") as admin:
@@ -249,7 +208,7 @@ def catalogue(postgres) -> Iterator[Catalogue]:
             "editor@example.com",
         )
         token = manage(url, "api_token", "issue", STAFF_USERNAME).strip()
-        yield Catalogue(name=name, token=token)
+        yield OutageDatabase(name=name, token=token)
     finally:
         with postgres.connect("postgres") as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -257,43 +216,9 @@ def catalogue(postgres) -> Iterator[Catalogue]:
 
 @contextmanager
 def start_server(database_url: str, log_path: Path, **env: str) -> Iterator[Server]:
-    port = free_port()
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                str(GUNICORN),
-                "--chdir",
-                str(settings.BASE_DIR),
-                "--config",
-                str(GUNICORN_CONFIG),
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(WORKERS),
-                "--no-control-socket",
-                "config.wsgi",
-            ],
-            env={**app_environment(database_url), **env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    server = Server(process=process, base_url=f"http://127.0.0.1:{port}", log_path=log_path)
-    try:
-        # Up once every worker has booted and the port answers.
-        assert eventually(lambda: len(server.workers()) == WORKERS), server.log()
-        assert eventually(lambda: _answers(port)), server.log()
-        yield server
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-def _answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
+    # Persistent connections, as in production: an outage finds them open.
+    with start_gunicorn(database_url, log_path, CONN_MAX_AGE="60", **env) as gunicorn:
+        yield Server(gunicorn)
 
 
 @pytest.fixture(scope="module")
@@ -303,8 +228,8 @@ def proxy(postgres) -> Iterator[TCPProxy]:
 
 
 @pytest.fixture(scope="module")
-def server(catalogue, postgres, proxy, tmp_path_factory) -> Iterator[Server]:
-    url = postgres.url(catalogue.name, port=proxy.port)
+def server(outage_database, postgres, proxy, tmp_path_factory) -> Iterator[Server]:
+    url = postgres.url(outage_database.name, port=proxy.port)
     with start_server(url, tmp_path_factory.mktemp("gunicorn") / "server.log") as server:
         yield server
 
@@ -358,12 +283,12 @@ def catalogue_version(postgres: PostgresServer, database: str) -> int:
 # A healthy database
 
 
-def test_with_the_database_up_health_and_api_answer_200(server, proxy, postgres, catalogue):
+def test_with_the_database_up_health_and_api_answer_200(server, proxy, postgres, outage_database):
     health = server.request("/healthz")
     assert (health.status, health.json()) == (200, HEALTHY)
     movies = server.request("/api/movies")
     assert movies.status == 200
-    assert movies.json()["count"] == count_movies(postgres, catalogue.name) > 0
+    assert movies.json()["count"] == count_movies(postgres, outage_database.name) > 0
     # Persistent connections: the workers keep theirs open between requests.
     assert proxy.open_connections >= 1
 
@@ -391,32 +316,36 @@ def test_with_the_database_cut_off_every_worker_answers_json_503s_at_once(server
 
 
 def test_a_staff_write_while_the_database_is_away_is_a_503_and_writes_nothing(
-    server, outage, catalogue, postgres
+    server, outage, outage_database, postgres
 ):
     outage.cut()
-    reply = server.request("/api/movies", method="POST", body=NEW_MOVIE, token=catalogue.token)
+    reply = server.request(
+        "/api/movies", method="POST", body=NEW_MOVIE, token=outage_database.token
+    )
     assert_unavailable("/api/movies", reply)
     outage.restore()
     assert every_worker_recovers(server)
-    assert count_movies(postgres, catalogue.name, name=NEW_MOVIE["name"]) == 0
-    written = server.request("/api/movies", method="POST", body=NEW_MOVIE, token=catalogue.token)
+    assert count_movies(postgres, outage_database.name, name=NEW_MOVIE["name"]) == 0
+    written = server.request(
+        "/api/movies", method="POST", body=NEW_MOVIE, token=outage_database.token
+    )
     assert written.status == 201
-    assert count_movies(postgres, catalogue.name, name=NEW_MOVIE["name"]) == 1
+    assert count_movies(postgres, outage_database.name, name=NEW_MOVIE["name"]) == 1
 
 
-def test_a_write_cut_off_halfway_is_rolled_back_whole(server, outage, catalogue, postgres):
-    version = catalogue_version(postgres, catalogue.name)
+def test_a_write_cut_off_halfway_is_rolled_back_whole(server, outage, outage_database, postgres):
+    version = catalogue_version(postgres, outage_database.name)
     movie = {**NEW_MOVIE, "name": "Cut Off Halfway"}
     # The movie's row is inserted and the catalogue version bumped, in the open
     # transaction, before its genres are linked: cut there.
     tripped = outage.cut_on(b'INSERT INTO "catalog_movie_genres"')
-    reply = server.request("/api/movies", method="POST", body=movie, token=catalogue.token)
+    reply = server.request("/api/movies", method="POST", body=movie, token=outage_database.token)
     assert tripped.wait(DEADLINE_SECONDS)
     assert_unavailable("/api/movies", reply)
     outage.restore()
     assert every_worker_recovers(server)
-    assert count_movies(postgres, catalogue.name, name=movie["name"]) == 0
-    assert catalogue_version(postgres, catalogue.name) == version
+    assert count_movies(postgres, outage_database.name, name=movie["name"]) == 0
+    assert catalogue_version(postgres, outage_database.name) == version
 
 
 # The database coming back
@@ -453,7 +382,7 @@ def test_after_an_outage_every_worker_recovers_without_a_restart(server, outage)
         for path, reply in server.burst(["/healthz", *READ_PATHS]):
             assert reply.status == 200, (path, reply.body)
     assert server.workers() == workers  # none was restarted
-    assert server.process.poll() is None
+    assert server.gunicorn.process.poll() is None
 
 
 # A wrong DATABASE_URL
@@ -482,7 +411,7 @@ def test_with_a_wrong_database_url_the_server_starts_and_answers_503(misconfigur
     paths = ["/healthz", *READ_PATHS]
     for path in paths:
         assert_unavailable(path, misconfigured_server.request(path))
-    assert misconfigured_server.process.poll() is None
+    assert misconfigured_server.gunicorn.process.poll() is None
     assert misconfigured_server.log().count("Service Unavailable: ") == len(paths)
 
 

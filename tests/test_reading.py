@@ -30,7 +30,8 @@ DEEP = 100_000
 HIGH, LOW = "\ud800", "\udc00"  # the two halves of a surrogate pair, alone
 
 
-def catalogue(*records) -> bytes:
+def catalogue_bytes(*records) -> bytes:
+    """A catalogue file's bytes: the records as a JSON array."""
     # json.dumps writes a lone surrogate in a str as its \u escape.
     return json.dumps(list(records)).encode()
 
@@ -62,7 +63,7 @@ class OneWayStream:
 
 
 def test_records_come_with_their_position_in_the_array():
-    data = catalogue(record(name="First"), record(name="Second"))
+    data = catalogue_bytes(record(name="First"), record(name="Second"))
     assert [(index, raw["name"]) for index, raw in read_records(io.BytesIO(data))] == [
         (0, "First"),
         (1, "Second"),
@@ -70,12 +71,12 @@ def test_records_come_with_their_position_in_the_array():
 
 
 def test_a_stream_that_cannot_seek_is_read_front_to_back():
-    data = catalogue(record(name="First"), record(name="Second"))
+    data = catalogue_bytes(record(name="First"), record(name="Second"))
     assert [raw["name"] for _, raw in read_records(OneWayStream(data))] == ["First", "Second"]
 
 
 def test_the_garbage_collector_runs_while_records_are_used_and_after_a_refusal():
-    data = catalogue(*[record(name=f"Movie {n}") for n in range(3000)])[:-1] + b", {]"
+    data = catalogue_bytes(*[record(name=f"Movie {n}") for n in range(3000)])[:-1] + b", {]"
     collecting = (gc.isenabled() for _ in read_records(OneWayStream(data)))
     seen = [next(collecting) for _ in range(3000)]
     with pytest.raises(UnreadableCatalogue):
@@ -85,12 +86,12 @@ def test_the_garbage_collector_runs_while_records_are_used_and_after_a_refusal()
 
 
 def test_a_utf8_byte_order_mark_is_skipped():
-    assert read(b"\xef\xbb\xbf" + catalogue(record())) == [record()]
+    assert read(b"\xef\xbb\xbf" + catalogue_bytes(record())) == [record()]
 
 
 def test_a_byte_order_mark_read_a_byte_at_a_time_is_skipped(monkeypatch):
     monkeypatch.setattr(reading, "CHUNK_BYTES", 1)
-    assert read(b"\xef\xbb\xbf" + catalogue(record())) == [record()]
+    assert read(b"\xef\xbb\xbf" + catalogue_bytes(record())) == [record()]
 
 
 def test_a_top_level_value_other_than_an_array_is_refused():
@@ -102,16 +103,16 @@ def test_a_top_level_value_other_than_an_array_is_refused():
     [
         (b"", "Invalid JSON in the catalogue: parse error: premature EOF"),
         (
-            catalogue(record(), record())[:-1] + b', {"name": tru}, {}]',
+            catalogue_bytes(record(), record())[:-1] + b', {"name": tru}, {}]',
             'record 2: field "name" is not valid JSON '
             "(lexical error: invalid string in json text.)",
         ),
         (
-            catalogue(record())[:-1] + b", {",
+            catalogue_bytes(record())[:-1] + b", {",
             "record 1 is not valid JSON (parse error: premature EOF)",
         ),
         (
-            catalogue(record())[:-1] + b",]",
+            catalogue_bytes(record())[:-1] + b",]",
             "record 1 is not valid JSON (parse error: unallowed token at this point in JSON text)",
         ),
         (
@@ -120,7 +121,7 @@ def test_a_top_level_value_other_than_an_array_is_refused():
             "(lexical error: invalid bytes in UTF8 string.)",
         ),
         (
-            catalogue(record()) + b" x",
+            catalogue_bytes(record()) + b" x",
             "Invalid JSON in the catalogue: parse error: trailing garbage",
         ),
     ],
@@ -137,7 +138,7 @@ def test_invalid_json_is_refused_naming_the_record_where_it_broke(data, message)
             f"record 0 is nested deeper than {reading.RECORD_MAX_DEPTH} levels",
         ),
         (
-            catalogue(record(), record(genre=[[[[["Drama"]]]]])),
+            catalogue_bytes(record(), record(genre=[[[[["Drama"]]]]])),
             f'record 1: field "genre" is nested deeper than {reading.RECORD_MAX_DEPTH} levels',
         ),
         (
@@ -152,7 +153,7 @@ def test_nesting_deeper_than_a_record_needs_is_refused(data, message):
 
 def test_extra_fields_nested_within_the_limit_are_read():
     extra = {"a": {"b": ["c"]}}
-    assert read(catalogue({**record(), "extra": extra})) == [{**record(), "extra": extra}]
+    assert read(catalogue_bytes({**record(), "extra": extra})) == [{**record(), "extra": extra}]
 
 
 def test_a_record_over_the_size_limit_is_refused_before_it_is_read_whole():
@@ -168,12 +169,12 @@ def test_a_record_over_the_size_limit_is_refused_before_it_is_read_whole():
 
 def test_many_records_larger_together_than_the_size_limit_are_read():
     records = [record(name="x" * 200, genre=["y" * 200]) for _ in range(10_000)]
-    assert len(read(catalogue(*records))) == 10_000
+    assert len(read(catalogue_bytes(*records))) == 10_000
 
 
 def test_a_record_just_under_the_size_limit_is_read():
     name = "a" * (reading.RECORD_MAX_BYTES - reading.CHUNK_BYTES - 200)
-    assert read(catalogue(record(), record(name=name), record())) == [
+    assert read(catalogue_bytes(record(), record(name=name), record())) == [
         record(),
         record(name=name),
         record(),
@@ -183,7 +184,7 @@ def test_a_record_just_under_the_size_limit_is_read():
 @pytest.mark.parametrize("digits", ["1" * 5000, "1" * 30, "1e999", "-1e400"])
 def test_a_number_too_large_to_read_is_refused_naming_the_field(digits):
     number = digits.encode()
-    data = catalogue(record())[:-1] + b', {"name": "Heat", "imdb_score": ' + number + b"}]"
+    data = catalogue_bytes(record())[:-1] + b', {"name": "Heat", "imdb_score": ' + number + b"}]"
     assert refusal(data) == 'record 1: field "imdb_score" is a number too large to read'
 
 
@@ -201,13 +202,13 @@ def test_a_number_too_large_to_read_is_refused_naming_the_field(digits):
     ],
 )
 def test_a_lone_surrogate_escape_is_refused_naming_the_field(bad, field):
-    assert refusal(catalogue(record(), bad)) == (
+    assert refusal(catalogue_bytes(record(), bad)) == (
         f'record 1: field "{field}" has a \\u escape of half a surrogate pair'
     )
 
 
 def test_a_lone_surrogate_escape_in_a_field_name_is_refused():
-    assert refusal(catalogue({**record(), "na\ud800me": "Heat"})) == (
+    assert refusal(catalogue_bytes({**record(), "na\ud800me": "Heat"})) == (
         "record 0: a field name has a \\u escape of half a surrogate pair"
     )
 
@@ -242,7 +243,7 @@ def test_escapes_split_between_reads_are_read_as_written(monkeypatch, chunk_byte
 
 def test_surrogate_pairs_and_escaped_backslashes_are_read_as_written():
     names = ["🎬 Heat", "back\\ud800slash", "\\\\", "é\\", "\\" * 1000]
-    assert read(catalogue(*(record(name=name) for name in names))) == [
+    assert read(catalogue_bytes(*(record(name=name) for name in names))) == [
         record(name=name) for name in names
     ]
 
@@ -257,22 +258,25 @@ HOSTILE = [
         id="nested-100000-deep",
     ),
     pytest.param(
-        catalogue(record())[:-1] + b', {"name": "Heat", "imdb_score": ' + b"9" * 5000 + b"}]",
+        catalogue_bytes(record())[:-1]
+        + b', {"name": "Heat", "imdb_score": '
+        + b"9" * 5000
+        + b"}]",
         'record 1: field "imdb_score" is a number too large to read',
         id="5000-digits",
     ),
     pytest.param(
-        catalogue(record(), record(name="Heat\ud800")),
+        catalogue_bytes(record(), record(name="Heat\ud800")),
         'record 1: field "name" has a \\u escape of half a surrogate pair',
         id="lone-surrogate-in-name",
     ),
     pytest.param(
-        catalogue(record(), record(), record(genre=["Drama", "\ud800"])),
+        catalogue_bytes(record(), record(), record(genre=["Drama", "\ud800"])),
         'record 2: field "genre" has a \\u escape of half a surrogate pair',
         id="lone-surrogate-in-genre",
     ),
     pytest.param(
-        catalogue(*[record(name=f"Movie {n}") for n in range(5000)])[:-1] + b", {]",
+        catalogue_bytes(*[record(name=f"Movie {n}") for n in range(5000)])[:-1] + b", {]",
         "record 5000 is not valid JSON (parse error: invalid object key (must be a string))",
         id="invalid-json-after-5000-records",
     ),
@@ -302,14 +306,14 @@ def test_a_hostile_file_is_refused_naming_the_record_and_nothing_is_written(
 @pytest.mark.django_db
 def test_a_catalogue_with_a_byte_order_mark_is_imported(tmp_path):
     path = tmp_path / "bom.json"
-    path.write_bytes(b"\xef\xbb\xbf" + catalogue(record(), record(name="Ran")))
+    path.write_bytes(b"\xef\xbb\xbf" + catalogue_bytes(record(), record(name="Ran")))
     call_command("populate_db", str(path), stdout=StringIO())
     assert set(Movie.objects.values_list("name", flat=True)) == {"Heat", "Ran"}
 
 
 @pytest.mark.django_db
 def test_populate_db_dash_reads_standard_input(monkeypatch):
-    stdin = io.TextIOWrapper(io.BytesIO(catalogue(record(), record(name="Ran"))))
+    stdin = io.TextIOWrapper(io.BytesIO(catalogue_bytes(record(), record(name="Ran"))))
     monkeypatch.setattr(sys, "stdin", stdin)
     out = StringIO()
     call_command("populate_db", "-", stdout=out)
@@ -319,7 +323,7 @@ def test_populate_db_dash_reads_standard_input(monkeypatch):
 
 @pytest.mark.django_db
 def test_populate_db_names_standard_input_in_its_errors(monkeypatch):
-    stdin = io.TextIOWrapper(io.BytesIO(catalogue(record(), record(score=12))))
+    stdin = io.TextIOWrapper(io.BytesIO(catalogue_bytes(record(), record(score=12))))
     monkeypatch.setattr(sys, "stdin", stdin)
     with pytest.raises(CommandError, match='^<stdin>: record 1: field "imdb_score"'):
         call_command("populate_db", "-", stdout=StringIO())
@@ -330,7 +334,7 @@ def test_populate_db_names_standard_input_in_its_errors(monkeypatch):
 def test_populate_db_reads_a_fifo(tmp_path):
     fifo = tmp_path / "catalogue.fifo"
     os.mkfifo(fifo)
-    data = catalogue(*[record(name=f"Movie {n}") for n in range(3000)])
+    data = catalogue_bytes(*[record(name=f"Movie {n}") for n in range(3000)])
 
     def write() -> None:
         with fifo.open("wb") as pipe:
@@ -403,9 +407,10 @@ def manage(database: Path, *args: str, stdin: bytes = b"") -> Finished:
     )
 
 
+@pytest.mark.slow
 def test_a_file_nested_100000_deep_is_refused_quickly_in_bounded_memory(migrated, tmp_path):
     small, deep = tmp_path / "small.json", tmp_path / "deep.json"
-    small.write_bytes(catalogue(record(name="Small")))
+    small.write_bytes(catalogue_bytes(record(name="Small")))
     deep.write_bytes(b"[" + b"[" * DEEP + b"]" * DEEP + b"]")
     baseline = manage(migrated, "populate_db", str(small), "--no-progress")
     assert baseline.returncode == 0, baseline.stderr
@@ -419,10 +424,11 @@ def test_a_file_nested_100000_deep_is_refused_quickly_in_bounded_memory(migrated
     assert refused.seconds < baseline.seconds + 10
 
 
+@pytest.mark.slow
 def test_a_5000_digit_number_exits_1_with_a_message_not_a_signal(migrated, tmp_path):
     path = tmp_path / "digits.json"
     path.write_bytes(
-        catalogue(record())[:-1] + b', {"name": "Heat", "imdb_score": ' + b"9" * 5000 + b"}]"
+        catalogue_bytes(record())[:-1] + b', {"name": "Heat", "imdb_score": ' + b"9" * 5000 + b"}]"
     )
     refused = manage(migrated, "populate_db", str(path))
     assert refused.returncode == 1
@@ -432,13 +438,18 @@ def test_a_5000_digit_number_exits_1_with_a_message_not_a_signal(migrated, tmp_p
     assert "Traceback" not in refused.stderr
 
 
+@pytest.mark.slow
 def test_populate_db_dash_imports_what_is_piped_in(migrated, tmp_path):
     database = tmp_path / "piped.sqlite3"
     database.write_bytes(migrated.read_bytes())
-    piped = manage(database, "populate_db", "-", stdin=catalogue(record(), record(name="Ran")))
+    piped = manage(
+        database, "populate_db", "-", stdin=catalogue_bytes(record(), record(name="Ran"))
+    )
     assert piped.returncode == 0, piped.stderr
     assert "Imported 2 movies from <stdin>" in piped.stdout
 
-    refused = manage(database, "populate_db", "-", stdin=catalogue(record(name="Heat\ud800")))
+    refused = manage(
+        database, "populate_db", "-", stdin=catalogue_bytes(record(name="Heat\ud800"))
+    )
     assert refused.returncode == 1
     assert '<stdin>: record 0: field "name" has a \\u escape' in refused.stderr

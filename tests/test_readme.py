@@ -16,9 +16,10 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import User
 from django.core.management import call_command
 from rest_framework.test import APIClient
+
+from tests.factories import UserFactory
 
 README = settings.REPO_ROOT / "README.md"
 ADMIN_PASSWORD = "a long passphrase"
@@ -104,11 +105,12 @@ def same_answer(shown: str, response) -> None:
         assert json.loads(shown) == json.loads(body)
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True, reset_sequences=True)
 def test_every_readme_example_gives_what_the_readme_shows(settings):
     settings.ALLOWED_HOSTS = ["127.0.0.1"]
     call_command("populate_db", stdout=StringIO())
-    User.objects.create_superuser("admin", "admin@example.com", ADMIN_PASSWORD)
+    UserFactory(superuser=True, username="admin", password=ADMIN_PASSWORD)
     client, token, replayed = APIClient(), None, 0
     text = README.read_text(encoding="utf-8")
     for block in shell_blocks(text):

@@ -22,12 +22,9 @@ from contextlib import ExitStack, contextmanager
 import psycopg
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import User
 from django.db import connections, transaction
 from django.http import HttpResponse
 from django.test import RequestFactory
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from catalog.models import Genre, Movie
 from operations.database_routing import (
@@ -36,8 +33,8 @@ from operations.database_routing import (
     PrimaryReplicaRouter,
     request_scope,
 )
-from tests import waiting
-from tests.factories import MovieFactory, make_user
+from tests.factories import MovieFactory
+from tests.support import waiting
 
 pytestmark = [
     pytest.mark.requires_postgres,
@@ -210,13 +207,9 @@ def test_an_anonymous_api_read_is_served_by_the_replica(client):
 
 
 @through_replication
-def test_an_api_write_reads_and_writes_on_the_primary_only():
-    user = make_user("editor")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-
+def test_an_api_write_reads_and_writes_on_the_primary_only(editor_client):
     with queries_by_alias() as queries:
-        response = client.post(
+        response = editor_client.post(
             "/api/movies",
             {
                 "name": "Ikiru",
@@ -234,9 +227,8 @@ def test_an_api_write_reads_and_writes_on_the_primary_only():
 
 
 @through_replication
-def test_the_back_office_reads_from_the_primary(client):
-    client.force_login(User.objects.create_superuser("keeper"))
+def test_the_back_office_reads_from_the_primary(admin_client):
     with queries_by_alias() as queries:
-        response = client.get("/admin/catalog/movie/")
+        response = admin_client.get("/admin/catalog/movie/")
     assert response.status_code == 200
     assert set(queries) == {PRIMARY}

@@ -16,7 +16,7 @@ from catalog.search import (
     split_terms,
 )
 from tests.factories import GenreFactory, MovieFactory
-from tests.reference import movie_fields, reference_search
+from tests.support.reference import movie_fields, reference_search
 
 
 def search_ids(query: str) -> set[int]:
@@ -211,14 +211,16 @@ def sample_queries(movies: list[Movie], count: int, seed: int = 20261127) -> lis
     return queries
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
-def test_search_agrees_with_the_reference_over_the_whole_catalogue(catalogue):
+def test_search_agrees_with_the_reference_over_the_whole_catalogue(fixture_catalogue):
     movies = list(Movie.objects.prefetch_related("genres"))
     assert len(movies) >= 250
     for query in sample_queries(movies, count=400):
         assert search_ids(query) == reference_search(movies, query), query
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_search_agrees_with_the_reference_on_the_legacy_catalogue(seed_path):
     from catalog.importer import import_file

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from catalog.importer import import_records
 from catalog.models import Genre, Movie
 from catalog.search import search_movies
-from tests.reference import real_movie_counts, reference_search, stored_movie_counts
+from tests.support.reference import real_movie_counts, reference_search, stored_movie_counts
 
 # A small vocabulary, so that terms and fields collide often.
 WORDS = st.sampled_from(["war", "the", "Amélie", "AMELIE", "ab", "b c", "70", "%", "_", "x,y"])
@@ -123,6 +123,7 @@ def assert_search_matches_the_reference(queries: list[str]) -> None:
         assert found == reference_search(movies, query), query
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 @hypothesis_settings(max_examples=150, deadline=None, derandomize=True)
 @given(operations=st.lists(OPERATIONS, min_size=1, max_size=15))

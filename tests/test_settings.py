@@ -2,9 +2,12 @@ import os
 import subprocess
 import sys
 
+import pytest
 from django.conf import settings
 
 from config.settings import MISSING_SECRET_KEY
+
+pytestmark = pytest.mark.slow
 
 MANAGE = str(settings.BASE_DIR / "manage.py")
 

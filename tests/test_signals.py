@@ -15,7 +15,7 @@ from catalog.models import Genre, Movie
 from catalog.search import FIELD_SEPARATOR
 from catalog.upkeep import document_for, refresh_genre_movies, refresh_search_text
 from tests.factories import GenreFactory, MovieFactory
-from tests.reference import real_movie_counts, stored_movie_counts
+from tests.support.reference import real_movie_counts, stored_movie_counts
 
 
 def counts() -> dict[str, int]:

@@ -1,13 +1,12 @@
 from io import StringIO
 
 import pytest
-from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from catalog.models import Genre, Movie
-from tests.factories import GenreFactory, MovieFactory, make_user
+from tests.factories import GenreFactory, MovieFactory, UserFactory, api_token, token_client
 
 pytestmark = pytest.mark.django_db
 
@@ -20,18 +19,6 @@ PATHS_OF_GLORY = {
 }
 
 
-def token_client(*, staff: bool) -> APIClient:
-    user = make_user(f"user-{staff}", password="a-long-password-123", staff=staff)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
-
-
-@pytest.fixture
-def staff():
-    return token_client(staff=True)
-
-
 def test_anonymous_writes_are_401(client):
     response = client.post("/api/movies", PATHS_OF_GLORY, content_type="application/json")
     assert response.status_code == 401
@@ -41,24 +28,24 @@ def test_anonymous_writes_are_401(client):
 
 
 def test_non_staff_writes_are_403():
-    response = token_client(staff=False).post("/api/movies", PATHS_OF_GLORY, format="json")
+    response = token_client(UserFactory()).post("/api/movies", PATHS_OF_GLORY, format="json")
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
 
 
-def test_staff_creates_a_movie_with_genre_names(staff):
+def test_staff_creates_a_movie_with_genre_names(editor_client):
     Genre.objects.create(name="Drama")
-    response = staff.post("/api/movies", PATHS_OF_GLORY, format="json")
+    response = editor_client.post("/api/movies", PATHS_OF_GLORY, format="json")
     assert response.status_code == 201, response.content
     body = response.json()
     assert [g["name"] for g in body["genre"]] == ["Drama", "war"]
     assert Genre.objects.count() == 2
-    assert staff.get("/api/movies?search=kubrick,war").json()["count"] == 1
+    assert editor_client.get("/api/movies?search=kubrick,war").json()["count"] == 1
 
 
-def test_duplicate_movie_is_a_409_that_says_so(staff):
-    staff.post("/api/movies", PATHS_OF_GLORY, format="json")
-    response = staff.post("/api/movies", PATHS_OF_GLORY, format="json")
+def test_duplicate_movie_is_a_409_that_says_so(editor_client):
+    editor_client.post("/api/movies", PATHS_OF_GLORY, format="json")
+    response = editor_client.post("/api/movies", PATHS_OF_GLORY, format="json")
     assert response.status_code == 409
     assert response.json()["errors"] == {
         "name": ["A movie with this name and director already exists."]
@@ -79,75 +66,83 @@ def test_duplicate_movie_is_a_409_that_says_so(staff):
         ({"name": "x" * 256}, "name"),
     ],
 )
-def test_invalid_movie_fields_are_400_per_field(staff, change, field):
-    response = staff.post("/api/movies", {**PATHS_OF_GLORY, **change}, format="json")
+def test_invalid_movie_fields_are_400_per_field(editor_client, change, field):
+    response = editor_client.post("/api/movies", {**PATHS_OF_GLORY, **change}, format="json")
     assert response.status_code == 400
     assert set(response.json()["errors"]) == {field}
     assert Movie.objects.count() == 0
 
 
-def test_patch_replaces_genres_and_search_follows(staff):
+def test_patch_replaces_genres_and_search_follows(editor_client):
     movie = MovieFactory(name="Heat", genres=[GenreFactory(name="Crime")])
-    response = staff.patch(f"/api/movies/{movie.pk}", {"genre": ["Thriller"]}, format="json")
+    response = editor_client.patch(
+        f"/api/movies/{movie.pk}", {"genre": ["Thriller"]}, format="json"
+    )
     assert response.status_code == 200
-    assert staff.get("/api/movies?search=heat,thriller").json()["count"] == 1
-    assert staff.get("/api/movies?search=heat,crime").json()["count"] == 0
+    assert editor_client.get("/api/movies?search=heat,thriller").json()["count"] == 1
+    assert editor_client.get("/api/movies?search=heat,crime").json()["count"] == 0
 
 
-def test_put_and_delete_a_movie(staff):
+def test_put_and_delete_a_movie(editor_client):
     movie = MovieFactory()
-    assert staff.put(f"/api/movies/{movie.pk}", PATHS_OF_GLORY, format="json").status_code == 200
+    assert (
+        editor_client.put(f"/api/movies/{movie.pk}", PATHS_OF_GLORY, format="json").status_code
+        == 200
+    )
     assert Movie.objects.get().name == "Paths of Glory"
-    assert staff.delete(f"/api/movies/{movie.pk}").status_code == 204
+    assert editor_client.delete(f"/api/movies/{movie.pk}").status_code == 204
     assert Movie.objects.count() == 0
 
 
-def test_genre_counts_follow_movie_writes(staff):
+def test_genre_counts_follow_movie_writes(editor_client):
     def counts() -> dict[str, int]:
-        results = staff.get("/api/genres").json()["results"]
+        results = editor_client.get("/api/genres").json()["results"]
         return {genre["name"]: genre["movie_count"] for genre in results}
 
-    movie_id = staff.post("/api/movies", PATHS_OF_GLORY, format="json").json()["id"]
+    movie_id = editor_client.post("/api/movies", PATHS_OF_GLORY, format="json").json()["id"]
     assert counts() == {"Drama": 1, "war": 1}
-    patched = staff.patch(f"/api/movies/{movie_id}", {"genre": ["War", "History"]}, format="json")
+    patched = editor_client.patch(
+        f"/api/movies/{movie_id}", {"genre": ["War", "History"]}, format="json"
+    )
     assert patched.status_code == 200
     assert counts() == {"Drama": 0, "History": 1, "war": 1}
-    assert staff.delete(f"/api/movies/{movie_id}").status_code == 204
+    assert editor_client.delete(f"/api/movies/{movie_id}").status_code == 204
     assert counts() == {"Drama": 0, "History": 0, "war": 0}
 
 
-def test_staff_writes_genres(staff):
-    created = staff.post("/api/genres", {"name": "Film-Noir"}, format="json")
+def test_staff_writes_genres(editor_client):
+    created = editor_client.post("/api/genres", {"name": "Film-Noir"}, format="json")
     assert created.status_code == 201
     genre_id = created.json()["id"]
-    assert staff.post("/api/genres", {"name": "film-noir"}, format="json").status_code == 409
+    assert (
+        editor_client.post("/api/genres", {"name": "film-noir"}, format="json").status_code == 409
+    )
     movie = MovieFactory(genres=[Genre.objects.get(pk=genre_id)])
-    renamed = staff.patch(f"/api/genres/{genre_id}", {"name": "Noir"}, format="json")
+    renamed = editor_client.patch(f"/api/genres/{genre_id}", {"name": "Noir"}, format="json")
     assert renamed.status_code == 200
-    assert staff.get("/api/movies?search=noir").json()["results"][0]["id"] == movie.pk
-    assert staff.delete(f"/api/genres/{genre_id}").status_code == 204
-    assert staff.get("/api/movies?search=noir").json()["count"] == 0
+    assert editor_client.get("/api/movies?search=noir").json()["results"][0]["id"] == movie.pk
+    assert editor_client.delete(f"/api/genres/{genre_id}").status_code == 204
+    assert editor_client.get("/api/movies?search=noir").json()["count"] == 0
 
 
-def test_session_writes_need_the_csrf_token():
-    admin = make_user("admin", password="a-long-password-123")
+def test_session_writes_need_the_csrf_token(editor):
     client = APIClient(enforce_csrf_checks=True)
-    client.force_login(admin)
+    client.force_login(editor)
     response = client.post("/api/genres", {"name": "Noir"}, format="json")
     assert response.status_code == 403
     assert "CSRF" in response.json()["detail"]
 
 
-def test_unsupported_media_type_is_415(staff):
-    response = staff.post(
+def test_unsupported_media_type_is_415(editor_client):
+    response = editor_client.post(
         "/api/genres", "name=Noir", content_type="application/x-www-form-urlencoded"
     )
     assert response.status_code == 415
     assert response.json()["status"] == 415
 
 
-def test_malformed_json_is_400(staff):
-    response = staff.post("/api/genres", "{", content_type="application/json")
+def test_malformed_json_is_400(editor_client):
+    response = editor_client.post("/api/genres", "{", content_type="application/json")
     assert response.status_code == 400
     assert response.json()["code"] == "parse_error"
 
@@ -155,8 +150,7 @@ def test_malformed_json_is_400(staff):
 # The token command
 
 
-def test_token_command_issues_and_revokes():
-    User.objects.create_user("editor", is_staff=True)
+def test_token_command_issues_and_revokes(editor):
     out = StringIO()
     call_command("api_token", "issue", "editor", stdout=out)
     key = out.getvalue().strip()
@@ -173,14 +167,8 @@ def test_token_command_names_an_unknown_account():
 # API writes take the admin's model permissions
 
 
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
-
-
 def test_staff_without_model_permissions_cannot_write():
-    client = client_for(make_user("bare", permissions=[]))
+    client = token_client(UserFactory(staff=True))
     movie, genre = MovieFactory(), GenreFactory()
     attempts = [
         client.post("/api/movies", PATHS_OF_GLORY, format="json"),
@@ -200,7 +188,7 @@ def test_staff_without_model_permissions_cannot_write():
     [("add_movie", "post"), ("change_movie", "patch"), ("delete_movie", "delete")],
 )
 def test_each_movie_write_takes_its_own_permission(permission, allowed):
-    client = client_for(make_user("one", permissions=[permission]))
+    client = token_client(UserFactory(staff=True, permissions=[permission]))
     movie = MovieFactory()
     statuses = {
         "post": client.post("/api/movies", {**PATHS_OF_GLORY, "genre": []}, format="json"),
@@ -212,7 +200,7 @@ def test_each_movie_write_takes_its_own_permission(permission, allowed):
 
 
 def test_new_genres_through_a_movie_take_the_add_genre_permission():
-    client = client_for(make_user("movies-only", permissions=["add_movie"]))
+    client = token_client(UserFactory(staff=True, permissions=["add_movie"]))
     Genre.objects.create(name="Drama")
     refused = client.post("/api/movies", PATHS_OF_GLORY, format="json")
     assert refused.status_code == 403
@@ -225,14 +213,16 @@ def test_new_genres_through_a_movie_take_the_add_genre_permission():
 
 
 def test_superusers_may_do_everything():
-    client = client_for(User.objects.create_superuser("root", "root@example.com", "x-long-pass-1"))
+    client = token_client(UserFactory(superuser=True))
     assert client.post("/api/movies", PATHS_OF_GLORY, format="json").status_code == 201
     assert client.post("/api/genres", {"name": "Noir"}, format="json").status_code == 201
 
 
 @pytest.mark.requires_postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_patch_racing_a_delete_is_never_a_500_nor_brings_the_movie_back(monkeypatch):
+def test_a_patch_racing_a_delete_is_never_a_500_nor_brings_the_movie_back(
+    editor_client, monkeypatch
+):
     """A DELETE arrives while a PATCH of the same movie is between reading and saving it."""
     import threading
 
@@ -240,7 +230,6 @@ def test_a_patch_racing_a_delete_is_never_a_500_nor_brings_the_movie_back(monkey
 
     from catalog.api.serializers import MovieWriteSerializer
 
-    staff = client_for(make_user("racer"))
     movie = MovieFactory()
     deleter = threading.Thread(
         target=lambda: (Movie.objects.filter(pk=movie.pk).delete(), connection.close())
@@ -253,16 +242,16 @@ def test_a_patch_racing_a_delete_is_never_a_500_nor_brings_the_movie_back(monkey
         return save(self, **kwargs)
 
     monkeypatch.setattr(MovieWriteSerializer, "save", save_while_deleted)
-    response = staff.patch(f"/api/movies/{movie.pk}", {"name": "Back"}, format="json")
+    response = editor_client.patch(f"/api/movies/{movie.pk}", {"name": "Back"}, format="json")
     deleter.join()
     assert response.status_code in (200, 404), response.content
     assert not Movie.objects.exists()
 
 
-def test_a_write_to_a_movie_already_gone_is_a_404(staff):
+def test_a_write_to_a_movie_already_gone_is_a_404(editor_client):
     movie = MovieFactory()
     Movie.objects.filter(pk=movie.pk).delete()
-    response = staff.patch(f"/api/movies/{movie.pk}", {"name": "Back"}, format="json")
+    response = editor_client.patch(f"/api/movies/{movie.pk}", {"name": "Back"}, format="json")
     assert (response.status_code, response.json()["code"]) == (404, "not_found")
 
 
@@ -274,8 +263,7 @@ def test_concurrent_writes_of_genres_and_their_movies_never_deadlock():
 
     from django.db import connection
 
-    editor = make_user("concurrent")
-    token = Token.objects.create(user=editor).key
+    token = api_token(UserFactory(editor=True))
     genre = GenreFactory(name="Noir")
     movies = MovieFactory.create_batch(3, genres=[genre])
 

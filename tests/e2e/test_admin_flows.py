@@ -6,15 +6,14 @@ import re
 from typing import TYPE_CHECKING
 
 import pytest
-from django.contrib.auth.models import User
 
 from catalog.models import Movie
-from tests.factories import GenreFactory, MovieFactory
+from tests.factories import GenreFactory, MovieFactory, UserFactory
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 USERNAME = "keeper"
 PASSWORD = "a-long-admin-passphrase"
@@ -51,7 +50,7 @@ def test_keeper_adds_finds_edits_and_deletes_a_movie(page, live_server, screensh
         imdb_score=9.2,
         genres=[crime, drama],
     )
-    User.objects.create_superuser(USERNAME, "keeper@example.com", PASSWORD)
+    UserFactory(superuser=True, username=USERNAME, password=PASSWORD)
 
     # Log in through the form /admin/ sends an anonymous visitor to.
     page.goto("/admin/")

@@ -10,7 +10,7 @@ from django.conf import settings
 
 from tests.factories import GenreFactory, MovieFactory
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def test_swagger_ui_runs_a_movie_search(page, live_server, screenshot):

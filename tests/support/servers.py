@@ -1,7 +1,8 @@
 """Real servers for the tests that need one: gunicorn as the Procfile starts it.
 
-The app runs with production settings (``DEBUG`` off, a ``SECRET_KEY``) on a
-SQLite database file the tests migrate, so these tests run in every CI leg.
+The app runs with production settings (``DEBUG`` off, a ``SECRET_KEY``) on the
+database a URL names: a SQLite file the tests migrate, so that these tests run
+in every CI leg, or a PostgreSQL database of a test's own.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from tests import waiting
+from tests.support import waiting
 
 MANAGE = settings.BASE_DIR / "manage.py"
 GUNICORN = Path(sys.executable).with_name("gunicorn")
@@ -40,13 +41,17 @@ def answers(port: int) -> bool:
         return False
 
 
-def app_environment(database: Path, **extra: str) -> dict[str, str]:
-    """Production settings on a SQLite file, and nothing from the tests' environment."""
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def app_environment(database_url: str, **extra: str) -> dict[str, str]:
+    """Production settings on the database, and nothing from the tests' environment."""
     return {
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", "/"),
         "PYTHONUNBUFFERED": "1",
-        "DATABASE_URL": f"sqlite:///{database}",
+        "DATABASE_URL": database_url,
         "DEBUG": "0",
         "SECRET_KEY": "server-tests-" + "k" * 50,
         "ALLOWED_HOSTS": "127.0.0.1",
@@ -54,15 +59,23 @@ def app_environment(database: Path, **extra: str) -> dict[str, str]:
     }
 
 
-def migrate(database: Path) -> None:
+def manage(database_url: str, *args: str) -> str:
+    """What a manage.py command prints, run with the production settings on the database."""
     result = subprocess.run(
-        [sys.executable, str(MANAGE), "migrate", "--no-input"],
-        env=app_environment(database),
+        [sys.executable, str(MANAGE), *args],
+        env=app_environment(database_url),
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def raw_get(target: bytes, *header_lines: bytes) -> bytes:
+    """The bytes of a GET of ``target`` from 127.0.0.1, with more header lines if given."""
+    head = [b"GET " + target + b" HTTP/1.1", b"Host: 127.0.0.1", *header_lines]
+    return b"\r\n".join(head) + b"\r\n\r\n"
 
 
 def exchange(port: int, raw: bytes) -> tuple[int, dict[str, str], bytes]:
@@ -86,6 +99,10 @@ class Gunicorn:
     port: int
     log_path: Path
 
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
@@ -96,9 +113,12 @@ class Gunicorn:
 
 @contextmanager
 def start_gunicorn(
-    env: dict[str, str], log_path: Path, *, args: Sequence[str] = ()
+    database_url: str, log_path: Path, *, args: Sequence[str] = (), **env: str
 ) -> Iterator[Gunicorn]:
-    """gunicorn with ``movies/config/gunicorn.py`` on a free loopback port, for the block."""
+    """gunicorn with ``movies/config/gunicorn.py`` on a free loopback port, for the block.
+
+    Its stdout and stderr go to ``log_path``; ``env`` adds to the production settings.
+    """
     port = free_port()
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -116,7 +136,7 @@ def start_gunicorn(
                 *args,
                 "config.wsgi",
             ],
-            env=env,
+            env=app_environment(database_url, **env),
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -1,0 +1,1 @@
+"""What the tests share besides fixtures and factories: servers, proxies, reference answers."""
