@@ -368,28 +368,16 @@ def movie_field_cases(method: str, path: str):
 
 
 def genre_field_cases(method: str, path: str):
-    where = f"{method} {path}"
+    def name_case(label: str, value, status: int, code: str) -> pytest.param:
+        body = as_json({"name": value})
+        where = f"{method} {path} name={label}"
+        return case(where, method, path, status, body=body, code=code, names="name")
+
+    invalid_names = (None, True, [], ["Drama"], {}, "", "   ", "\x00", "x" * 101)
     return [
-        case(
-            f"{where} name={json.dumps(value)[:40]}",
-            method,
-            path,
-            400,
-            body=as_json({"name": value}),
-            code="invalid",
-            names="name",
-        )
-        for value in (None, True, [], ["Drama"], {}, "", "   ", "\x00", "x" * 101)
+        name_case(json.dumps(value)[:40], value, 400, "invalid") for value in invalid_names
     ] + [
-        case(
-            f"{where} name={label}",
-            method,
-            path,
-            409,
-            body=as_json({"name": name}),
-            code="conflict",
-            names="name",
-        )
+        name_case(label, name, 409, "conflict")
         for label, name in [("crime", "crime"), ("' WAR '", " WAR ")]
     ]
 

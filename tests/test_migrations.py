@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 from django.apps.registry import Apps
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("reads_from_primary"),
+]
 
 BEFORE_MOVIE_COUNT = [("catalog", "0004_covering_order_indexes")]
 WITH_MOVIE_COUNT = [("catalog", "0005_genre_movie_count")]
@@ -21,12 +28,18 @@ def migrate(targets: list[tuple[str, str]] | None = None) -> Apps:
     return MigrationExecutor(connection).loader.project_state(targets).apps
 
 
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("reads_from_primary")
-def test_genre_movie_counts_are_filled_from_the_links_and_can_be_removed_again():
+@contextmanager
+def migrated_back_to(targets: list[tuple[str, str]]) -> Iterator[tuple[type, type]]:
+    """Genre and Movie as those migrations left them, for a test's rows; the latest after."""
     try:
-        before = migrate(BEFORE_MOVIE_COUNT)
-        Genre, Movie = before.get_model("catalog", "Genre"), before.get_model("catalog", "Movie")
+        models = migrate(targets)
+        yield models.get_model("catalog", "Genre"), models.get_model("catalog", "Movie")
+    finally:
+        migrate()
+
+
+def test_genre_movie_counts_are_filled_from_the_links_and_can_be_removed_again():
+    with migrated_back_to(BEFORE_MOVIE_COUNT) as (Genre, Movie):
         drama, war = Genre.objects.create(name="Drama"), Genre.objects.create(name="War")
         Genre.objects.create(name="Comedy")
         for n in range(3):
@@ -46,19 +59,13 @@ def test_genre_movie_counts_are_filled_from_the_links_and_can_be_removed_again()
             )
         ]
         assert "movie_count" not in columns
-    finally:
-        migrate()
 
 
 WITH_GENRE_KEYS = [("catalog", "0006_genre_key_and_clean_text")]
 
 
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("reads_from_primary")
 def test_genres_get_keys_and_genres_the_new_rule_makes_one_are_merged():
-    try:
-        before = migrate(WITH_MOVIE_COUNT)
-        Genre, Movie = before.get_model("catalog", "Genre"), before.get_model("catalog", "Movie")
+    with migrated_back_to(WITH_MOVIE_COUNT) as (Genre, Movie):
         # Distinct under lower(), one genre under the case fold.
         street, strasse = Genre.objects.create(name="Straße"), Genre.objects.create(name="STRASSE")
         spaced = Genre.objects.create(name="Film  Noir")
@@ -80,5 +87,3 @@ def test_genres_get_keys_and_genres_the_new_rule_makes_one_are_merged():
         assert (amelie.name, amelie.director) == ("Amélie", "Jean-Pierre Jeunet")
         assert sorted(amelie.genres.values_list("name", flat=True)) == ["Film Noir", "Straße"]
         assert "jean-pierre jeunet" in amelie.search_text
-    finally:
-        migrate()

@@ -19,11 +19,17 @@ def test_healthz_is_ok_when_the_database_answers(client):
     assert response.json()["checks"]["database"] == "ok"
 
 
-def test_healthz_is_503_when_the_database_does_not(client, monkeypatch):
-    def refuse(*args, **kwargs):
-        raise OperationalError("connection refused")
+def refuse_database(monkeypatch, target: str, message: str) -> None:
+    """Make ``target`` fail as a database that does not answer fails."""
 
-    monkeypatch.setattr("operations.health.connection.cursor", refuse)
+    def refuse(*args, **kwargs):
+        raise OperationalError(message)
+
+    monkeypatch.setattr(target, refuse)
+
+
+def test_healthz_is_503_when_the_database_does_not(client, monkeypatch):
+    refuse_database(monkeypatch, "operations.health.connection.cursor", "connection refused")
     response = client.get("/healthz")
     assert response.status_code == 503
     body = response.json()
@@ -109,10 +115,8 @@ def test_an_unexpected_failure_is_a_json_500_without_a_traceback(client, monkeyp
 
 
 def test_a_database_outage_is_a_json_503_with_retry_after(client, monkeypatch):
-    def refuse(*args, **kwargs):
-        raise OperationalError("could not connect to server")
-
-    monkeypatch.setattr("catalog.models.CatalogueVersion.current", refuse)
+    target = "catalog.models.CatalogueVersion.current"
+    refuse_database(monkeypatch, target, "could not connect to server")
     response = client.get("/api/movies")
     assert response.status_code == 503
     assert response.json()["code"] == "unavailable"

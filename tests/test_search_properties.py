@@ -9,7 +9,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from catalog.importer import import_records
-from catalog.models import Genre, Movie
+from catalog.models import Genre, Movie, genre_key
 from catalog.search import search_movies
 from tests.support.reference import real_movie_counts, reference_search, stored_movie_counts
 
@@ -45,6 +45,17 @@ def pick(model, index: int):
     return objects[index % len(objects)] if objects else None
 
 
+def picks(model, indexes) -> list:
+    return [chosen for chosen in (pick(model, index) for index in indexes) if chosen]
+
+
+def on(model, index: int, action) -> None:
+    """``action`` on the object ``index`` picks, if there is any object to pick."""
+    chosen = pick(model, index)
+    if chosen is not None:
+        action(chosen)
+
+
 def apply(operation: tuple) -> None:
     kind, *args = operation
     if kind == "create_movie":
@@ -54,7 +65,7 @@ def apply(operation: tuple) -> None:
             director=director.strip(),
             defaults={"popularity": popularity, "imdb_score": score},
         )
-        movie.genres.add(*filter(None, (pick(Genre, i) for i in genre_picks)))
+        movie.genres.add(*picks(Genre, genre_picks))
     elif kind == "create_genre":
         Genre.objects.resolve([args[0]])
     elif kind == "rename_movie":
@@ -63,42 +74,26 @@ def apply(operation: tuple) -> None:
             movie.name = name
             movie.save()
     elif kind == "set_genres":
-        movie = pick(Movie, args[0])
-        if movie:
-            movie.genres.set(filter(None, (pick(Genre, i) for i in args[1])))
+        on(Movie, args[0], lambda movie: movie.genres.set(picks(Genre, args[1])))
     elif kind == "add_movie_to_genre":
-        genre, movie = pick(Genre, args[0]), pick(Movie, args[1])
-        if genre and movie:
-            genre.movies.add(movie)
+        on(Genre, args[0], lambda genre: on(Movie, args[1], genre.movies.add))
     elif kind == "remove_genres":
-        movie = pick(Movie, args[0])
-        if movie:
-            movie.genres.remove(*filter(None, (pick(Genre, i) for i in args[1])))
+        on(Movie, args[0], lambda movie: movie.genres.remove(*picks(Genre, args[1])))
     elif kind == "remove_movie_from_genre":
-        genre, movie = pick(Genre, args[0]), pick(Movie, args[1])
-        if genre and movie:
-            genre.movies.remove(movie)
+        on(Genre, args[0], lambda genre: on(Movie, args[1], genre.movies.remove))
     elif kind == "clear_movie":
-        movie = pick(Movie, args[0])
-        if movie:
-            movie.genres.clear()
+        on(Movie, args[0], lambda movie: movie.genres.clear())
     elif kind == "clear_genre":
-        genre = pick(Genre, args[0])
-        if genre:
-            genre.movies.clear()
+        on(Genre, args[0], lambda genre: genre.movies.clear())
     elif kind == "rename_genre":
         genre, name = pick(Genre, args[0]), args[1].strip()
-        if genre and not Genre.objects.exclude(pk=genre.pk).filter(name__iexact=name).exists():
+        if genre and not Genre.objects.exclude(pk=genre.pk).filter(key=genre_key(name)).exists():
             genre.name = name
             genre.save()
     elif kind == "delete_genre":
-        genre = pick(Genre, args[0])
-        if genre:
-            genre.delete()
+        on(Genre, args[0], lambda genre: genre.delete())
     elif kind == "delete_movie":
-        movie = pick(Movie, args[0])
-        if movie:
-            movie.delete()
+        on(Movie, args[0], lambda movie: movie.delete())
     elif kind == "import_record":
         name, director, popularity, genre_names = args
         import_records(

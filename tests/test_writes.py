@@ -5,18 +5,14 @@ from django.core.management import CommandError, call_command
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from catalog.api import schema as docs
 from catalog.models import Genre, Movie
 from tests.factories import GenreFactory, MovieFactory, UserFactory, api_token, token_client
 
 pytestmark = pytest.mark.django_db
 
-PATHS_OF_GLORY = {
-    "name": "Paths of Glory",
-    "director": "Stanley Kubrick",
-    "popularity": 86.0,
-    "imdb_score": 8.4,
-    "genre": ["Drama", " war "],
-}
+# The documented example, one of its genre names padded with spaces.
+PATHS_OF_GLORY = {**docs.MOVIE_WRITE_EXAMPLE.value, "genre": ["Drama", " war "]}
 
 
 def test_anonymous_writes_are_401(client):
