@@ -239,18 +239,20 @@ def test_the_importer_refuses_more_than_twenty_genres():
 
 
 @pytest.mark.parametrize("field", ["name", "director"])
-def test_control_characters_at_either_end_are_refused_not_trimmed(editor, field):
-    response = editor.post("/api/movies", {**MOVIE, field: "\u001fHeat\u001c"}, format="json")
+def test_control_characters_at_either_end_are_refused_not_trimmed(editor_client, field):
+    response = editor_client.post(
+        "/api/movies", {**MOVIE, field: "\u001fHeat\u001c"}, format="json"
+    )
     assert response.status_code == 400
     assert set(response.json()["errors"]) == {field}
 
 
-def test_a_genre_no_movie_could_use_is_refused_everywhere(editor):
+def test_a_genre_no_movie_could_use_is_refused_everywhere(editor_client):
     expands = "\ufdfa" * 100  # 18 letters each once normalised for search
-    created = editor.post("/api/genres", {"name": expands}, format="json")
+    created = editor_client.post("/api/genres", {"name": expands}, format="json")
     assert created.status_code == 400
     assert set(created.json()["errors"]) == {"name"}
-    movie = editor.post("/api/movies", {**MOVIE, "genre": [expands]}, format="json")
+    movie = editor_client.post("/api/movies", {**MOVIE, "genre": [expands]}, format="json")
     assert movie.status_code == 400
     with pytest.raises(CatalogueError, match='record 0: field "genre": Too long to search'):
         import_records(records=[record(genre=[expands])])
