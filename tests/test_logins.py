@@ -174,7 +174,7 @@ def test_a_successful_login_ends_the_run_of_failures(curator, settings, login):
     assert login(client).status_code in (200, 302)
 
 
-def test_logging_in_to_ones_own_account_does_not_clear_failures_against_others(staff, settings):
+def test_logging_in_to_ones_own_account_does_not_clear_failures_against_others(curator, settings):
     settings.AXES_FAILURE_LIMIT = 3
     UserFactory(username="other", password="another long passphrase", staff=True)
     client = APIClient()
