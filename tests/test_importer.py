@@ -234,6 +234,7 @@ def test_command_fails_naming_the_record_and_field(write_catalogue):
 
 @pytest.mark.requires_postgres
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("reads_from_primary")
 def test_concurrent_imports_report_each_new_genre_once():
     """A genre both imports name is created by one; the other reports it as existing."""
     import threading
