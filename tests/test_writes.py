@@ -216,6 +216,7 @@ def test_superusers_may_do_everything():
 
 @pytest.mark.requires_postgres
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("reads_from_primary")
 def test_a_patch_racing_a_delete_is_never_a_500_nor_brings_the_movie_back(
     editor_client, monkeypatch
 ):
