@@ -20,7 +20,7 @@ from django.db import connections, models, router
 from django.db.models import Func
 
 from catalog import search
-from catalog.text import InvalidText, clean_text, text_key
+from catalog.text import INVISIBLE_CHARACTER, InvalidText, clean_text, find_invisible, text_key
 
 POPULARITY_RANGE = (0.0, 100.0)
 IMDB_SCORE_RANGE = (0.0, 10.0)
@@ -54,10 +54,9 @@ def genre_key(name: str) -> str:
 
 def validate_visible_text(value: str) -> None:
     """A model field validator: refuse what catalog.text refuses."""
-    try:
-        clean_text(value)
-    except InvalidText as error:
-        raise ValidationError(str(error), code="invisible") from None
+    codepoint = find_invisible(value)
+    if codepoint is not None:
+        raise ValidationError(INVISIBLE_CHARACTER.format(codepoint=codepoint), code="invisible")
 
 
 def validate_searchable_genre_name(value: str) -> None:
@@ -83,6 +82,10 @@ _INSERT_MISSING_GENRES = (
 
 
 class GenreQuerySet(models.QuerySet["Genre"]):
+    def named(self, name: str) -> GenreQuerySet:
+        """The genre ``name`` names, whatever its spelling: the one with its key."""
+        return self.filter(key=genre_key(name))
+
     def resolve(self, names: Iterable[str]) -> ResolvedGenres:
         """The genres with these names, by key, creating the missing ones.
 
@@ -168,15 +171,15 @@ class Genre(models.Model):
         stored = Genre.objects.filter(pk=self.pk).values_list("name", flat=True).first()
         if stored is None:
             return 0
-        growth = len(search.normalise(name).encode()) - len(search.normalise(stored).encode())
+        line_size = search.utf8_size(search.field_line(name))
+        growth = line_size - search.utf8_size(search.field_line(stored))
         if growth <= 0:
             return 0
         movies = Movie.objects.filter(genres=self.pk).alias(size=OctetLength("search_text"))
         return movies.filter(size__gt=search.MAX_DOCUMENT_BYTES - growth).count()
 
     def validate_unique(self, exclude=None) -> None:
-        clash = Genre.objects.filter(key=genre_key(self.name)).exclude(pk=self.pk)
-        if clash.exists():
+        if Genre.objects.named(self.name).exclude(pk=self.pk).exists():
             raise ValidationError({"name": [DUPLICATE_GENRE]})
         super().validate_unique(exclude={*(exclude or ()), "key"})
 

@@ -54,7 +54,7 @@ GENRE_TOO_LONG = (
 
 
 def genre_line_too_long(name: str) -> bool:
-    return len(normalise(name).encode("utf-8", "surrogatepass")) > MAX_GENRE_LINE_BYTES
+    return utf8_size(field_line(name)) > MAX_GENRE_LINE_BYTES
 
 
 class InvalidSearch(ValueError):
@@ -76,6 +76,16 @@ def normalise(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
     return stripped.casefold()
+
+
+def field_line(text: str) -> str:
+    """A field's line in search_text: normalised, control characters made spaces."""
+    return _CONTROL_CHARACTERS.sub(" ", normalise(text))
+
+
+def utf8_size(text: str) -> int:
+    """Bytes of ``text`` in UTF-8, as the database stores it."""
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 def format_number(value: float) -> str:
@@ -128,17 +138,15 @@ def search_document(
     """
     fields = [name, director, format_number(popularity), format_number(imdb_score)]
     fields.extend(sorted(genre_names))
-    normalised = [_CONTROL_CHARACTERS.sub(" ", normalise(field)) for field in fields]
-    document = FIELD_SEPARATOR.join(normalised)
+    lines = [field_line(field) for field in fields]
+    document = FIELD_SEPARATOR.join(lines)
     if len(document) * 4 > MAX_DOCUMENT_BYTES:  # only then can it be too long
-        size = len(document.encode("utf-8", "surrogatepass"))
+        size = utf8_size(document)
         if size > MAX_DOCUMENT_BYTES:
             shares = {
-                "name": len(normalised[0].encode("utf-8", "surrogatepass")),
-                "director": len(normalised[1].encode("utf-8", "surrogatepass")),
-                "genre": sum(
-                    len(text.encode("utf-8", "surrogatepass")) for text in normalised[4:]
-                ),
+                "name": utf8_size(lines[0]),
+                "director": utf8_size(lines[1]),
+                "genre": sum(utf8_size(line) for line in lines[4:]),
             }
             raise DocumentTooLong(size=size, field=max(shares, key=shares.__getitem__))
     return document
@@ -151,7 +159,7 @@ def director_contains(queryset: QuerySet, text: str) -> QuerySet:
     comes first, so an index (or a cheap scan) narrows the rows the pattern
     then checks.
     """
-    needle = _CONTROL_CHARACTERS.sub(" ", normalise(text.strip()))
+    needle = field_line(text.strip())
     on_second_line = rf"^[^{FIELD_SEPARATOR}]*{FIELD_SEPARATOR}[^{FIELD_SEPARATOR}]*"
     return queryset.filter(search_text__contains=needle).filter(
         search_text__regex=on_second_line + re.escape(needle)

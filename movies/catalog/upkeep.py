@@ -53,7 +53,7 @@ from django.db.models.functions import Coalesce, Greatest
 
 from catalog import bulk
 from catalog.models import CatalogueVersion, Genre, Movie
-from catalog.search import FIELD_SEPARATOR, search_document
+from catalog.search import field_line, search_document
 
 Link = Movie.genres.through
 
@@ -150,14 +150,6 @@ def document_for(movie: Movie, genre_names: Iterable[str]) -> str:
     )
 
 
-def genre_line(name: str) -> str:
-    """A genre's line in search_text, exactly as search_document writes it."""
-    document = search_document(
-        name="", director="", popularity=0.0, imdb_score=0.0, genre_names=[name]
-    )
-    return document.split(FIELD_SEPARATOR)[bulk.MOVIE_LINES]
-
-
 def genre_lines(using: str, *, leaving_out: int | None = None) -> list[tuple[int, str]]:
     """(id, line) of every genre, in search_document's order: by name as Python sorts.
 
@@ -168,7 +160,7 @@ def genre_lines(using: str, *, leaving_out: int | None = None) -> list[tuple[int
     if leaving_out is not None:
         genres = genres.exclude(pk=leaving_out)
     ordered = sorted(genres, key=lambda genre: (genre[1], genre[0]))
-    return [(pk, genre_line(name)) for pk, name in ordered]
+    return [(pk, field_line(name)) for pk, name in ordered]
 
 
 def refresh_search_text(movie_ids: Iterable[int], *, using: str = DEFAULT_DB_ALIAS) -> int:

@@ -22,7 +22,6 @@ from catalog.models import (
     Genre,
     ListedMovie,
     Movie,
-    genre_key,
     validate_searchable_genre_name,
 )
 from catalog.text import InvalidText, clean_text
@@ -85,7 +84,7 @@ class GenreWithCountSerializer(serializers.ModelSerializer):
         validators: list = []
 
     def validate_name(self, name: str) -> str:
-        clashes = Genre.objects.filter(key=genre_key(name))
+        clashes = Genre.objects.named(name)
         if self.instance is not None:
             clashes = clashes.exclude(pk=self.instance.pk)
             too_long = self.instance.movies_too_long_if_renamed(name)
