@@ -65,8 +65,6 @@ def test_adding_a_movie_with_genres_makes_it_searchable(admin_client):
         },
     )
     assert response.status_code == 302
-    movie = Movie.objects.get(name="Paths of Glory")
-    assert "war" in movie.search_text.split("\n")
     assert admin_client.get("/api/movies?search=kubrick,war").json()["count"] == 1
 
 
@@ -153,16 +151,15 @@ def test_view_site_leads_to_a_page_that_exists(admin_client):
 
 
 def test_the_admin_refuses_a_movie_too_large_to_index(admin_client):
-    big = GenreFactory(name="\U0001f3ac" * 100)
-    small = GenreFactory(name="Drama")
     response = admin_client.post(
         "/admin/catalog/movie/add/",
         {
-            "name": "\U0001f3ac" * 255,
-            "director": "\U0001f3ac" * 255,
+            # 18 letters each once normalised for search
+            "name": "\ufdfa" * 100,
+            "director": "Someone",
             "popularity": 50,
             "imdb_score": 5,
-            "genres": [big.pk, small.pk, GenreFactory(name="\U0001f3ac" * 99).pk],
+            "genres": [GenreFactory(name="Drama").pk],
         },
     )
     assert response.status_code == 200  # the form again, with the error

@@ -87,3 +87,40 @@ def test_genres_get_keys_and_genres_the_new_rule_makes_one_are_merged():
         assert (amelie.name, amelie.director) == ("Amélie", "Jean-Pierre Jeunet")
         assert sorted(amelie.genres.values_list("name", flat=True)) == ["Film Noir", "Straße"]
         assert "jean-pierre jeunet" in amelie.search_text
+
+
+GENRES_IN_SEARCH_TEXT = [("catalog", "0006_genre_key_and_clean_text")]
+
+
+def test_genre_names_leave_the_search_text_and_can_come_back():
+    with migrated_back_to(GENRES_IN_SEARCH_TEXT) as (Genre, Movie):
+        film_noir = Genre.objects.create(name="Film-Noir", key="film-noir")
+        war = Genre.objects.create(name="Wär", key="wär")
+        texts = {
+            "Heat": "heat\nmichael mann\n80.0\n8.2",
+            "Laura": "laura\notto preminger\n70.0\n8.0\nfilm-noir",
+            "Glory": "glory\nedward zwick\n75.0\n7.8\nfilm-noir\nwar",
+        }
+        for name, text in texts.items():
+            movie = Movie.objects.create(
+                name=name, director="D", popularity=1, imdb_score=1, search_text=text
+            )
+            movie.genres.add(*{"Laura": [film_noir], "Glory": [film_noir, war]}.get(name, []))
+
+        after = migrate()
+        genres = after.get_model("catalog", "Genre").objects.values_list("name", "search_name")
+        assert dict(genres) == {"Film-Noir": "film-noir", "Wär": "war"}
+        movies = after.get_model("catalog", "Movie").objects
+        assert dict(movies.values_list("name", "search_text")) == {
+            "Heat": "heat\nmichael mann\n80.0\n8.2",
+            "Laura": "laura\notto preminger\n70.0\n8.0",
+            "Glory": "glory\nedward zwick\n75.0\n7.8",
+        }
+        assert dict(movies.values_list("name", "genre_ids")) == {
+            "Heat": {},
+            "Laura": {str(film_noir.pk): True},
+            "Glory": {str(film_noir.pk): True, str(war.pk): True},
+        }
+
+        migrate(GENRES_IN_SEARCH_TEXT)
+        assert dict(Movie.objects.values_list("name", "search_text")) == texts

@@ -41,12 +41,10 @@ class MovieForm(CatalogueTextForm):
 
     def clean(self) -> dict:
         cleaned = super().clean() or {}
-        fields = (*search.DOCUMENT_FIELDS, "genres")
-        if all(cleaned.get(field) is not None for field in fields):
-            genre_names = [genre.name for genre in cleaned["genres"]]
-            error = search.document_error(cleaned, genre_names)
+        if all(cleaned.get(field) is not None for field in search.DOCUMENT_FIELDS):
+            error = search.document_error(cleaned)
             if error is not None:
-                self.add_error("genres" if error.field == "genre" else error.field, str(error))
+                self.add_error(error.field, str(error))
         return cleaned
 
 

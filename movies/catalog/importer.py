@@ -13,6 +13,7 @@ the genres' movie counts are recounted once, at the end.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -130,10 +131,6 @@ def _genres(raw: Mapping[str, Any], index: int) -> tuple[str, ...]:
     unique: dict[str, str] = {}
     for item, text in enumerate(value):
         name = _clean(text, index, "genre")
-        if search.genre_line_too_long(name):
-            raise CatalogueError(
-                INVALID_TEXT.format(index=index, field="genre", reason=search.GENRE_TOO_LONG)
-            )
         if len(name) > GENRE_NAME_MAX_LENGTH:
             raise CatalogueError(
                 GENRE_TOO_LONG.format(index=index, item=item, max_length=GENRE_NAME_MAX_LENGTH)
@@ -231,15 +228,14 @@ def _write_batch(batch: _Batch, genres: _GenreIds, result: ImportResult) -> None
     updates: list[tuple] = []
     relink: dict[int, list[int]] = {}
     for key, record in records.items():
-        record_genres = genres.resolve(record.genres)
-        genre_ids = [genre.pk for genre in record_genres]
+        genre_ids = [genre.pk for genre in genres.resolve(record.genres)]
+        ids_json = json.dumps(upkeep.genre_ids_of(genre_ids))
         try:
             text = search.search_document(
                 name=record.name,
                 director=record.director,
                 popularity=record.popularity,
                 imdb_score=record.imdb_score,
-                genre_names=[genre.name for genre in record_genres],
             )
         except search.DocumentTooLong as error:
             raise CatalogueError(
@@ -247,7 +243,7 @@ def _write_batch(batch: _Batch, genres: _GenreIds, result: ImportResult) -> None
             ) from None
         row = existing.get(key)
         if row is None:
-            new_rows.append((*key, record.popularity, record.imdb_score, text, now, now))
+            new_rows.append((*key, record.popularity, record.imdb_score, text, ids_json, now, now))
             new_genres[key] = genre_ids
             continue
         pk, popularity, imdb_score, old_text = row
@@ -260,7 +256,7 @@ def _write_batch(batch: _Batch, genres: _GenreIds, result: ImportResult) -> None
         if same_fields and not genres_changed:
             result.unchanged += 1
             continue
-        updates.append((record.popularity, record.imdb_score, text, now, pk))
+        updates.append((record.popularity, record.imdb_score, text, ids_json, now, pk))
         if genres_changed:
             relink[pk] = genre_ids
 

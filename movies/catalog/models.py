@@ -17,7 +17,6 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connections, models, router
-from django.db.models import Func
 
 from catalog import search
 from catalog.text import INVISIBLE_CHARACTER, InvalidText, clean_text, find_invisible, text_key
@@ -29,22 +28,6 @@ GENRE_NAME_MAX_LENGTH = 100
 MAX_GENRES = 20
 DUPLICATE_MOVIE = "A movie with this name and director already exists."
 DUPLICATE_GENRE = "A genre with this name already exists."
-RENAME_TOO_LONG = (
-    "Too long for the searchable text of {count} of its movies: at most "
-    f"{search.MAX_DOCUMENT_BYTES} bytes (UTF-8) each."
-)
-
-
-class OctetLength(Func):
-    """The size of a text in bytes (UTF-8)."""
-
-    function = "OCTET_LENGTH"
-    output_field = models.IntegerField()
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        return super().as_sql(
-            compiler, connection, template="LENGTH(CAST(%(expressions)s AS BLOB))", **extra_context
-        )
 
 
 def genre_key(name: str) -> str:
@@ -59,12 +42,6 @@ def validate_visible_text(value: str) -> None:
         raise ValidationError(INVISIBLE_CHARACTER.format(codepoint=codepoint), code="invisible")
 
 
-def validate_searchable_genre_name(value: str) -> None:
-    """A model field validator: a genre name that fits in any movie's search_text."""
-    if search.genre_line_too_long(value):
-        raise ValidationError(search.GENRE_TOO_LONG, code="too_long_to_search")
-
-
 @dataclass(frozen=True)
 class ResolvedGenres:
     by_key: dict[str, Genre]
@@ -76,8 +53,8 @@ class ResolvedGenres:
 
 
 _INSERT_MISSING_GENRES = (
-    "INSERT INTO catalog_genre (name, key, movie_count) VALUES {rows} "
-    "ON CONFLICT (key) DO NOTHING RETURNING id, name, key"
+    "INSERT INTO catalog_genre (name, key, search_name, movie_count) VALUES {rows} "
+    "ON CONFLICT (key) DO NOTHING RETURNING id, name, key, search_name"
 )
 
 
@@ -100,12 +77,18 @@ class GenreQuerySet(models.QuerySet["Genre"]):
         missing = {key: name for key, name in wanted.items() if key not in by_key}
         created: list[Genre] = []
         if missing:
-            rows = ", ".join(["(%s, %s, 0)"] * len(missing))
-            params = [value for key, name in missing.items() for value in (name, key)]
+            rows = ", ".join(["(%s, %s, %s, 0)"] * len(missing))
+            params = [
+                value
+                for key, name in missing.items()
+                for value in (name, key, search.field_line(name))
+            ]
             with connections[self.db].cursor() as cursor:
                 cursor.execute(_INSERT_MISSING_GENRES.format(rows=rows), params)
-                for pk, name, key in cursor.fetchall():
-                    genre = Genre(pk=pk, name=name, key=key, movie_count=0)
+                for pk, name, key, search_name in cursor.fetchall():
+                    genre = Genre(
+                        pk=pk, name=name, key=key, search_name=search_name, movie_count=0
+                    )
                     genre._state.adding = False
                     genre._state.db = self.db
                     created.append(genre)
@@ -119,13 +102,12 @@ class GenreQuerySet(models.QuerySet["Genre"]):
 
 
 class Genre(models.Model):
-    name = models.CharField(
-        max_length=GENRE_NAME_MAX_LENGTH,
-        validators=[validate_visible_text, validate_searchable_genre_name],
-    )
+    name = models.CharField(max_length=GENRE_NAME_MAX_LENGTH, validators=[validate_visible_text])
     # genre_key(name): what makes two genres one, stored so that the database
     # never folds case by a rule of its own.
     key = models.TextField(unique=True, editable=False)
+    # The name as search terms are matched against it (catalog.search).
+    search_name = models.TextField(editable=False, default="")
     # How many movies have this genre. Written by the database only (increments
     # and recounts, see catalog.upkeep): save() never writes back a count it read.
     # The column default lets code that predates it insert genres (rolling deploys).
@@ -145,6 +127,7 @@ class Genre(models.Model):
     def save(self, *args, **kwargs) -> None:
         self.name = clean_text(self.name)
         self.key = genre_key(self.name)
+        self.search_name = search.field_line(self.name)
         if not self._state.adding:
             # The count read with the row may be out of date by now: keep the row's.
             fields = kwargs.get("update_fields")
@@ -161,22 +144,6 @@ class Genre(models.Model):
         except InvalidText:
             return  # the field's validator reports it
         self.key = genre_key(self.name)
-        if self.pk is not None:
-            too_long = self.movies_too_long_if_renamed(self.name)
-            if too_long:
-                raise ValidationError({"name": [RENAME_TOO_LONG.format(count=too_long)]})
-
-    def movies_too_long_if_renamed(self, name: str) -> int:
-        """How many of this genre's movies would outgrow MAX_DOCUMENT_BYTES with ``name``."""
-        stored = Genre.objects.filter(pk=self.pk).values_list("name", flat=True).first()
-        if stored is None:
-            return 0
-        line_size = search.utf8_size(search.field_line(name))
-        growth = line_size - search.utf8_size(search.field_line(stored))
-        if growth <= 0:
-            return 0
-        movies = Movie.objects.filter(genres=self.pk).alias(size=OctetLength("search_text"))
-        return movies.filter(size__gt=search.MAX_DOCUMENT_BYTES - growth).count()
 
     def validate_unique(self, exclude=None) -> None:
         if Genre.objects.named(self.name).exclude(pk=self.pk).exists():
@@ -250,6 +217,12 @@ class Movie(models.Model):
     )
     genres = models.ManyToManyField(Genre, related_name="movies", blank=True)
     search_text = models.TextField(editable=False, default="")
+    # The ids of its genres as the keys of an object ({"7": 1}), kept with the
+    # links (catalog.upkeep): a search tests a movie's genres on its own row,
+    # so an order index that includes it answers without visiting the links.
+    # A deleted genre's id may stay: ids are never reused, and no search asks
+    # for a genre that is gone.
+    genre_ids = models.JSONField(editable=False, default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -278,14 +251,18 @@ class Movie(models.Model):
             ),
         ]
         # Each ordering the API offers walks one of these, in either direction.
-        # On PostgreSQL they also hold search_text, so a search filters index
-        # entries during the walk without visiting the table.
+        # On PostgreSQL they also hold what a search tests, so a search filters
+        # index entries during the walk without visiting the table.
         indexes = [
             models.Index(
-                fields=["popularity", "id"], include=["search_text"], name="movie_popularity_id"
+                fields=["popularity", "id"],
+                include=["search_text", "genre_ids"],
+                name="movie_popularity_id",
             ),
             models.Index(
-                fields=["imdb_score", "id"], include=["search_text"], name="movie_imdb_score_id"
+                fields=["imdb_score", "id"],
+                include=["search_text", "genre_ids"],
+                name="movie_imdb_score_id",
             ),
             # Without search_text: with the name twice, the largest movies the
             # limits allow would not fit in one index row.

@@ -7,19 +7,26 @@ of one of its genres. Matching ignores case and accents (``amelie`` finds
 "Amélie") and nothing else: no stemming, no word boundaries, ``%`` and ``_``
 are plain characters.
 
-Each movie stores its fields as one normalised ``search_text``, one field per
-line. Terms never contain a line break, so no term can match across two
-fields, and one ``LIKE '%term%'`` per term on that column is the whole query,
-which a trigram index serves on PostgreSQL.
+Each movie stores its own fields as one normalised ``search_text``, one field
+per line. Terms never contain a line break, so no term can match across two
+fields, and ``LIKE '%term%'`` on that column, which a trigram index serves on
+PostgreSQL, finds a term in a movie's own fields. Genre names are not in it:
+each genre stores its normalised name (``Genre.search_name``), a term is looked
+up among the genres (a few dozen rows), and a movie with one that matches
+(``Movie.genre_ids``, on its own row) matches too. So renaming or deleting a
+genre rewrites no movie row, whatever the number of its movies.
 """
 
 from __future__ import annotations
 
+import operator
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Mapping
+from functools import reduce
+from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 MAX_QUERY_LENGTH = 200
 MAX_TERMS = 10
@@ -34,27 +41,15 @@ _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 
 
 # The most bytes (UTF-8) of search_text a movie may have. On PostgreSQL the
-# order indexes carry it, and an index row holds at most 2,704 bytes. Every
-# movie of ASCII text within the field limits fits (2,554 bytes at most); only
-# text of many multi-byte characters can reach it.
-MAX_DOCUMENT_BYTES = 2_600
+# order indexes carry it with genre_ids (at most about 370 bytes: 20 ids), and
+# an index row holds at most 2,704 bytes. Every movie within the field limits
+# fits (2,077 bytes at most) unless normalisation expands its text (U+FDFA
+# becomes 18 characters): only such text can reach it.
+MAX_DOCUMENT_BYTES = 2_200
 DOCUMENT_TOO_LONG = (
-    "Together with the other fields, too long to search: the name, director and "
-    "genres take {size} bytes of searchable text (UTF-8), at most {limit}."
+    "Together with the other fields, too long to search: the name and director "
+    "take {size} bytes of searchable text (UTF-8) once normalised, at most {limit}."
 )
-
-
-# The most bytes a genre's line in search_text may take: 100 characters of
-# four bytes each. Beyond it (characters that normalisation expands, such as
-# U+FDFA) a genre could not be given to any movie.
-MAX_GENRE_LINE_BYTES = 400
-GENRE_TOO_LONG = (
-    f"Too long to search: more than {MAX_GENRE_LINE_BYTES} bytes (UTF-8) once normalised."
-)
-
-
-def genre_line_too_long(name: str) -> bool:
-    return utf8_size(field_line(name)) > MAX_GENRE_LINE_BYTES
 
 
 class InvalidSearch(ValueError):
@@ -62,7 +57,7 @@ class InvalidSearch(ValueError):
 
 
 class DocumentTooLong(ValueError):
-    """A movie whose search_text would not fit; ``field`` is the field that takes most of it."""
+    """A movie whose search_text would not fit; ``field`` is the one that takes most of it."""
 
     def __init__(self, *, size: int, field: str) -> None:
         super().__init__(DOCUMENT_TOO_LONG.format(size=size, limit=MAX_DOCUMENT_BYTES))
@@ -109,45 +104,31 @@ def split_terms(query: str) -> list[str]:
     return sorted(terms, key=lambda term: (-len(term), term))
 
 
-# The movie fields search_document reads besides genre_names.
+# The movie fields search_document reads.
 DOCUMENT_FIELDS = ("name", "director", "popularity", "imdb_score")
 
 
-def document_error(fields, genre_names: Iterable[str]) -> DocumentTooLong | None:
+def document_error(fields: Mapping[str, Any]) -> DocumentTooLong | None:
     """Why a movie with these fields (a mapping of DOCUMENT_FIELDS) could not be stored, if so."""
     try:
-        search_document(
-            **{name: fields[name] for name in DOCUMENT_FIELDS}, genre_names=genre_names
-        )
+        search_document(**{name: fields[name] for name in DOCUMENT_FIELDS})
     except DocumentTooLong as error:
         return error
     return None
 
 
-def search_document(
-    *,
-    name: str,
-    director: str,
-    popularity: float,
-    imdb_score: float,
-    genre_names: Iterable[str],
-) -> str:
+def search_document(*, name: str, director: str, popularity: float, imdb_score: float) -> str:
     """The ``search_text`` stored for a movie with these fields.
 
     Raises DocumentTooLong past MAX_DOCUMENT_BYTES.
     """
     fields = [name, director, format_number(popularity), format_number(imdb_score)]
-    fields.extend(sorted(genre_names))
     lines = [field_line(field) for field in fields]
     document = FIELD_SEPARATOR.join(lines)
     if len(document) * 4 > MAX_DOCUMENT_BYTES:  # only then can it be too long
         size = utf8_size(document)
         if size > MAX_DOCUMENT_BYTES:
-            shares = {
-                "name": utf8_size(lines[0]),
-                "director": utf8_size(lines[1]),
-                "genre": sum(utf8_size(line) for line in lines[4:]),
-            }
+            shares = {"name": utf8_size(lines[0]), "director": utf8_size(lines[1])}
             raise DocumentTooLong(size=size, field=max(shares, key=shares.__getitem__))
     return document
 
@@ -167,7 +148,27 @@ def director_contains(queryset: QuerySet, text: str) -> QuerySet:
 
 
 def search_movies(queryset: QuerySet, query: str) -> QuerySet:
-    """Filter a Movie queryset down to the movies matching every term of ``query``."""
-    for term in split_terms(query):
-        queryset = queryset.filter(search_text__contains=term)
+    """Filter a Movie queryset down to the movies matching every term of ``query``.
+
+    One query reads which genres each term matches; the movies' query then has,
+    per term, a substring test of search_text, or of that and of the movie's
+    genre_ids for those genres.
+    """
+    terms = split_terms(query)
+    if not terms:
+        return queryset
+    matching_genres: dict[str, list[int]] = {term: [] for term in terms}
+    genre_field = queryset.model._meta.get_field("genres")
+    genres = genre_field.related_model.objects.using(queryset.db).filter(
+        reduce(operator.or_, (Q(search_name__contains=term) for term in terms))
+    )
+    for pk, search_name in genres.values_list("pk", "search_name"):
+        for term in terms:
+            if term in search_name:
+                matching_genres[term].append(pk)
+    for term in terms:
+        condition = Q(search_text__contains=term)
+        if matching_genres[term]:
+            condition |= Q(genre_ids__has_any_keys=[str(pk) for pk in matching_genres[term]])
+        queryset = queryset.filter(condition)
     return queryset

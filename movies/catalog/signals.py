@@ -49,15 +49,15 @@ def genre_saving(sender, instance: Genre, using: str, **kwargs) -> None:
 
 
 @receiver(post_save, sender=Genre)
-def genre_saved(sender, instance: Genre, created: bool, using: str, **kwargs) -> None:
-    upkeep.genre_saved(instance, created=created, using=using)
+def genre_saved(sender, **kwargs) -> None:
+    upkeep.genre_saved()
 
 
 @receiver(pre_delete, sender=Genre)
-def genre_deleting(sender, instance: Genre, using: str, origin=None, **kwargs) -> None:
-    upkeep.genre_deleting(instance, using=using, one_of_many=origin is not instance)
+def genre_deleting(sender, instance: Genre, using: str, **kwargs) -> None:
+    upkeep.genre_deleting(instance, using)
 
 
 @receiver(post_delete, sender=Genre)
-def genre_deleted(sender, instance: Genre, using: str, **kwargs) -> None:
-    upkeep.genre_deleted(instance, using)
+def genre_deleted(sender, **kwargs) -> None:
+    upkeep.genre_deleted()

@@ -16,11 +16,12 @@ catalog.signals, which only adapt Django's signals to the events below
   commit), so a repeated read needs no database query; the published version
   only ever grows and expires after VERSION_HINT_TTL_MS, which bounds how long
   reads can miss a write whose writer died between commit and publication.
-- Movie.search_text (catalog.search.search_document). A movie's save builds
-  its whole text; a change of genre links, or a genre's rename or deletion,
-  rewrites only the genres' lines of its movies' texts, in one UPDATE whatever
-  their number (catalog.bulk). The importer builds its texts with
-  document_for() and writes them in bulk.
+- Movie.search_text (catalog.search.search_document) holds a movie's own
+  fields, and Genre.search_name a genre's name: each save builds its own.
+  Movie.genre_ids follows the movie's links: every change of links rewrites it
+  for the movies whose links changed (genre_ids_of). A genre's rename or
+  deletion touches no movie row: a deleted genre's id may stay in genre_ids,
+  where no search asks for it. The importer writes both in bulk.
 - Genre.movie_count moves by the links a change really adds or removes, in
   the transaction that makes the change. A movie's links change only while its
   row is locked (lock_movies(), or an UPDATE of the movie: the importer
@@ -31,13 +32,12 @@ catalog.signals, which only adapt Django's signals to the events below
   committed change and none half-made.
 
 What an event computes before a change for after it (the counts a deletion
-will move, the movies a bulk delete leaves to rebuild) is kept in a Pending,
-per instance, until the matching event takes it.
+will move) is kept in a Pending, per instance, until the matching event
+takes it.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -47,13 +47,12 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
+from django.db import connections, router, transaction
 from django.db.models import Count, F, Model, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest
 
-from catalog import bulk
 from catalog.models import CatalogueVersion, Genre, Movie
-from catalog.search import field_line, search_document
+from catalog.search import search_document
 
 Link = Movie.genres.through
 
@@ -136,59 +135,6 @@ def _announce(version: int, using: str) -> None:
         transaction.on_commit(lambda: publish_version(version), using=using)
 
 
-# Search text
-
-
-def document_for(movie: Movie, genre_names: Iterable[str]) -> str:
-    """The search_text of ``movie`` with these genres (raises search.DocumentTooLong)."""
-    return search_document(
-        name=movie.name,
-        director=movie.director,
-        popularity=movie.popularity,
-        imdb_score=movie.imdb_score,
-        genre_names=genre_names,
-    )
-
-
-def genre_lines(using: str, *, leaving_out: int | None = None) -> list[tuple[int, str]]:
-    """(id, line) of every genre, in search_document's order: by name as Python sorts.
-
-    Genres are few, so they are read whole and sorted here, where the order is
-    the same on every database whatever its collation.
-    """
-    genres = Genre.objects.using(using).values_list("pk", "name")
-    if leaving_out is not None:
-        genres = genres.exclude(pk=leaving_out)
-    ordered = sorted(genres, key=lambda genre: (genre[1], genre[0]))
-    return [(pk, field_line(name)) for pk, name in ordered]
-
-
-def refresh_search_text(movie_ids: Iterable[int], *, using: str = DEFAULT_DB_ALIAS) -> int:
-    """Rebuild search_text for these movies from their genre links, in one UPDATE.
-
-    Returns the number of movies whose text changed.
-    """
-    ids = sorted(set(movie_ids))
-    if not ids:
-        return 0
-    connection = connections[using]
-    param = ids if connection.vendor == "postgresql" else json.dumps(ids)
-    return bulk.rebuild_genre_lines(
-        using, bulk.MOVIES_BY_ID[connection.vendor], [param], genre_lines(using)
-    )
-
-
-def refresh_genre_movies(genre_id: int, *, using: str, leaving_out: bool = False) -> int:
-    """Rebuild search_text for the movies that have this genre, in one UPDATE.
-
-    With ``leaving_out``, as if the genre were already gone from them: run
-    before its links go (delete, clear), when they still say which movies
-    had it, instead of collecting the ids of what may be half the catalogue.
-    """
-    lines = genre_lines(using, leaving_out=genre_id if leaving_out else None)
-    return bulk.rebuild_genre_lines(using, bulk.MOVIES_OF_GENRE, [genre_id], lines)
-
-
 # Movie counts
 
 
@@ -257,13 +203,32 @@ def recount_movie_counts(genres: QuerySet[Genre] | None = None) -> int:
     return chosen.update(movie_count=Coalesce(Subquery(count), 0))
 
 
+# Genre ids
+
+
+def genre_ids_of(genre_ids: Iterable[int]) -> dict[str, bool]:
+    """Movie.genre_ids for a movie with these genres."""
+    return {str(genre_id): True for genre_id in sorted(genre_ids)}
+
+
+def refresh_genre_ids(movie_ids: Iterable[int], using: str) -> None:
+    """Set these movies' genre_ids from their links."""
+    ids = set(movie_ids)
+    linked: dict[int, list[int]] = defaultdict(list)
+    links = Link.objects.using(using).filter(movie_id__in=ids).values_list("movie_id", "genre_id")
+    for movie_id, genre_id in links:
+        linked[movie_id].append(genre_id)
+    movies = [Movie(pk=pk, genre_ids=genre_ids_of(linked[pk])) for pk in sorted(ids)]
+    Movie.objects.using(using).bulk_update(movies, ["genre_ids"], batch_size=1000)
+
+
 # What an event leaves for the next one
 
 
 @dataclass
 class Pending:
     count_changes: dict[int, int] = field(default_factory=dict)
-    movies_to_rebuild: list[int] = field(default_factory=list)
+    movies_relinked: list[int] = field(default_factory=list)
 
 
 _pending = threading.local()
@@ -284,8 +249,12 @@ def _take(instance: Model) -> Pending:
 
 def movie_saving(movie: Movie, using: str) -> None:
     lock_catalogue(using)
-    names = movie.genres.values_list("name", flat=True) if movie.pk else []
-    movie.search_text = document_for(movie, names)
+    movie.search_text = search_document(
+        name=movie.name,
+        director=movie.director,
+        popularity=movie.popularity,
+        imdb_score=movie.imdb_score,
+    )
 
 
 def movie_saved() -> None:
@@ -310,10 +279,12 @@ def links_changing(
     """Before movie.genres or genre.movies changes (pre_add, pre_remove, pre_clear)."""
     lock_catalogue(using)
     if reverse and action == "pre_clear":
-        # genre.movies.clear(): its movies are locked and rebuilt without it
-        # while the links still say which they are; it is recounted afterwards.
-        lock_movies(Link.objects.filter(genre_id=instance.pk).values("movie_id"), using)
-        refresh_genre_movies(instance.pk, using=using, leaving_out=True)
+        # genre.movies.clear(): its movies are locked and noted while the
+        # links still say which they are; it is recounted afterwards.
+        movies = Link.objects.using(using).filter(genre_id=instance.pk).values("movie_id")
+        lock_movies(movies, using)
+        relinked = [row["movie_id"] for row in movies]
+        _keep(instance, Pending(movies_relinked=relinked))
         return
     changes = link_changes(
         instance=instance,
@@ -334,10 +305,11 @@ def links_changed(
         # Recounted rather than set to 0: links that other writers committed
         # after the DELETE began are still there. Few are left, so it is cheap.
         recount_movie_counts(Genre.objects.using(using).filter(pk=instance.pk))
+        refresh_genre_ids(_take(instance).movies_relinked, using)
         return
     shift_movie_counts(_take(instance).count_changes, using)
     # genre.movies.add()/remove(): pk_set holds movie ids.
-    refresh_search_text((pk_set or []) if reverse else [instance.pk], using=using)
+    refresh_genre_ids((pk_set or []) if reverse else [instance.pk], using)
 
 
 def genre_saving(genre: Genre, using: str) -> None:
@@ -345,25 +317,13 @@ def genre_saving(genre: Genre, using: str) -> None:
         lock_catalogue(using)
 
 
-def genre_saved(genre: Genre, *, created: bool, using: str) -> None:
+def genre_saved() -> None:
     bump_version()
-    if not created:
-        refresh_genre_movies(genre.pk, using=using)
 
 
-def genre_deleting(genre: Genre, *, using: str, one_of_many: bool) -> None:
+def genre_deleting(genre: Genre, using: str) -> None:
     lock_catalogue(using)
-    if not one_of_many:
-        # genre.delete(), as the admin and the API delete: its movies are
-        # rebuilt without it now, before its links go by cascade.
-        refresh_genre_movies(genre.pk, using=using, leaving_out=True)
-        return
-    # A queryset's delete() may take several genres that share movies: those
-    # are rebuilt once every link is gone.
-    movies = Link.objects.using(using).filter(genre_id=genre.pk).values_list("movie_id", flat=True)
-    _keep(genre, Pending(movies_to_rebuild=list(movies)))
 
 
-def genre_deleted(genre: Genre, using: str) -> None:
+def genre_deleted() -> None:
     bump_version()
-    refresh_search_text(_take(genre).movies_to_rebuild, using=using)

@@ -18,11 +18,9 @@ from catalog.models import (
     DUPLICATE_MOVIE,
     GENRE_NAME_MAX_LENGTH,
     MAX_GENRES,
-    RENAME_TOO_LONG,
     Genre,
     ListedMovie,
     Movie,
-    validate_searchable_genre_name,
 )
 from catalog.text import InvalidText, clean_text
 
@@ -87,9 +85,6 @@ class GenreWithCountSerializer(serializers.ModelSerializer):
         clashes = Genre.objects.named(name)
         if self.instance is not None:
             clashes = clashes.exclude(pk=self.instance.pk)
-            too_long = self.instance.movies_too_long_if_renamed(name)
-            if too_long:
-                raise serializers.ValidationError(RENAME_TOO_LONG.format(count=too_long))
         if clashes.exists():
             raise Conflict({"name": [DUPLICATE_GENRE]})
         return name
@@ -136,11 +131,7 @@ class MovieWriteSerializer(serializers.ModelSerializer):
     }
 
     genre = serializers.ListField(
-        child=CatalogueTextField(
-            max_length=GENRE_NAME_MAX_LENGTH,
-            allow_blank=False,
-            validators=[validate_searchable_genre_name],
-        ),
+        child=CatalogueTextField(max_length=GENRE_NAME_MAX_LENGTH, allow_blank=False),
         max_length=MAX_GENRES,
         required=False,
         help_text="Genre names; missing genres are created.",
@@ -174,7 +165,7 @@ class MovieWriteSerializer(serializers.ModelSerializer):
                     resolved = Genre.objects.resolve(genre_names)
                     self._check_may_create(resolved.created)
                     genres = {resolved[name] for name in genre_names}
-                self._check_document(genres)
+                self._check_document()
                 movie = super().save(**kwargs)
                 if genres is not None:
                     movie.genres.set(genres)
@@ -188,12 +179,10 @@ class MovieWriteSerializer(serializers.ModelSerializer):
             names = ", ".join(sorted(genre.name for genre in created))
             raise PermissionDenied(NO_GENRE_CREATION.format(names=names))
 
-    def _check_document(self, genres: set[Genre] | None) -> None:
+    def _check_document(self) -> None:
         """Refuse, as a 400 naming the field, a movie whose search text would not fit."""
         fields = {**self._current_fields(), **self.validated_data}
-        if genres is None:
-            genres = set(self.instance.genres.all()) if self.instance is not None else set()
-        error = search.document_error(fields, [genre.name for genre in genres])
+        error = search.document_error(fields)
         if error is not None:
             raise serializers.ValidationError({error.field: [str(error)]})
 

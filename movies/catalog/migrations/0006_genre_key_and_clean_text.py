@@ -71,7 +71,7 @@ def genre_keys_and_clean_text(apps, schema_editor):
     for pk, name, director in Movie.objects.using(alias).values_list("id", "name", "director"):
         if (clean(name), clean(director)) != (name, director):
             changed[pk] = (clean(name), clean(director))
-    for movie in Movie.objects.using(alias).filter(pk__in=changed).prefetch_related("genres"):
+    for movie in Movie.objects.using(alias).filter(pk__in=changed):
         name, director = changed[movie.pk]
         if Movie.objects.using(alias).filter(name=name, director=director).exists():
             print(f"\n  movie {movie.pk} left as it is: its normalised name is another movie's")
@@ -82,7 +82,6 @@ def genre_keys_and_clean_text(apps, schema_editor):
                 director=director,
                 popularity=movie.popularity,
                 imdb_score=movie.imdb_score,
-                genre_names=[genre.name for genre in movie.genres.all()],
             )
         except ValueError:
             print(f"\n  movie {movie.pk} left as it is: its search text would be too long")
@@ -115,10 +114,7 @@ class Migration(migrations.Migration):
             name="name",
             field=models.CharField(
                 max_length=100,
-                validators=[
-                    catalog.models.validate_visible_text,
-                    catalog.models.validate_searchable_genre_name,
-                ],
+                validators=[catalog.models.validate_visible_text],
             ),
         ),
         *(
