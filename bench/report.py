@@ -418,7 +418,10 @@ def quality_details(result: dict[str, Any]) -> str:
             elif measured["measured"] is None:
                 cells.append("not measured")
             else:
-                cells.append(f"{measured['measured']:.1%} {yes_no(measured['met'])}")
+                cell = f"{measured['measured']:.1%} {yes_no(measured['met'])}"
+                if measured.get("ceiling") is not None and measured["ceiling"] < 1:
+                    cell += f" (at most {measured['ceiling']:.1%}: shared titles)"
+                cells.append(cell)
         lines.append(row(cells))
     for setting in settings:
         timing = setting["timing"]["list"]
