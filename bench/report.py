@@ -3,7 +3,8 @@
 ``python -m bench.report`` prints the import, search, throughput and load
 tables of docs/performance.md from the JSON in bench/results/; nothing is typed
 in by hand. ``python -m bench.report RESULT.json ...`` prints each result's
-full table instead, as its benchmark printed it at the end of the run.
+full table instead, as its benchmark printed it at the end of the run (the
+search quality results, bench/results/search-quality-*.json, are printed this way).
 """
 
 from __future__ import annotations
@@ -378,6 +379,103 @@ def yes_no(met: bool) -> str:
     return "yes" if met else "**no**"
 
 
+QUALITY_ENDPOINTS = {"list": "search list", "suggest": "suggestions"}
+
+
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def setting_title(setting: dict[str, Any]) -> str:
+    if not setting["generated"]:
+        return f"fixture alone ({setting['movies']:,} movies)"
+    return f"fixture among {setting['generated']:,} generated ({setting['movies']:,} movies)"
+
+
+def not_available(endpoint: dict[str, Any]) -> str:
+    status = endpoint.get("probe_status")
+    return f"not available ({status})" if status else "not available"
+
+
+def quality_details(result: dict[str, Any]) -> str:
+    """The targets per setting, then each setting's scores by endpoint and query kind."""
+    settings = result["settings"]
+    sample = f", a sample of {result['limit_queries']} per kind" if result["limit_queries"] else ""
+    lines = [
+        f"{sum(result['queries'].values()):,} labelled queries (seed {result['seed']}{sample}); "
+        f"`{result['list_request']}`, `{result['suggest_request']}`; {result['database']}; "
+        f"{machine_line(result)}",
+        "",
+        row(["target", *(setting_title(setting) for setting in settings)]),
+        "|---|" + "---|" * len(settings),
+    ]
+    for position, target in enumerate(settings[0]["targets"]):
+        cells = [f"{target['text']} ≥ {target['threshold']:.0%}"]
+        for setting in settings:
+            measured = setting["targets"][position]
+            if not measured["available"]:
+                cells.append(not_available(setting["endpoints"][measured["endpoint"]]))
+            elif measured["measured"] is None:
+                cells.append("not measured")
+            else:
+                cell = f"{measured['measured']:.1%} {yes_no(measured['met'])}"
+                if measured.get("ceiling") is not None and measured["ceiling"] < 1:
+                    cell += f" (at most {measured['ceiling']:.1%}: shared titles)"
+                cells.append(cell)
+        lines.append(row(cells))
+    for setting in settings:
+        timing = setting["timing"]["list"]
+        lines += [
+            "",
+            f"**{setting_title(setting)}**: loaded in {setting['load_seconds']:.0f} s, asked in "
+            f"{setting['ask_seconds']:.0f} s; a search list request takes "
+            f"{timing['p50_ms']:.1f} ms (p50), {timing['p95_ms']:.1f} ms (p95)",
+            "",
+            "| endpoint | kind | queries | top-1 | top-5 | MRR | that title first "
+            "| nothing found | errors |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---|",
+        ]
+        for key, name in QUALITY_ENDPOINTS.items():
+            endpoint = setting["endpoints"][key]
+            if not endpoint["available"]:
+                lines.append(row([name, "all", "-", not_available(endpoint), *["-"] * 5]))
+                continue
+            for kind, scores in endpoint["kinds"].items():
+                errors = ", ".join(f"{n} × {status}" for status, n in scores["errors"].items())
+                cells = [
+                    name,
+                    kind,
+                    f"{scores['queries']:,}",
+                    *(percent(scores[key]) for key in ("top1", "top5")),
+                    number(scores["mrr"], ".3f"),
+                    *(percent(scores[key]) for key in ("title_first", "nothing_found")),
+                    errors or "-",
+                ]
+                lines.append(row(cells))
+        corrections = setting["endpoints"]["did_you_mean"]
+        lines.append("")
+        if not corrections["available"]:
+            lines.append("did_you_mean: not available (no search list answer has the key).")
+            continue
+        lines += [
+            "| did_you_mean | queries | nothing found | given when nothing found "
+            "| leads to the movie (top 5) | of those given |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for kind, scores in corrections["kinds"].items():
+            cells = [
+                kind,
+                f"{scores['queries']:,}",
+                *(
+                    percent(scores[key])
+                    for key in ("nothing_found", "offered_when_nothing_found", "leads")
+                ),
+                percent(scores["leads_when_offered"]),
+            ]
+            lines.append(row(cells))
+    return "\n".join(lines)
+
+
 def details(results: Sequence[dict[str, Any]]) -> str:
     """The full tables of these results; an import's cases share one table."""
     imports = [result for result in results if result["benchmark"] == "populate_db"]
@@ -386,6 +484,7 @@ def details(results: Sequence[dict[str, Any]]) -> str:
         "throughput": throughput_details,
         "load": load_details,
         "genre": genre_details,
+        "search-quality": quality_details,
     }
     tables = [import_details(imports)] if imports else []
     tables += [renderers[r["benchmark"]](r) for r in results if r["benchmark"] in renderers]
