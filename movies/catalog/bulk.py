@@ -14,7 +14,7 @@ from django.db import connection
 
 _INSERT_MOVIES = (
     "INSERT INTO catalog_movie (name, director, popularity, imdb_score, search_text, "
-    "genre_ids, created_at, updated_at) VALUES {rows} RETURNING id, name, director"
+    "name_words, genre_ids, created_at, updated_at) VALUES {rows} RETURNING id, name, director"
 )
 UPDATE_MOVIE = (
     "UPDATE catalog_movie SET popularity = %s, imdb_score = %s, search_text = %s, "
@@ -42,7 +42,7 @@ def _insert_rows(cursor, statement: str, rows: list[tuple]) -> list[tuple]:
 
 _COPY_MOVIES = (
     "COPY catalog_movie (id, name, director, popularity, imdb_score, search_text, "
-    "genre_ids, created_at, updated_at) FROM STDIN"
+    "name_words, genre_ids, created_at, updated_at) FROM STDIN"
 )
 _COPY_LINKS = "COPY catalog_movie_genres (movie_id, genre_id) FROM STDIN"
 _NEXT_MOVIE_IDS = (

@@ -243,7 +243,10 @@ def _write_batch(batch: _Batch, genres: _GenreIds, result: ImportResult) -> None
             ) from None
         row = existing.get(key)
         if row is None:
-            new_rows.append((*key, record.popularity, record.imdb_score, text, ids_json, now, now))
+            name_words = search.words(record.name)
+            new_rows.append(
+                (*key, record.popularity, record.imdb_score, text, name_words, ids_json, now, now)
+            )
             new_genres[key] = genre_ids
             continue
         pk, popularity, imdb_score, old_text = row

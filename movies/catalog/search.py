@@ -117,6 +117,19 @@ def document_error(fields: Mapping[str, Any]) -> DocumentTooLong | None:
     return None
 
 
+_WORDS = re.compile(r"\w+")
+
+
+def words(text: str) -> str:
+    """The words of ``text``, normalised, one space between them: ``the godfather part ii``.
+
+    What relevance compares, so that case, accents and punctuation do not
+    matter (``Godfather: Part II``); stored for each movie's name as
+    ``Movie.name_words``.
+    """
+    return " ".join(_WORDS.findall(field_line(text)))
+
+
 def search_document(*, name: str, director: str, popularity: float, imdb_score: float) -> str:
     """The ``search_text`` stored for a movie with these fields.
 

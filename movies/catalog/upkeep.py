@@ -17,7 +17,8 @@ catalog.signals, which only adapt Django's signals to the events below
   only ever grows and expires after VERSION_HINT_TTL_MS, which bounds how long
   reads can miss a write whose writer died between commit and publication.
 - Movie.search_text (catalog.search.search_document) holds a movie's own
-  fields, and Genre.search_name a genre's name: each save builds its own.
+  fields, Movie.name_words its name's words, and Genre.search_name a genre's
+  name: each save builds its own.
   Movie.genre_ids follows the movie's links: every change of links rewrites it
   for the movies whose links changed (genre_ids_of). A genre's rename or
   deletion touches no movie row: a deleted genre's id may stay in genre_ids,
@@ -52,7 +53,7 @@ from django.db.models import Count, F, Model, OuterRef, QuerySet, Subquery, Valu
 from django.db.models.functions import Coalesce, Greatest
 
 from catalog.models import CatalogueVersion, Genre, Movie
-from catalog.search import search_document
+from catalog.search import search_document, words
 
 Link = Movie.genres.through
 
@@ -255,6 +256,7 @@ def movie_saving(movie: Movie, using: str) -> None:
         popularity=movie.popularity,
         imdb_score=movie.imdb_score,
     )
+    movie.name_words = words(movie.name)
 
 
 def movie_saved() -> None:

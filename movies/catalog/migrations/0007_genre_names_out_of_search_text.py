@@ -1,4 +1,5 @@
 """Genre names leave the movies' search_text; each genre stores its own.
+Each movie stores its name's words (``Movie.name_words``) for ranking.
 
 A term now matches a genre through ``Genre.search_name`` and the ids of the
 movie's genres, kept on its row (``Movie.genre_ids``, catalog.search), so
@@ -29,29 +30,41 @@ def field_line(text):
     return _CONTROL_CHARACTERS.sub(" ", folded)
 
 
+_WORDS = re.compile(r"\w+")
+
+
+def words(text):
+    return " ".join(_WORDS.findall(field_line(text)))
+
+
 def movie_lines(text):
     return "\n".join(text.split("\n")[:MOVIE_LINES])
 
 
-# Movies without links have no genre lines and keep an empty genre_ids.
+# One pass over every movie: its name's words (computed in Python, as the code
+# computes them, and brought in through a temporary table on PostgreSQL), its
+# text without genre lines and its genre ids (none without links).
+_NAME_WORDS_TABLE = "CREATE TEMPORARY TABLE movie_name_words (id bigint PRIMARY KEY, words text)"
 _SPLIT_POSTGRESQL = """
 UPDATE catalog_movie AS movie
 SET search_text = array_to_string((string_to_array(search_text, E'\\n'))[1:%s], E'\\n'),
-    genre_ids = linked.ids
-FROM (
+    name_words = named.words,
+    genre_ids = coalesce(linked.ids, '{}'::jsonb)
+FROM movie_name_words AS named
+LEFT JOIN (
     SELECT movie_id, jsonb_object_agg(genre_id::text, true) AS ids
     FROM catalog_movie_genres GROUP BY movie_id
-) AS linked
-WHERE movie.id = linked.movie_id
+) AS linked ON linked.movie_id = named.id
+WHERE movie.id = named.id
 """
 _SPLIT_SQLITE = """
 UPDATE catalog_movie
 SET search_text = catalog_movie_lines(search_text),
-    genre_ids = (
+    name_words = catalog_words(name),
+    genre_ids = coalesce((
         SELECT json_group_object(CAST(genre_id AS TEXT), json('true'))
         FROM catalog_movie_genres WHERE movie_id = catalog_movie.id
-    )
-WHERE id IN (SELECT movie_id FROM catalog_movie_genres)
+    ), '{}')
 """
 GENRE_IDS_INDEX = [
     "CREATE INDEX IF NOT EXISTS movie_genre_ids_gin ON catalog_movie USING gin (genre_ids)"
@@ -68,11 +81,19 @@ def genre_names_out_of_search_text(apps, schema_editor):
     connection = schema_editor.connection
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            cursor.execute(_NAME_WORDS_TABLE)
+            cursor.execute("SELECT id, name FROM catalog_movie")
+            named = [(pk, words(name)) for pk, name in cursor.fetchall()]
+            with cursor.cursor.copy("COPY movie_name_words (id, words) FROM STDIN") as copy:
+                for row in named:
+                    copy.write_row(row)
             cursor.execute(_SPLIT_POSTGRESQL, [MOVIE_LINES])
+            cursor.execute("DROP TABLE movie_name_words")
         else:
             connection.connection.create_function(
                 "catalog_movie_lines", 1, movie_lines, deterministic=True
             )
+            connection.connection.create_function("catalog_words", 1, words, deterministic=True)
             cursor.execute(_SPLIT_SQLITE)
 
 
@@ -119,6 +140,11 @@ class Migration(migrations.Migration):
             name="genre_ids",
             field=models.JSONField(default=dict, editable=False),
         ),
+        migrations.AddField(
+            model_name="movie",
+            name="name_words",
+            field=models.TextField(default="", editable=False),
+        ),
         migrations.RunPython(
             genre_names_out_of_search_text, genre_names_back_into_search_text
         ),
@@ -138,5 +164,16 @@ class Migration(migrations.Migration):
                 name="movie_imdb_score_id",
             ),
         ),
-        migrations.RunPython(postgresql_only(GENRE_IDS_INDEX), postgresql_only(DROP_GENRE_IDS_INDEX)),
+        migrations.AddIndex(
+            model_name="movie",
+            index=models.Index(
+                fields=["name_words"],
+                include=("popularity",),
+                name="movie_name_words",
+                opclasses=["text_pattern_ops"],
+            ),
+        ),
+        migrations.RunPython(
+            postgresql_only(GENRE_IDS_INDEX), postgresql_only(DROP_GENRE_IDS_INDEX)
+        ),
     ]
