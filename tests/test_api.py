@@ -111,9 +111,12 @@ def test_ordering_on_each_field_both_ways(client, field):
         # those movies with their genres
         pytest.param("search=movie&ordering=name", COUNT_LIMIT, 5, id="narrow by name"),
         # catalogue version, the genres the terms match, the first matching
-        # ids (count stops there), the page's ids in order, those movies with
-        # their genres
-        pytest.param("search=movie", 5, 5, id="broad"),
+        # ids (count stops there), in relevance order: the names that are the
+        # query's words, those beginning with them (enough for the page);
+        # those movies with their genres
+        pytest.param("search=movie", 5, 6, id="broad"),
+        # the same, by popularity: the page's ids in order instead of the tiers
+        pytest.param("search=movie&ordering=-popularity", 5, 5, id="broad by popularity"),
     ],
 )
 def test_list_queries_do_not_grow_with_page_size(
@@ -121,7 +124,8 @@ def test_list_queries_do_not_grow_with_page_size(
 ):
     monkeypatch.setattr("catalog.api.pagination.CatalogPagination.count_limit", count_limit)
     genres = GenreFactory.create_batch(3)
-    for _ in range(100):
+    # More than a page of 100 names beginning with the query's word.
+    for _ in range(120):
         MovieFactory(genres=genres)
     for limit in (1, 100):
         with django_assert_num_queries(queries):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import connections, router
 
 from catalog import search
 from catalog.models import Genre, Movie
@@ -80,9 +81,25 @@ class MovieAdmin(admin.ModelAdmin):
             self.message_user(request, str(error), level=messages.ERROR)
             return queryset.none(), False
 
+    def get_ordering(self, request):
+        # A search, and no column chosen to sort by: the best match first, as
+        # the API ranks it.
+        query = request.GET.get("q", "")
+        if "o" not in request.GET and _has_terms(query):
+            vendor = connections[router.db_for_read(Movie)].vendor
+            return [search.relevance(query, vendor).asc(), "-popularity", "-id"]
+        return super().get_ordering(request)
+
     @admin.display(description="genres")
     def genre_names(self, movie: Movie) -> str:
         return ", ".join(genre.name for genre in movie.genres.all())
+
+
+def _has_terms(query: str) -> bool:
+    try:
+        return bool(search.split_terms(query))
+    except InvalidSearch:
+        return False
 
 
 @admin.register(Genre)

@@ -22,11 +22,23 @@ from __future__ import annotations
 import operator
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import reduce
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db import connections
+from django.db.models import (
+    Case,
+    F,
+    Func,
+    IntegerField,
+    Q,
+    QuerySet,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.lookups import Contains
 
 MAX_QUERY_LENGTH = 200
 MAX_TERMS = 10
@@ -185,3 +197,90 @@ def search_movies(queryset: QuerySet, query: str) -> QuerySet:
             condition |= Q(genre_ids__has_any_keys=[str(pk) for pk in matching_genres[term]])
         queryset = queryset.filter(condition)
     return queryset
+
+
+def terms_as_typed(query: str) -> list[str]:
+    """The normalised terms of ``query`` in the order typed, repeats kept.
+
+    Everything a search's answer depends on: the terms decide the matches,
+    their order the ranking (``the war`` and ``war the`` rank differently).
+    """
+    split_terms(query)  # refuses what a search refuses
+    return [term for term in _TERM_SEPARATORS.split(normalise(query)) if term]
+
+
+# Relevance: the order of a search's matches, best first. A match's tier is
+# the first of these its name fits; within a tier, the more popular first,
+# then the higher id, so the order is total and pages never overlap.
+NAME_IS_QUERY = 0  # the name's words are the query's words
+NAME_BEGINS_WITH_QUERY = 1  # the name's words begin with the query's words
+NAME_HAS_EVERY_TERM = 2  # every term is a substring of the name
+OTHER_MATCH = 3
+
+
+def relevance_tier(*, name_line: str, name_words: str, terms: Iterable[str], query: str) -> int:
+    """The tier of a matching movie, from its name's line in search_text and its name_words."""
+    query_words = words(query)
+    if query_words and name_words == query_words:
+        return NAME_IS_QUERY
+    if query_words and name_words.startswith(query_words + " "):
+        return NAME_BEGINS_WITH_QUERY
+    if all(term in name_line for term in terms):
+        return NAME_HAS_EVERY_TERM
+    return OTHER_MATCH
+
+
+class NameLine(Func):
+    """The first line of search_text: the movie's name as terms match it."""
+
+    output_field = TextField()
+
+    def __init__(self) -> None:
+        super().__init__(F("search_text"))
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        template = "split_part(%(expressions)s, E'\\n', 1)"
+        return self.as_sql(compiler, connection, template=template, **extra_context)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        template = "substr(%(expressions)s, 1, instr(%(expressions)s || char(10), char(10)) - 1)"
+        return self.as_sql(compiler, connection, template=template, **extra_context)
+
+
+def name_has_every_term(terms: Iterable[str]) -> Q:
+    """Movies whose name holds every term (a condition on search_text's first line)."""
+    return reduce(operator.and_, (Q(Contains(NameLine(), term)) for term in terms), Q())
+
+
+def name_begins_with(query_words: str, vendor: str) -> Q:
+    """Names whose words begin with these words and go on, through name_words' index."""
+    if vendor == "postgresql":
+        return Q(name_words__startswith=query_words + " ")  # LIKE 'words %'
+    # SQLite's LIKE ignores case and so no index serves it; its text order is
+    # by bytes, in which the names beginning with 'words ' are a range.
+    return Q(name_words__gte=query_words + " ", name_words__lt=query_words + "!")
+
+
+def relevance(query: str, vendor: str) -> Case:
+    """The tier of each match of ``query`` (see relevance_tier), as an expression."""
+    terms = split_terms(query)
+    query_words = words(query)
+    tiers = []
+    if query_words:
+        tiers += [
+            When(name_words=query_words, then=Value(NAME_IS_QUERY)),
+            When(name_begins_with(query_words, vendor), then=Value(NAME_BEGINS_WITH_QUERY)),
+        ]
+    if terms:
+        tiers.append(When(name_has_every_term(terms), then=Value(NAME_HAS_EVERY_TERM)))
+    return Case(*tiers, default=Value(OTHER_MATCH), output_field=IntegerField())
+
+
+def order_by_relevance(queryset: QuerySet, query: str) -> QuerySet:
+    """The matches of ``query`` in relevance order, in one ORDER BY.
+
+    Exact for any queryset; the API pages broad searches faster in the same
+    order (catalog.api.relevance).
+    """
+    tier = relevance(query, connections[queryset.db].vendor)
+    return queryset.order_by(tier.asc(), "-popularity", "-id")

@@ -36,7 +36,7 @@ from rest_framework.utils.mediatypes import _MediaType
 from catalog.api.errors import DatabaseUnavailable, api_unavailable
 from catalog.api.requests import is_anonymous_api_read
 from catalog.models import CatalogueVersion
-from catalog.search import InvalidSearch, split_terms
+from catalog.search import InvalidSearch, terms_as_typed
 from catalog.upkeep import VERSION_HINT_KEY, publish_version, shares_versions
 
 CACHE_KEY_PREFIX = "api-response"
@@ -90,8 +90,9 @@ def request_fingerprint(request, renderer_format: str) -> str:
 
     The parts are hashed as one JSON array, so no value can pass for another
     part (an encoded ``&`` or ``=`` inside a value stays inside it). Search
-    terms are compared after splitting and normalising, so ``?search=War,the``
-    and ``?search=the war`` share an entry.
+    terms are compared after splitting and normalising, in the order typed
+    (which ranks them), so ``?search=War,the`` and ``?search=war the`` share an
+    entry and ``?search=the war`` has its own.
     """
     params = []
     for name, values in sorted(request.GET.lists()):
@@ -99,7 +100,7 @@ def request_fingerprint(request, renderer_format: str) -> str:
             if name == "search":
                 # An invalid search is refused by the view; errors are never cached.
                 with contextlib.suppress(InvalidSearch):
-                    value = sorted(split_terms(value))
+                    value = terms_as_typed(value)
             params.append([name, value])
     parts = [
         request.scheme,

@@ -9,13 +9,20 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.filters import BaseFilterBackend
 
 from catalog.models import IMDB_SCORE_RANGE, POPULARITY_RANGE, Genre, Movie, genre_key
-from catalog.search import MAX_QUERY_LENGTH, InvalidSearch, director_contains, search_movies
+from catalog.search import (
+    MAX_QUERY_LENGTH,
+    InvalidSearch,
+    director_contains,
+    order_by_relevance,
+    search_movies,
+    split_terms,
+)
 
 ORDERING_FIELDS = ("name", "popularity", "imdb_score")
 DEFAULT_ORDERING = "-popularity"
-ORDERING_INVALID = "Must be one of: " + ", ".join(
-    f"{field}, -{field}" for field in ORDERING_FIELDS
-)
+RELEVANCE = "relevance"
+ORDERINGS = (RELEVANCE, *(f"{sign}{field}" for field in ORDERING_FIELDS for sign in ("", "-")))
+ORDERING_INVALID = "Must be one of: " + ", ".join(ORDERINGS) + "."
 
 
 class MovieSearchFilter(BaseFilterBackend):
@@ -142,19 +149,48 @@ def ordering_keys(ordering: str) -> tuple[str, str]:
     return (ordering, "-id" if descending else "id")
 
 
-class MovieOrderingFilter(BaseFilterBackend):
-    """``?ordering=``: name, popularity or imdb_score, ``-`` for descending.
+def requested_ordering(params) -> str:
+    """The ordering asked for, or the default: relevance with a search, else -popularity.
 
-    The default is ``-popularity``; ties are broken by id in the same direction,
-    so every order is total and pages never overlap.
+    Raises ValidationError naming the parameter for an ordering not offered.
+    """
+    ordering = params.get(MovieOrderingFilter.ordering_param, "").strip()
+    if ordering and ordering not in ORDERINGS:
+        raise ValidationError({MovieOrderingFilter.ordering_param: [ORDERING_INVALID]})
+    if (ordering or RELEVANCE) == RELEVANCE:
+        return RELEVANCE if searched_terms(params) else DEFAULT_ORDERING
+    return ordering
+
+
+def searched_terms(params) -> list[str]:
+    """The terms of ``?search=`` (none when it is absent, blank or refused)."""
+    try:
+        return split_terms(params.get(MovieSearchFilter.search_param, ""))
+    except InvalidSearch:
+        return []
+
+
+def relevance_query(params) -> str | None:
+    """The search to rank by relevance, when that is the ordering in effect."""
+    if requested_ordering(params) != RELEVANCE:
+        return None
+    return params.get(MovieSearchFilter.search_param, "")
+
+
+class MovieOrderingFilter(BaseFilterBackend):
+    """``?ordering=``: relevance, or name, popularity or imdb_score, ``-`` for descending.
+
+    The default is relevance when there is a search (catalog.search's tiers,
+    then popularity), else ``-popularity``; ties are broken by id in the same
+    direction, so every order is total and pages never overlap.
     """
 
     ordering_param = "ordering"
 
     def filter_queryset(self, request, queryset, view):
-        ordering = request.query_params.get(self.ordering_param, "").strip() or DEFAULT_ORDERING
-        if ordering.lstrip("-") not in ORDERING_FIELDS or ordering.startswith("--"):
-            raise ValidationError({self.ordering_param: [ORDERING_INVALID]})
+        ordering = requested_ordering(request.query_params)
+        if ordering == RELEVANCE:
+            return order_by_relevance(queryset, request.query_params.get("search", ""))
         return queryset.order_by(*ordering_keys(ordering))
 
     def get_schema_operation_parameters(self, view) -> list[dict]:
@@ -163,11 +199,14 @@ class MovieOrderingFilter(BaseFilterBackend):
                 "name": self.ordering_param,
                 "required": False,
                 "in": "query",
-                "description": "Sort order; ties are broken by id in the same direction.",
-                "schema": {
-                    "type": "string",
-                    "enum": [f"{sign}{field}" for field in ORDERING_FIELDS for sign in ("", "-")],
-                    "default": DEFAULT_ORDERING,
-                },
+                "description": (
+                    "Sort order. `relevance` (the default with `search`, else `-popularity`): "
+                    "first movies whose name is the query (word by word, ignoring case, "
+                    "accents and punctuation), then names beginning with the query's words, "
+                    "then names holding every term, then the other matches; within each, "
+                    "the more popular first. The fields order ties by id in the same "
+                    "direction; relevance by popularity, then id, descending."
+                ),
+                "schema": {"type": "string", "enum": list(ORDERINGS)},
             }
         ]

@@ -20,6 +20,8 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
+from catalog.api.filters import relevance_query
+from catalog.api.relevance import plan_relevance_page
 from catalog.models import Movie
 
 COUNT_LIMIT = 1_000
@@ -150,20 +152,28 @@ class CatalogPagination(LimitOffsetPagination):
 
     def paginate_queryset(self, queryset, request, view=None):
         # Both parameters are validated before the database is touched.
-        self.limit = self.get_limit(request)
-        self.offset = self.get_offset(request)
+        self.limit = limit = self.get_limit(request)
+        self.offset = offset = self.get_offset(request)
         self.request = request
-        page = plan_page(
+        page = self.plan(
             queryset,
+            request,
             rows_for=self.rows_for(view.get_queryset() if view is not None else queryset),
-            offset=self.offset,
-            limit=self.limit,
-            count_limit=self.count_limit,
+            offset=offset,
+            limit=limit,
         )
         self.count, self.count_exact, self.has_more = page.count, page.count_exact, page.has_more
         if self.count > self.limit and self.template is not None:
             self.display_page_controls = True
         return page.rows
+
+    def plan(
+        self, queryset: QuerySet, request, *, rows_for: RowsFor, offset: int, limit: int
+    ) -> Page:
+        """The page and the count, as plan_page plans them."""
+        return plan_page(
+            queryset, rows_for=rows_for, offset=offset, limit=limit, count_limit=self.count_limit
+        )
 
     def rows_for(self, queryset: QuerySet) -> RowsFor:
         """How a page's rows are read, by key: as ``queryset`` reads them."""
@@ -202,7 +212,21 @@ class CatalogPagination(LimitOffsetPagination):
 
 
 class MoviePagination(CatalogPagination):
-    """Pages of movies, read as ListedMovie rows in one query rather than model instances."""
+    """Pages of movies, read as ListedMovie rows in one query rather than model instances.
+
+    Searches in relevance order are planned by catalog.api.relevance.
+    """
+
+    def plan(
+        self, queryset: QuerySet, request, *, rows_for: RowsFor, offset: int, limit: int
+    ) -> Page:
+        query = relevance_query(request.query_params)
+        if query is None:
+            return super().plan(queryset, request, rows_for=rows_for, offset=offset, limit=limit)
+        ranked = plan_relevance_page(
+            queryset, query=query, offset=offset, limit=limit, count_limit=self.count_limit
+        )
+        return Page(rows_for(ranked.keys), ranked.count, ranked.count_exact, ranked.has_more)
 
     def rows_for(self, queryset: QuerySet) -> RowsFor:
         return Movie.objects.using(queryset.db).listed

@@ -1,0 +1,211 @@
+"""Relevance order: the best match first, the same order on every path and plan."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from catalog.api import relevance
+from catalog.models import Movie
+from catalog.search import (
+    NAME_BEGINS_WITH_QUERY,
+    NAME_HAS_EVERY_TERM,
+    NAME_IS_QUERY,
+    OTHER_MATCH,
+    order_by_relevance,
+    relevance_tier,
+    search_movies,
+    split_terms,
+    words,
+)
+from tests.factories import GenreFactory, MovieFactory
+
+
+def test_words_ignore_case_accents_and_punctuation():
+    assert words("The Godfather: Part II") == "the godfather part ii"
+    assert words("  Léon -- the  Professional!") == "leon the professional"
+    assert words("...") == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "tier"),
+    [
+        ("The Godfather", NAME_IS_QUERY),
+        ("the GODFATHER!", NAME_IS_QUERY),
+        ("The Godfather: Part II", NAME_BEGINS_WITH_QUERY),
+        ("The Godfathers", NAME_HAS_EVERY_TERM),
+        ("Godfather of the Bride", NAME_HAS_EVERY_TERM),
+        ("Gone Fishing", OTHER_MATCH),
+    ],
+)
+def test_a_names_tier_for_the_godfather(name, tier):
+    line = words(name)  # a name's line holds its punctuation; here none matters
+    found = relevance_tier(
+        name_line=name.lower(),
+        name_words=line,
+        terms=split_terms("the godfather"),
+        query="the godfather",
+    )
+    assert found == tier
+
+
+def names(response) -> list[str]:
+    assert response.status_code == 200, response.content
+    return [movie["name"] for movie in response.json()["results"]]
+
+
+@pytest.mark.django_db
+def test_best_match_first_then_popularity_within_each_tier(client):
+    MovieFactory(name="The Godfather", popularity=10)
+    MovieFactory(name="The Godfather: Part II", popularity=90)
+    MovieFactory(name="The Godfather: Part III", popularity=80)
+    MovieFactory(name="Godfather of the Bride", popularity=95)
+    MovieFactory(name="Jaws", director="The Godfather's Fan", popularity=99)
+    response = client.get("/api/movies", {"search": "the godfather"})
+    assert names(response) == [
+        "The Godfather",
+        "The Godfather: Part II",
+        "The Godfather: Part III",
+        "Godfather of the Bride",
+        "Jaws",
+    ]
+    assert names(client.get("/api/movies", {"search": "the godfather", "ordering": "relevance"}))[
+        0
+    ] == ("The Godfather")
+
+
+@pytest.mark.django_db
+def test_the_order_of_terms_ranks_and_is_never_served_for_another(client):
+    MovieFactory(name="The War Games", popularity=10)
+    MovieFactory(name="War of the Worlds", popularity=90)
+    assert names(client.get("/api/movies", {"search": "the war"})) == [
+        "The War Games",
+        "War of the Worlds",
+    ]
+    assert names(client.get("/api/movies", {"search": "war the"})) == [
+        "War of the Worlds",
+        "The War Games",
+    ]
+    assert names(client.get("/api/movies", {"search": "the,WAR"})) == [
+        "The War Games",
+        "War of the Worlds",
+    ]
+
+
+@pytest.mark.django_db
+def test_without_a_search_relevance_is_popularity(client):
+    MovieFactory(name="A", popularity=10)
+    MovieFactory(name="B", popularity=90)
+    assert names(client.get("/api/movies", {"ordering": "relevance"})) == ["B", "A"]
+    assert names(client.get("/api/movies", {"search": ", ,", "ordering": "relevance"})) == [
+        "B",
+        "A",
+    ]
+
+
+@pytest.mark.django_db
+def test_an_ordering_not_offered_names_relevance_among_the_choices(client):
+    response = client.get("/api/movies", {"ordering": "rank"})
+    assert response.status_code == 400
+    assert "relevance" in response.json()["errors"]["ordering"][0]
+
+
+@pytest.mark.django_db
+def test_another_ordering_with_a_search_is_kept(client):
+    MovieFactory(name="War", popularity=10)
+    MovieFactory(name="Star Wars", popularity=90)
+    assert names(client.get("/api/movies", {"search": "war"})) == ["War", "Star Wars"]
+    ordered = client.get("/api/movies", {"search": "war", "ordering": "-popularity"})
+    assert names(ordered) == ["Star Wars", "War"]
+
+
+# Every plan gives the order that one ORDER BY (order_by_relevance) and a
+# brute force in Python give, page after page.
+
+WORDS = ["the", "war", "wars", "star", "of", "7", "theory", "Wär", "star-crossed", "x"]
+QUERIES = [
+    "the",
+    "war",
+    "the war",
+    "war the",
+    "star wars",
+    "star",
+    "7",
+    "the,7",
+    "wa",
+    "x the",
+    "drama",
+    "star-crossed",
+    "-",
+]
+
+
+@pytest.fixture
+def catalogue(db):
+    chance = random.Random(7)
+    drama = GenreFactory(name="Drama")
+    for n in range(90):
+        name = " ".join(chance.choice(WORDS) for _ in range(chance.randint(1, 4)))
+        MovieFactory(
+            name=f"{name}" if n % 3 else f"{name}: {n}",
+            director=f"{chance.choice(['John Ford', 'Theo Star', 'Ana War'])} {n}",
+            popularity=float(chance.choice([10, 20, 20, 30, 40])),
+            genres=[drama] if n % 4 == 0 else [],
+        )
+
+
+def brute_force(query: str) -> list[int]:
+    terms = split_terms(query)
+    matches = search_movies(Movie.objects.all(), query)
+    ranked = sorted(
+        matches,
+        key=lambda movie: (
+            relevance_tier(
+                name_line=movie.search_text.split("\n")[0],
+                name_words=movie.name_words,
+                terms=terms,
+                query=query,
+            ),
+            -movie.popularity,
+            -movie.pk,
+        ),
+    )
+    return [movie.pk for movie in ranked]
+
+
+def every_page(client, query: str, limit: int = 7) -> list[int]:
+    ids, offset = [], 0
+    while True:
+        body = client.get("/api/movies", {"search": query, "limit": limit, "offset": offset})
+        body = body.json()
+        ids += [movie["id"] for movie in body["results"]]
+        if body["next"] is None:
+            return ids
+        offset += limit
+
+
+@pytest.mark.usefixtures("catalogue")
+@pytest.mark.parametrize("plan", ["few matches", "many matches", "many, walked"])
+@pytest.mark.parametrize("query", QUERIES)
+def test_every_plan_pages_in_the_one_relevance_order(client, monkeypatch, plan, query):
+    if plan != "few matches":
+        # Past the count limit, the tiers are looked up one by one.
+        monkeypatch.setattr("catalog.api.pagination.CatalogPagination.count_limit", 3)
+    if plan == "many, walked":
+        monkeypatch.setattr(relevance, "BEGINNING_COLLECTED", 1)
+    expected = brute_force(query)
+    assert every_page(client, query) == expected
+    one_order_by = order_by_relevance(search_movies(Movie.objects.all(), query), query)
+    assert list(one_order_by.values_list("pk", flat=True)) == expected
+
+
+@pytest.mark.django_db
+def test_the_admin_lists_a_search_best_match_first(admin_client):
+    MovieFactory(name="Star Wars", popularity=90)
+    MovieFactory(name="War", popularity=10)
+    response = admin_client.get("/admin/catalog/movie/", {"q": "war"})
+    listed = [movie.name for movie in response.context["cl"].result_list]
+    assert listed == ["War", "Star Wars"]
+    by_column = admin_client.get("/admin/catalog/movie/", {"q": "war", "o": "1"})
+    assert [movie.name for movie in by_column.context["cl"].result_list] == ["Star Wars", "War"]
