@@ -104,6 +104,12 @@ def split_terms(query: str) -> list[str]:
     return sorted(terms, key=lambda term: (-len(term), term))
 
 
+def terms_as_typed(query: str) -> list[str]:
+    """The terms of ``query`` (as split_terms makes them), in the order they were typed."""
+    split_terms(query)
+    return list(dict.fromkeys(term for term in _TERM_SEPARATORS.split(normalise(query)) if term))
+
+
 # The movie fields search_document reads.
 DOCUMENT_FIELDS = ("name", "director", "popularity", "imdb_score")
 
