@@ -135,3 +135,37 @@ def test_genre_names_leave_the_search_text_and_can_come_back():
         migrate(GENRES_IN_SEARCH_TEXT)
         restored = Movie.objects.filter(name__in=texts).values_list("name", "search_text")
         assert dict(restored) == texts
+
+
+BEFORE_VOCABULARY = [("catalog", "0007_genre_names_out_of_search_text")]
+
+
+def test_the_vocabulary_is_filled_from_the_catalogue_and_can_be_removed_again():
+    with migrated_back_to(BEFORE_VOCABULARY) as (Genre, Movie):
+        Genre.objects.create(name="Film-Noir", key="film-noir", search_name="film-noir")
+        texts = {
+            ("Laura", "Otto Preminger"): "laura\notto preminger\n70.0\n8.0",
+            ("Amélie 2", "Jean-Pierre Jeunet"): "amelie 2\njean-pierre jeunet\n70.0\n8.0",
+            ("Laura Noir", "Otto"): "laura noir\notto\n7.0\n8.0",
+        }
+        for (name, director), text in texts.items():
+            Movie.objects.create(
+                name=name, director=director, popularity=1, imdb_score=1, search_text=text
+            )
+
+        after = migrate()
+        words = dict(after.get_model("catalog", "Word").objects.values_list("word", "movies"))
+        assert words == {
+            "laura": 2,
+            "otto": 2,
+            "preminger": 1,
+            "amelie": 1,
+            "jean": 1,
+            "pierre": 1,
+            "jeunet": 1,
+            "noir": 2,
+            "film": 1,
+        }
+
+        migrate(BEFORE_VOCABULARY)
+        assert "catalog_word" not in connection.introspection.table_names()

@@ -127,7 +127,7 @@ def test_every_readme_example_gives_what_the_readme_shows(settings):
                 assert response.status_code == json.loads(shown)["status"]
             else:
                 assert response.status_code in (200, 201), (command, response.content)
-            if "search=" in command:
+            if "search=" in command and not (shown and '"count":0' in shown):
                 assert response.json()["count"] > 0, command
             if shown is not None:
                 if shown.startswith('{"token"'):

@@ -8,7 +8,9 @@ An import is one transaction: the file is streamed (memory does not grow with
 it), validated record by record and written in batches with a constant number
 of queries per batch; the first invalid record aborts it and nothing is
 written. Movies are upserted by (name, director) and take the file's genres;
-the genres' movie counts are recounted once, at the end.
+the genres' movie counts are recounted once, at the end. The words of the
+movies a batch creates join the vocabulary with the batch (an update never
+changes a movie's name or director, so never its words).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +27,7 @@ from typing import IO, Any
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from catalog import bulk, reading, search, upkeep
+from catalog import bulk, reading, search, upkeep, vocabulary
 from catalog.models import (
     GENRE_NAME_MAX_LENGTH,
     IMDB_SCORE_RANGE,
@@ -277,6 +280,10 @@ def _write_batch(batch: _Batch, genres: _GenreIds, result: ImportResult) -> None
         links += [(pk, genre_id) for pk, genre_ids in relink.items() for genre_id in genre_ids]
         if links:
             bulk.insert_links(cursor, links)
+    new_words: Counter[str] = Counter()
+    for _, name, director in created:
+        new_words.update(vocabulary.movie_words(name, director))
+    vocabulary.shift(new_words, connection.alias)
     result.created += len(created)
     result.updated += len(updates)
 

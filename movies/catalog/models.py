@@ -3,8 +3,9 @@
 A movie is identified by (name, director): the legacy catalogue has two
 different "The Wizard of Oz" and two "Batman". ``Movie.search_text`` (see
 ``catalog.search``) and ``Genre.movie_count`` are derived, and kept right on
-every write by ``catalog.upkeep``. Text is stored as ``catalog.text`` cleans
-it; a genre is identified by its key.
+every write by ``catalog.upkeep``, as is the vocabulary (``Word``, see
+``catalog.vocabulary``). Text is stored as ``catalog.text`` cleans it; a genre
+is identified by its key.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connections, models, router
+from django.db.models.functions import Length
 
 from catalog import search
 from catalog.text import INVISIBLE_CHARACTER, InvalidText, clean_text, find_invisible, text_key
@@ -93,6 +95,11 @@ class GenreQuerySet(models.QuerySet["Genre"]):
                     genre._state.db = self.db
                     created.append(genre)
             by_key.update((genre.key, genre) for genre in created)
+            if created:
+                # Inserted past the signals: their words are counted here.
+                from catalog import vocabulary  # it reads these models
+
+                vocabulary.genres_added([genre.name for genre in created], self.db)
             if len(by_key) < len(wanted):
                 by_key.update(
                     (genre.key, genre)
@@ -323,3 +330,22 @@ class CatalogueVersion(models.Model):
             )
             row = cursor.fetchone()
         return row[0] if row else 0
+
+
+class Word(models.Model):
+    """A word of the catalogue: of movie names, directors and genre names (catalog.vocabulary).
+
+    ``movies`` counts the movies (by name or director) and the genres whose
+    names use it; a word goes when no movie or genre uses it any more. Kept
+    right on every write by catalog.upkeep and the importer.
+    """
+
+    word = models.TextField(unique=True)
+    movies = models.IntegerField()
+
+    class Meta:
+        # Candidates for a correction are words of about the term's length.
+        indexes = [models.Index(Length("word"), name="word_length")]
+
+    def __str__(self) -> str:
+        return self.word

@@ -1,6 +1,7 @@
 """Django's signals, adapted to the write events of catalog.upkeep.
 
-The rules (the catalogue lock and version, search_text, movie counts) live
+The rules (the catalogue lock and version, search_text, movie counts, the
+vocabulary) live
 there; these handlers only pass each event on, so that every ORM write, the
 admin's and the API's alike, keeps them. The importer writes in bulk, past
 these signals, and calls catalog.upkeep itself.
@@ -16,13 +17,13 @@ from catalog.models import Genre, Movie
 
 
 @receiver(pre_save, sender=Movie)
-def movie_saving(sender, instance: Movie, using: str, **kwargs) -> None:
-    upkeep.movie_saving(instance, using)
+def movie_saving(sender, instance: Movie, using: str, update_fields=None, **kwargs) -> None:
+    upkeep.movie_saving(instance, using, update_fields)
 
 
 @receiver(post_save, sender=Movie)
-def movie_saved(sender, **kwargs) -> None:
-    upkeep.movie_saved()
+def movie_saved(sender, instance: Movie, using: str, **kwargs) -> None:
+    upkeep.movie_saved(instance, using)
 
 
 @receiver(pre_delete, sender=Movie)
@@ -49,8 +50,8 @@ def genre_saving(sender, instance: Genre, using: str, **kwargs) -> None:
 
 
 @receiver(post_save, sender=Genre)
-def genre_saved(sender, **kwargs) -> None:
-    upkeep.genre_saved()
+def genre_saved(sender, instance: Genre, using: str, **kwargs) -> None:
+    upkeep.genre_saved(instance, using)
 
 
 @receiver(pre_delete, sender=Genre)
@@ -59,5 +60,5 @@ def genre_deleting(sender, instance: Genre, using: str, **kwargs) -> None:
 
 
 @receiver(post_delete, sender=Genre)
-def genre_deleted(sender, **kwargs) -> None:
-    upkeep.genre_deleted()
+def genre_deleted(sender, instance: Genre, using: str, **kwargs) -> None:
+    upkeep.genre_deleted(instance, using)

@@ -31,6 +31,10 @@ catalog.signals, which only adapt Django's signals to the events below
   or removing one already gone, counts nothing. Counts move under the
   catalogue lock, so a recount made under it (the importer's) sees every
   committed change and none half-made.
+- The vocabulary (catalog.vocabulary) moves by the words a change really adds
+  or removes: a movie's save or deletion by its name's and director's words as
+  stored before and as saved, a genre's by its name's. Genres inserted in bulk
+  (GenreQuerySet.resolve) and the importer's movies count their own.
 
 What an event computes before a change for after it (the counts a deletion
 will move) is kept in a Pending, per instance, until the matching event
@@ -52,6 +56,7 @@ from django.db import connections, router, transaction
 from django.db.models import Count, F, Model, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest
 
+from catalog import vocabulary
 from catalog.models import CatalogueVersion, Genre, Movie
 from catalog.search import search_document, words
 
@@ -230,6 +235,8 @@ def refresh_genre_ids(movie_ids: Iterable[int], using: str) -> None:
 class Pending:
     count_changes: dict[int, int] = field(default_factory=dict)
     movies_relinked: list[int] = field(default_factory=list)
+    # The words of the row as stored before the change; None: the words do not change.
+    words_before: set[str] | None = None
 
 
 _pending = threading.local()
@@ -248,7 +255,23 @@ def _take(instance: Model) -> Pending:
 # The write events, in the order a write meets them
 
 
-def movie_saving(movie: Movie, using: str) -> None:
+def stored_movie_words(pk: int | None, using: str) -> set[str]:
+    """The words of the movie row ``pk`` as stored (none when there is no such row)."""
+    if pk is None:
+        return set()
+    row = Movie.objects.using(using).filter(pk=pk).values_list("name", "director").first()
+    return vocabulary.movie_words(*row) if row else set()
+
+
+def stored_genre_words(pk: int | None, using: str) -> set[str]:
+    """The words of the genre row ``pk``'s name as stored."""
+    if pk is None:
+        return set()
+    name = Genre.objects.using(using).filter(pk=pk).values_list("name", flat=True).first()
+    return vocabulary.words_of(name) if name else set()
+
+
+def movie_saving(movie: Movie, using: str, update_fields: Iterable[str] | None = None) -> None:
     lock_catalogue(using)
     movie.search_text = search_document(
         name=movie.name,
@@ -257,22 +280,32 @@ def movie_saving(movie: Movie, using: str) -> None:
         imdb_score=movie.imdb_score,
     )
     movie.name_words = words(movie.name)
+    renamed = update_fields is None or not {"name", "director"}.isdisjoint(update_fields)
+    stored = stored_movie_words(movie.pk, using) if renamed else None
+    _keep(movie, Pending(words_before=stored))
 
 
-def movie_saved() -> None:
+def movie_saved(movie: Movie, using: str) -> None:
     bump_version()
+    before = _take(movie).words_before
+    if before is not None:
+        after = vocabulary.movie_words(movie.name, movie.director)
+        vocabulary.shift(vocabulary.changes(before, after), using)
 
 
 def movie_deleting(movie: Movie, using: str) -> None:
     lock_catalogue(using)
     # The links go by cascade, without m2m_changed: as movie.genres.clear() would.
     changes = link_changes(instance=movie, adding=False, reverse=False, pk_set=None, using=using)
-    _keep(movie, Pending(count_changes=changes))
+    words = stored_movie_words(movie.pk, using)
+    _keep(movie, Pending(count_changes=changes, words_before=words))
 
 
 def movie_deleted(movie: Movie, using: str) -> None:
     bump_version()
-    shift_movie_counts(_take(movie).count_changes, using)
+    pending = _take(movie)
+    shift_movie_counts(pending.count_changes, using)
+    vocabulary.shift(vocabulary.changes(pending.words_before or (), ()), using)
 
 
 def links_changing(
@@ -317,15 +350,20 @@ def links_changed(
 def genre_saving(genre: Genre, using: str) -> None:
     if not genre._state.adding:
         lock_catalogue(using)
+    _keep(genre, Pending(words_before=stored_genre_words(genre.pk, using)))
 
 
-def genre_saved() -> None:
+def genre_saved(genre: Genre, using: str) -> None:
     bump_version()
+    before = _take(genre).words_before or set()
+    vocabulary.shift(vocabulary.changes(before, vocabulary.words_of(genre.name)), using)
 
 
 def genre_deleting(genre: Genre, using: str) -> None:
     lock_catalogue(using)
+    _keep(genre, Pending(words_before=stored_genre_words(genre.pk, using)))
 
 
-def genre_deleted() -> None:
+def genre_deleted(genre: Genre, using: str) -> None:
     bump_version()
+    vocabulary.shift(vocabulary.changes(_take(genre).words_before or (), ()), using)

@@ -4,6 +4,11 @@ Counts are exact up to COUNT_LIMIT; past it the response says ``count_exact:
 false`` and ``count`` is a lower bound, as Elasticsearch's ``track_total_hits``
 does, so a broad search never counts a million rows. Offsets past MAX_OFFSET
 are refused: deeper pages are better reached with a narrower search.
+
+A movie list asked for with ``?search=`` also says ``did_you_mean``: null, or
+the corrected query when the search found nothing and a correction finds a
+movie (catalog.vocabulary). The correction is only looked for then, so a
+search that finds something costs no query more.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
+from catalog import vocabulary
 from catalog.api.filters import relevance_query
 from catalog.api.relevance import plan_relevance_page
 from catalog.models import Movie
@@ -214,8 +220,13 @@ class CatalogPagination(LimitOffsetPagination):
 class MoviePagination(CatalogPagination):
     """Pages of movies, read as ListedMovie rows in one query rather than model instances.
 
-    Searches in relevance order are planned by catalog.api.relevance.
+    Searches in relevance order are planned by catalog.api.relevance. With
+    ``?search=``, the response adds ``did_you_mean``. The view's
+    ``finds(query)`` says whether a corrected query finds a movie with the
+    request's other filters.
     """
+
+    search_param = "search"
 
     def plan(
         self, queryset: QuerySet, request, *, rows_for: RowsFor, offset: int, limit: int
@@ -230,3 +241,31 @@ class MoviePagination(CatalogPagination):
 
     def rows_for(self, queryset: QuerySet) -> RowsFor:
         return Movie.objects.using(queryset.db).listed
+
+    def paginate_queryset(self, queryset, request, view=None):
+        rows = super().paginate_queryset(queryset, request, view)
+        self.searched = self.search_param in request.query_params
+        self.did_you_mean = None
+        if self.searched and self.count == 0 and view is not None:
+            self.did_you_mean = vocabulary.did_you_mean(
+                request.query_params[self.search_param], finds=view.finds, using=queryset.db
+            )
+        return rows
+
+    def get_paginated_response(self, data) -> Response:
+        response = super().get_paginated_response(data)
+        if self.searched:
+            response.data["did_you_mean"] = self.did_you_mean
+        return response
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        response_schema = super().get_paginated_response_schema(schema)
+        response_schema["properties"]["did_you_mean"] = {
+            "type": "string",
+            "nullable": True,
+            "example": "the godfather",
+            "description": "Only with `search`: null, unless the search found nothing and "
+            "replacing its misspelt terms by the closest words of the catalogue finds "
+            "something; then that query, to search for instead.",
+        }
+        return response_schema

@@ -40,6 +40,7 @@ from catalog.api.serializers import (
     TokenSerializer,
 )
 from catalog.models import Genre, ListedMovie, Movie
+from catalog.search import search_movies
 from catalog.upkeep import lock_catalogue
 
 INVALID_CREDENTIALS = "Unable to log in with the given username and password."
@@ -142,6 +143,11 @@ class MovieViewSet(CachedReadMixin, SerialWritesMixin, viewsets.ModelViewSet):
         if self.action != "list":
             return queryset
         return super().filter_queryset(queryset)
+
+    def finds(self, query: str) -> bool:
+        """Whether ``query`` as the search, with this request's other filters, finds a movie."""
+        queryset = search_movies(self.get_queryset(), query)
+        return FilterSetBackend().filter_queryset(self.request, queryset, self).exists()
 
 
 @extend_schema_view(

@@ -1,18 +1,20 @@
-"""``manage.py recount_genres``: set every genre's movie count from its links."""
+"""``manage.py recount_genres``: set every genre's movie count from its links, and
+rebuild the vocabulary from the catalogue."""
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from catalog import upkeep
+from catalog import upkeep, vocabulary
 
 
 class Command(BaseCommand):
     help = (
-        "Recount the movies of every genre from the catalogue's links. Writes keep "
-        "the counts right by themselves; this repairs links changed by code that "
-        "predates the counts (during a rolling deploy) or by hand in SQL."
+        "Recount the movies of every genre from the catalogue's links, and rebuild the "
+        "vocabulary (the words did_you_mean corrects to) from the movies and genres. "
+        "Writes keep both right by themselves; this repairs changes made by code that "
+        "predates them (during a rolling deploy) or by hand in SQL."
     )
 
     def handle(self, *args, **options) -> None:
@@ -20,4 +22,6 @@ class Command(BaseCommand):
             # Under the catalogue lock: no writer is between reading links and moving a count.
             upkeep.bump_version()
             recounted = upkeep.recount_movie_counts()
+            words = vocabulary.rebuild()
         self.stdout.write(self.style.SUCCESS(f"Recounted the movies of {recounted} genres."))
+        self.stdout.write(self.style.SUCCESS(f"Rebuilt the vocabulary: {words} words."))

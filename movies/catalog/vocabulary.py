@@ -1,0 +1,233 @@
+"""The catalogue's vocabulary, and "did you mean" for searches that find nothing.
+
+The vocabulary is every word of the movies' names and directors and of the
+genres' names: maximal runs of ``\\w`` in the normalised text
+(catalog.search.field_line), words with a digit left out. Each word is stored
+once (``Word``) with the number of movies (by name or director) and genres that
+use it; a word whose number reaches 0 goes. catalog.upkeep keeps it right on
+every ORM write, the importer on its bulk writes; rebuild() recomputes it.
+
+A search that finds nothing may have a correction. A term of 5 to 8 characters
+may be one edit from the word that replaces it, of 9 or more two edits
+(optimal string alignment: a letter inserted, deleted or replaced, or two
+neighbours swapped); shorter terms and terms with a digit are never corrected,
+so numbers stay exact. A term is misspelt when it is not a substring of any
+word of the vocabulary (search matches substrings: ``godf`` is fine). Each
+misspelt term is replaced by its closest word: the fewest edits, then the word
+of more movies, then the first alphabetically. The correction is the terms in
+the order they were typed, joined by spaces, and it is only offered when it
+finds a movie.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+
+from django.db import connections, router, transaction
+from django.db.models.functions import Length
+from rapidfuzz.distance import OSA
+
+from catalog.models import Genre, Movie, Word
+from catalog.search import InvalidSearch, field_line, terms_as_typed
+
+_WORD = re.compile(r"\w+")
+# Words pg_trgm splits into trigrams exactly as words_of splits text into words.
+_PLAIN = re.compile(r"[a-z]+")
+_ROWS_PER_STATEMENT = 500
+_UPSERT = (
+    "INSERT INTO catalog_word (word, movies) VALUES {rows} "
+    "ON CONFLICT (word) DO UPDATE SET movies = catalog_word.movies + excluded.movies"
+)
+_DELETE_UNUSED = "DELETE FROM catalog_word WHERE movies <= 0 AND word IN ({words})"
+# Words within the allowed edits of a plain term share trigrams with it (see
+# trigram_threshold); words that are not plain are read by length from a
+# partial index (migration 0008), so that no candidate is lost.
+_CANDIDATES_POSTGRESQL = (
+    "SELECT word, movies FROM catalog_word "
+    "WHERE word %% %s AND length(word) BETWEEN %s AND %s "
+    "UNION "
+    "SELECT word, movies FROM catalog_word "
+    "WHERE word !~ '^[a-z]+$' AND length(word) BETWEEN %s AND %s"
+)
+_CHUNK = 10_000
+
+
+# Words
+
+
+def words_of(text: str) -> set[str]:
+    """The vocabulary's words in ``text``: runs of ``\\w`` once normalised, none with a digit."""
+    return {word for word in _WORD.findall(field_line(text)) if not _has_digit(word)}
+
+
+def movie_words(name: str, director: str) -> set[str]:
+    """The words a movie counts once each, from its name and director."""
+    return words_of(name) | words_of(director)
+
+
+def _has_digit(text: str) -> bool:
+    return any(char.isdigit() for char in text)
+
+
+def changes(before: Iterable[str], after: Iterable[str]) -> dict[str, int]:
+    """How each word's count moves when a movie or genre using ``before`` now uses ``after``."""
+    old, new = set(before), set(after)
+    return {**dict.fromkeys(old - new, -1), **dict.fromkeys(new - old, 1)}
+
+
+def shift(changes: Mapping[str, int], using: str) -> None:
+    """Add each change to its word's count, creating words and dropping those no longer used.
+
+    A handful of statements whatever the number of words, in word order so
+    that two writers never wait for each other in a circle.
+    """
+    rows = sorted((word, amount) for word, amount in changes.items() if amount)
+    if not rows:
+        return
+    with connections[using].cursor() as cursor:
+        for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+            chunk = rows[start : start + _ROWS_PER_STATEMENT]
+            cursor.execute(
+                _UPSERT.format(rows=", ".join(["(%s, %s)"] * len(chunk))),
+                [value for row in chunk for value in row],
+            )
+        fewer = [word for word, amount in rows if amount < 0]
+        for start in range(0, len(fewer), _ROWS_PER_STATEMENT):
+            gone = fewer[start : start + _ROWS_PER_STATEMENT]
+            cursor.execute(_DELETE_UNUSED.format(words=", ".join(["%s"] * len(gone))), gone)
+
+
+def genres_added(names: Iterable[str], using: str) -> None:
+    """Count the words of new genres with these names."""
+    counted: Counter[str] = Counter()
+    for name in names:
+        counted.update(words_of(name))
+    shift(counted, using)
+
+
+def catalogue_words(using: str | None = None) -> Counter[str]:
+    """Each word's count, computed from every movie and genre, in bounded memory per chunk."""
+    using = using or router.db_for_write(Word)
+    counted: Counter[str] = Counter()
+    last = 0
+    movies = Movie.objects.using(using).order_by("pk")
+    while True:
+        chunk = list(movies.filter(pk__gt=last).values_list("pk", "name", "director")[:_CHUNK])
+        if not chunk:
+            break
+        for _, name, director in chunk:
+            counted.update(movie_words(name, director))
+        last = chunk[-1][0]
+    for name in Genre.objects.using(using).values_list("name", flat=True):
+        counted.update(words_of(name))
+    return counted
+
+
+def rebuild(using: str | None = None) -> int:
+    """Recompute the whole vocabulary from the catalogue; returns its number of words.
+
+    For repairs. Call it holding the catalogue lock, so that no writer moves a
+    count meanwhile.
+    """
+    using = using or router.db_for_write(Word)
+    counted = catalogue_words(using)
+    with transaction.atomic(using=using):
+        Word.objects.using(using).all().delete()
+        Word.objects.using(using).bulk_create(
+            [Word(word=word, movies=count) for word, count in sorted(counted.items())],
+            batch_size=_ROWS_PER_STATEMENT,
+        )
+    return len(counted)
+
+
+# Corrections
+
+
+def allowed_edits(term: str) -> int:
+    """How many edits a term may be from the word that replaces it: 0, 1 or 2."""
+    if len(term) < 5 or _has_digit(term):
+        return 0
+    return 1 if len(term) <= 8 else 2
+
+
+def distance(first: str, second: str) -> int:
+    """The optimal string alignment distance between two words."""
+    return OSA.distance(first, second)
+
+
+def trigram_threshold(term: str, edits: int) -> float | None:
+    """A pg_trgm similarity that every plain word within ``edits`` of ``term`` reaches.
+
+    An edit breaks at most four of the term's trigrams (a swap; the others
+    three), so a word within ``edits`` keeps at least ``s - 4 * edits`` of its
+    ``s`` distinct trigrams, and has at most ``len(term) + 1 + edits``. None
+    when that bound says nothing (or the term is not plain lowercase letters,
+    which pg_trgm would split differently): then every word of the right length
+    is a candidate.
+    """
+    if not _PLAIN.fullmatch(term):
+        return None
+    padded = f"  {term} "
+    trigrams = {padded[start : start + 3] for start in range(len(term) + 1)}
+    kept = len(trigrams) - 4 * edits
+    if kept <= 0:
+        return None
+    # Rounded down, and a little lower still: PostgreSQL compares in float4.
+    return math.floor(kept / (len(term) + 1 + 5 * edits) * 1000) / 1000 - 0.001
+
+
+def candidates(term: str, edits: int, using: str) -> dict[str, int]:
+    """Words (with their counts) that may be within ``edits`` of ``term``; a superset."""
+    low, high = len(term) - edits, len(term) + edits
+    threshold = trigram_threshold(term, edits)
+    if connections[using].vendor == "postgresql" and threshold is not None:
+        with transaction.atomic(using=using), connections[using].cursor() as cursor:
+            cursor.execute(f"SET LOCAL pg_trgm.similarity_threshold = {threshold:.3f}")
+            cursor.execute(_CANDIDATES_POSTGRESQL, [term, low, high, low, high])
+            return dict(cursor.fetchall())
+    words = Word.objects.using(using).annotate(length=Length("word"))
+    return dict(words.filter(length__gte=low, length__lte=high).values_list("word", "movies"))
+
+
+def closest(term: str, words: Mapping[str, int], edits: int) -> str | None:
+    """The closest of ``words`` within ``edits`` of ``term``: fewest edits, most movies, A-Z."""
+    ranked = [
+        (OSA.distance(term, word, score_cutoff=edits), -movies, word)
+        for word, movies in words.items()
+    ]
+    within = [rank for rank in ranked if rank[0] <= edits]
+    return min(within)[2] if within else None
+
+
+def is_misspelt(term: str, using: str) -> bool:
+    """Whether ``term`` is in no word of the vocabulary."""
+    return not Word.objects.using(using).filter(word__contains=term).exists()
+
+
+def did_you_mean(
+    query: str, *, finds: Callable[[str], bool], using: str | None = None
+) -> str | None:
+    """The correction of a query that found nothing, or None.
+
+    ``finds`` runs the search again with the corrected query and says whether
+    it finds a movie; the correction is only offered then.
+    """
+    using = using or router.db_for_read(Word)
+    terms = list(dict.fromkeys(terms_as_typed(query)))  # the first of repeats
+    corrected = list(terms)
+    for position, term in enumerate(terms):
+        edits = allowed_edits(term)
+        if edits and is_misspelt(term, using):
+            word = closest(term, candidates(term, edits, using), edits)
+            if word is not None:
+                corrected[position] = word
+    if corrected == terms:
+        return None
+    suggestion = " ".join(corrected)
+    try:
+        return suggestion if finds(suggestion) else None
+    except InvalidSearch:  # normalisation made it longer than a search may be
+        return None

@@ -1,0 +1,462 @@
+"""The vocabulary follows every write path, and did_you_mean agrees with a brute-force
+reference written from the definition, on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from catalog import vocabulary
+from catalog.importer import import_records
+from catalog.models import Genre, Movie, Word
+from catalog.search import normalise, search_movies
+from tests.factories import GenreFactory, MovieFactory, record
+from tests.support.reference import reference_search, reference_terms
+
+# -- pure functions ---------------------------------------------------------------------
+
+
+def test_words_are_runs_of_word_characters_normalised_without_digits():
+    assert vocabulary.words_of("Amélie, l'ÉTÉ 2049 Se7en Blade_Runner ﬁlm") == {
+        "amelie",
+        "l",
+        "ete",
+        "blade_runner",
+        "film",
+    }
+    assert vocabulary.movie_words("Heat", "Michael Mann") == {"heat", "michael", "mann"}
+    assert vocabulary.words_of("8½ !!") == set()
+
+
+@pytest.mark.parametrize(
+    ("term", "edits"),
+    [
+        ("the", 0),
+        ("godf", 0),
+        ("heart", 1),
+        ("godfathr", 1),
+        ("godfathers", 2),
+        ("2024", 0),
+        ("terminat0r", 0),
+        ("blade2runner", 0),
+    ],
+)
+def test_the_edits_a_term_may_be_from_its_correction(term, edits):
+    assert vocabulary.allowed_edits(term) == edits
+
+
+def test_distance_counts_a_swap_of_neighbours_as_one_edit():
+    assert vocabulary.distance("haert", "heart") == 1
+    assert vocabulary.distance("hart", "heart") == 1
+    assert vocabulary.distance("hxart", "heart") == 1
+    assert vocabulary.distance("godfathre", "godfather") == 1
+    assert vocabulary.distance("ca", "abc") == 3  # OSA, not Damerau-Levenshtein's 2
+
+
+def test_the_closest_word_has_fewest_edits_then_most_movies_then_comes_first():
+    words = {"heart": 1, "heard": 5, "hearts": 9, "beard": 5, "heat": 2}
+    assert vocabulary.closest("hearr", words, 1) == "heard"  # heard and heart: 1 edit
+    assert vocabulary.closest("xeard", words, 1) == "beard"  # beard, heard: 5 movies each
+    assert vocabulary.closest("qqqqq", words, 1) is None
+
+
+def pg_trigrams(word: str) -> set[str]:
+    """pg_trgm's trigrams of a word of plain lowercase letters."""
+    padded = f"  {word} "
+    return {padded[start : start + 3] for start in range(len(word) + 1)}
+
+
+def one_edit_variants(word: str) -> set[str]:
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    deletes = {a + b[1:] for a, b in splits if b}
+    swaps = {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    replaces = {a + c + b[1:] for a, b in splits if b for c in letters}
+    inserts = {a + c + b for a, b in splits for c in letters}
+    return deletes | swaps | replaces | inserts
+
+
+def test_the_trigram_threshold_never_loses_a_word_within_the_allowed_edits():
+    rng = random.Random(0)
+    for length in range(5, 14):
+        for _ in range(20):
+            word = "".join(rng.choice("abcdeeeeinorst") for _ in range(length))
+            variants = one_edit_variants(word)
+            if length >= 9:  # two edits: a sample of edits of edits
+                variants = {
+                    second
+                    for first in rng.sample(sorted(variants), 20)
+                    for second in one_edit_variants(first)
+                }
+            for term in variants:
+                edits = vocabulary.allowed_edits(term)
+                if not edits or vocabulary.distance(term, word) > edits:
+                    continue
+                threshold = vocabulary.trigram_threshold(term, edits)
+                if threshold is None:
+                    continue  # every word of the right length is a candidate
+                mine, its = pg_trigrams(term), pg_trigrams(word)
+                similarity = len(mine & its) / len(mine | its)
+                assert similarity >= threshold, (term, word)
+
+
+# -- the stored vocabulary follows every write ------------------------------------------
+
+
+def reference_words() -> dict[str, int]:
+    """Each word's count, by brute force over every movie and genre."""
+    counted: Counter[str] = Counter()
+    for name, director in Movie.objects.values_list("name", "director"):
+        fields = normalise(name) + " " + normalise(director)
+        counted.update({w for w in re.findall(r"\w+", fields) if not re.search(r"\d", w)})
+    for name in Genre.objects.values_list("name", flat=True):
+        counted.update({w for w in re.findall(r"\w+", normalise(name)) if not re.search(r"\d", w)})
+    return dict(counted)
+
+
+def stored_words() -> dict[str, int]:
+    return dict(Word.objects.values_list("word", "movies"))
+
+
+def assert_vocabulary_is_right() -> None:
+    assert stored_words() == reference_words()
+
+
+@pytest.fixture
+def catalogue(db):
+    drama, war = GenreFactory(name="Drama"), GenreFactory(name="War Film")
+    MovieFactory(name="Heat", director="Michael Mann", genres=[drama])
+    MovieFactory(name="Paths of Glory", director="Stanley Kubrick", genres=[drama, war])
+    MovieFactory(name="The Shining", director="Stanley Kubrick")
+    MovieFactory(name="Amélie 2001", director="Jean-Pierre Jeunet")
+    assert_vocabulary_is_right()
+    return {"drama": drama, "war": war}
+
+
+def test_creating_movies_and_genres_counts_their_words(catalogue):
+    assert stored_words()["kubrick"] == 2
+    assert stored_words()["drama"] == 1
+    assert "2001" not in stored_words()
+
+
+def test_the_api_writes_keep_the_vocabulary(catalogue, editor_client):
+    created = editor_client.post(
+        "/api/movies",
+        {
+            "name": "Barry Lyndon",
+            "director": "Stanley Kubrick",
+            "popularity": 70,
+            "imdb_score": 8.1,
+            "genre": ["Drama", "Costume Drama"],
+        },
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    assert_vocabulary_is_right()
+    movie_id = created.json()["id"]
+    changed = editor_client.patch(
+        f"/api/movies/{movie_id}", {"director": "S. Kubrick"}, format="json"
+    )
+    assert changed.status_code == 200, changed.content
+    assert_vocabulary_is_right()
+    put = editor_client.put(
+        f"/api/movies/{movie_id}",
+        {"name": "Lyndon", "director": "Kubrick", "popularity": 1, "imdb_score": 1, "genre": []},
+        format="json",
+    )
+    assert put.status_code == 200, put.content
+    assert_vocabulary_is_right()
+    assert editor_client.delete(f"/api/movies/{movie_id}").status_code == 204
+    assert_vocabulary_is_right()
+    assert "lyndon" not in stored_words()
+
+
+def test_genre_renames_and_deletions_through_the_api(catalogue, editor_client):
+    war = catalogue["war"]
+    renamed = editor_client.patch(f"/api/genres/{war.pk}", {"name": "Warfare"}, format="json")
+    assert renamed.status_code == 200, renamed.content
+    assert_vocabulary_is_right()
+    assert "film" not in stored_words()
+    assert (
+        editor_client.post("/api/genres", {"name": "Film Noir"}, format="json").status_code == 201
+    )
+    assert_vocabulary_is_right()
+    assert editor_client.delete(f"/api/genres/{war.pk}").status_code == 204
+    assert_vocabulary_is_right()
+
+
+ORM_WRITES = {
+    "genre save": lambda c: (setattr(c["war"], "name", "Drama War"), c["war"].save()),
+    "genre delete": lambda c: c["drama"].delete(),
+    "genres deleted as a queryset": lambda c: Genre.objects.all().delete(),
+    "movie rename": lambda c: (
+        (movie := Movie.objects.get(name="Heat")).__setattr__("name", "Heat Wave"),
+        movie.save(),
+    ),
+    "movie save with update_fields": lambda c: (
+        (movie := Movie.objects.get(name="Heat")).__setattr__("director", "Mann"),
+        movie.save(update_fields=["director"]),
+    ),
+    "movie save of other fields": lambda c: (
+        (movie := Movie.objects.get(name="Heat")).__setattr__("popularity", 1.0),
+        movie.save(update_fields=["popularity"]),
+    ),
+    "movie delete": lambda c: Movie.objects.get(name="The Shining").delete(),
+    "movies deleted as a queryset": lambda c: Movie.objects.filter(
+        director="Stanley Kubrick"
+    ).delete(),
+    "movie.genres.set()": lambda c: Movie.objects.get(name="Heat").genres.set([c["war"]]),
+    "genre.movies.clear()": lambda c: c["drama"].movies.clear(),
+    "genres created by name": lambda c: Genre.objects.resolve(["Drama", "Neo-Noir", "Neo Noir"]),
+    "created through the relation": lambda c: c["war"].movies.create(
+        name="Full Metal Jacket", director="Stanley Kubrick", popularity=1, imdb_score=1
+    ),
+}
+
+
+@pytest.mark.parametrize("write", ORM_WRITES.values(), ids=ORM_WRITES.keys())
+def test_every_orm_write_keeps_the_vocabulary(catalogue, write):
+    write(catalogue)
+    assert_vocabulary_is_right()
+
+
+def test_the_admin_keeps_the_vocabulary(catalogue, admin_client):
+    drama = catalogue["drama"]
+    fields = {"director": "Orson Welles", "popularity": "80", "imdb_score": "8.3"}
+    added = admin_client.post(
+        "/admin/catalog/movie/add/", {**fields, "name": "Citizen Kane", "genres": [drama.pk]}
+    )
+    assert added.status_code == 302
+    assert_vocabulary_is_right()
+    movie = Movie.objects.get(name="Citizen Kane")
+    edited = admin_client.post(
+        f"/admin/catalog/movie/{movie.pk}/change/", {**fields, "name": "Touch of Evil"}
+    )
+    assert edited.status_code == 302
+    assert_vocabulary_is_right()
+    assert "kane" not in stored_words()
+    genre = admin_client.post(f"/admin/catalog/genre/{drama.pk}/change/", {"name": "Melodrama"})
+    assert genre.status_code == 302
+    assert_vocabulary_is_right()
+    deleted = admin_client.post(f"/admin/catalog/movie/{movie.pk}/delete/", {"post": "yes"})
+    assert deleted.status_code == 302
+    assert_vocabulary_is_right()
+    deleted = admin_client.post(f"/admin/catalog/genre/{drama.pk}/delete/", {"post": "yes"})
+    assert deleted.status_code == 302
+    assert_vocabulary_is_right()
+
+
+def test_populate_db_creates_and_reimports_keeping_the_vocabulary(catalogue, write_catalogue):
+    records = [
+        record(name="Heat"),  # already there: updated, its words unchanged
+        record(name="Ran", director="Akira Kurosawa", genre=["Drama", "Jidaigeki"]),
+        record(name="Ikiru", director="Akira Kurosawa", genre=[]),
+        record(name="Ikiru", director="Akira Kurosawa", genre=["Drama"]),  # repeated
+    ]
+    call_command("populate_db", str(write_catalogue(records)), stdout=StringIO())
+    assert_vocabulary_is_right()
+    assert stored_words()["akira"] == 2
+    call_command("populate_db", str(write_catalogue(records)), stdout=StringIO())
+    assert_vocabulary_is_right()
+
+
+def test_an_import_into_an_empty_catalogue_counts_every_word(db):
+    records = [record(name=f"Movie {n} of Night", director=f"Director {n % 7}") for n in range(50)]
+    import_records(records=records, batch_size=16)
+    assert_vocabulary_is_right()
+    assert stored_words()["night"] == 50
+
+
+def test_recount_genres_rebuilds_a_vocabulary_changed_behind_the_writes(catalogue):
+    Word.objects.filter(word="kubrick").update(movies=7)
+    Word.objects.filter(word="heat").delete()
+    Word.objects.create(word="ghost", movies=1)
+    out = StringIO()
+    call_command("recount_genres", stdout=out)
+    assert_vocabulary_is_right()
+    assert f"Rebuilt the vocabulary: {len(reference_words())} words." in out.getvalue()
+
+
+# -- did_you_mean agrees with the brute-force reference ---------------------------------
+
+
+def osa(a: str, b: str) -> int:
+    """The optimal string alignment distance, from its definition."""
+    rows = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            rows[i][j] = min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                rows[i][j] = min(rows[i][j], rows[i - 2][j - 2] + 1)
+    return rows[len(a)][len(b)]
+
+
+def reference_did_you_mean(query: str) -> str | None:
+    """did_you_mean from the definition, over every movie, without the stored vocabulary."""
+    movies = list(Movie.objects.prefetch_related("genres"))
+    if reference_search(movies, query):
+        return None
+    words = reference_words()
+    terms = list(dict.fromkeys(reference_terms(query)))
+    corrected = []
+    for term in terms:
+        allowed = 0 if len(term) < 5 or re.search(r"\d", term) else 1 if len(term) <= 8 else 2
+        misspelt = allowed and not any(term in word for word in words)
+        near = [
+            (osa(term, word), -count, word)
+            for word, count in words.items()
+            if misspelt and osa(term, word) <= allowed
+        ]
+        corrected.append(min(near)[2] if near else term)
+    if corrected == terms:
+        return None
+    suggestion = " ".join(corrected)
+    return suggestion if reference_search(movies, suggestion) else None
+
+
+def did_you_mean(query: str) -> str | None:
+    """What the list answers: a correction is only looked for when the search finds nothing."""
+    if search_movies(Movie.objects.all(), query).exists():
+        return None
+    return vocabulary.did_you_mean(
+        query, finds=lambda corrected: search_movies(Movie.objects.all(), corrected).exists()
+    )
+
+
+TITLES = [
+    ("The Godfather", "Francis Ford Coppola", ["Crime", "Drama"]),
+    ("The Godfather Part II", "Francis Ford Coppola", ["Crime", "Drama"]),
+    ("Heart of Darkness", "Nicolas Roeg", ["Adventure"]),
+    ("Heat", "Michael Mann", ["Crime", "Thriller"]),
+    ("The Heard", "Anonymous", ["Documentary"]),
+    ("Apocalypse Now", "Francis Ford Coppola", ["War", "Drama"]),
+    ("Amélie", "Jean-Pierre Jeunet", ["Romance", "Comedy"]),
+    ("Blade Runner 2049", "Denis Villeneuve", ["Science Fiction"]),
+    ("Metropolis", "Fritz Lang", ["Science Fiction", "Drama"]),
+    ("Metropolitan", "Whit Stillman", ["Comedy"]),
+    ("Casablanca", "Michael Curtiz", ["Romance", "Drama"]),
+    ("Straße der Sehnsucht", "Günther Lang", ["Drama"]),
+    ("Blade_Runner Cut", "Ridley Scott", ["Science Fiction"]),
+]
+
+
+@pytest.fixture
+def titles(db):
+    for name, director, genres in TITLES:
+        MovieFactory(
+            name=name,
+            director=director,
+            genres=list(Genre.objects.resolve(genres).by_key.values()),
+        )
+
+
+def typo(word: str, rng: random.Random) -> str:
+    position = rng.randrange(len(word))
+    kind = rng.choice(["insert", "delete", "replace", "swap"])
+    letter = rng.choice("aeiourstnx")
+    if kind == "insert":
+        return word[:position] + letter + word[position:]
+    if kind == "delete" and len(word) > 1:
+        return word[:position] + word[position + 1 :]
+    if kind == "swap" and position + 1 < len(word):
+        return word[:position] + word[position + 1] + word[position] + word[position + 2 :]
+    return word[:position] + letter + word[position + 1 :]
+
+
+def generated_queries(count: int) -> list[str]:
+    rng = random.Random(7)
+    words = sorted({w for name, director, genres in TITLES for w in f"{name} {director}".split()})
+    queries = ["godfathr", "heatr", "haert darkness", "metropolsi", "2024", "amelei", "strase"]
+    for _ in range(count):
+        chosen = rng.sample(words, rng.randint(1, 3))
+        for _ in range(rng.randint(1, 2)):
+            index = rng.randrange(len(chosen))
+            chosen[index] = typo(chosen[index], rng)
+        queries.append(rng.choice([" ", ",", "  "]).join(chosen))
+    return queries
+
+
+def test_did_you_mean_agrees_with_the_reference(titles):
+    answers = {query: did_you_mean(query) for query in generated_queries(150)}
+    assert answers == {query: reference_did_you_mean(query) for query in answers}
+    # The sample exercises both outcomes.
+    assert sum(answer is not None for answer in answers.values()) >= 20
+    assert answers["godfathr"] == "godfather"
+    assert answers["haert darkness"] == "heart darkness"
+
+
+@pytest.mark.requires_postgres
+def test_the_trigram_prefilter_finds_every_word_within_the_allowed_edits(titles):
+    rng = random.Random(3)
+    using = connection.alias
+    words = [word for word in stored_words() if vocabulary.allowed_edits(word)]
+    for word in words:
+        for term in rng.sample(sorted(one_edit_variants(word)), 30):
+            edits = vocabulary.allowed_edits(term)
+            if edits and vocabulary.distance(term, word) <= edits:
+                assert word in vocabulary.candidates(term, edits, using), (term, word)
+
+
+# -- the API ----------------------------------------------------------------------------
+
+
+def test_the_list_has_did_you_mean_only_with_a_search(client, titles):
+    assert "did_you_mean" not in client.get("/api/movies").json()
+    found = client.get("/api/movies?search=godfather").json()
+    assert found["count"] == 2
+    assert found["did_you_mean"] is None
+    assert client.get("/api/movies?search=").json()["did_you_mean"] is None
+    missed = client.get("/api/movies?search=Godfahter,Coppola").json()
+    assert (missed["count"], missed["did_you_mean"]) == (0, "godfather coppola")
+    assert client.get("/api/movies?search=godfather coppola").json()["count"] == 2
+    assert "did_you_mean" not in client.get("/api/genres").json()
+
+
+def test_numbers_are_never_corrected(client, titles):
+    assert client.get("/api/movies?search=blade 2024").json()["did_you_mean"] is None
+    assert client.get("/api/movies?search=bladex 2049").json()["did_you_mean"] == "blade 2049"
+
+
+def test_a_correction_that_still_finds_nothing_is_not_offered(client, titles):
+    # "casablanca" and "heat" are both words, but no movie has both.
+    body = client.get("/api/movies?search=casablance heat").json()
+    assert (body["count"], body["did_you_mean"]) == (0, None)
+
+
+def test_the_correction_keeps_the_other_filters(client, titles):
+    assert client.get("/api/movies?search=metropolsi&genre=Comedy").json()["did_you_mean"] is None
+    body = client.get("/api/movies?search=metropolsi&genre=Drama").json()
+    assert body["did_you_mean"] == "metropolis"
+
+
+def test_a_write_changes_the_answer_of_a_cached_list(client, editor_client, titles):
+    url = "/api/movies?search=vertgo"
+    assert client.get(url).json()["did_you_mean"] is None
+    assert client.get(url).json()["did_you_mean"] is None  # from the cache
+    created = editor_client.post(
+        "/api/movies",
+        {"name": "Vertigo", "director": "Alfred Hitchcock", "popularity": 90, "imdb_score": 8.3},
+        format="json",
+    )
+    assert created.status_code == 201
+    assert client.get(url).json()["did_you_mean"] == "vertigo"
+
+
+def test_a_search_that_finds_nothing_costs_a_bounded_number_of_queries(
+    client, titles, django_assert_num_queries
+):
+    # catalogue version, the genres the terms match, the matching ids (none);
+    # per misspelt term: whether a word has it, its candidates (on PostgreSQL
+    # in a savepoint that sets the trigram threshold: 4 statements); the
+    # corrected search: the genres its terms match, whether a movie matches
+    per_term = 1 + (4 if connection.vendor == "postgresql" else 1)
+    with django_assert_num_queries(3 + 2 * per_term + 2):
+        body = client.get("/api/movies?search=godfathr,coppolla").json()
+    assert body["did_you_mean"] == "godfather coppola"
