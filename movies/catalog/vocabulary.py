@@ -1,8 +1,8 @@
 """The catalogue's vocabulary, and "did you mean" for searches that find nothing.
 
 The vocabulary is every word of the movies' names and directors and of the
-genres' names: maximal runs of ``\\w`` in the normalised text
-(catalog.search.field_line), words with a digit left out. Each word is stored
+genres' names, as catalog.search.words splits them (maximal runs of ``\\w``
+in the normalised text), words with a digit left out. Each word is stored
 once (``Word``) with the number of movies (by name or director) and genres that
 use it; a word whose number reaches 0 goes. catalog.upkeep keeps it right on
 every ORM write, the importer on its bulk writes; rebuild() recomputes it.
@@ -31,9 +31,8 @@ from django.db.models.functions import Length
 from rapidfuzz.distance import OSA
 
 from catalog.models import Genre, Movie, Word
-from catalog.search import InvalidSearch, field_line, terms_as_typed
+from catalog.search import InvalidSearch, terms_as_typed, words
 
-_WORD = re.compile(r"\w+")
 # Words pg_trgm splits into trigrams exactly as words_of splits text into words.
 _PLAIN = re.compile(r"[a-z]+")
 _ROWS_PER_STATEMENT = 500
@@ -60,7 +59,7 @@ _CHUNK = 10_000
 
 def words_of(text: str) -> set[str]:
     """The vocabulary's words in ``text``: runs of ``\\w`` once normalised, none with a digit."""
-    return {word for word in _WORD.findall(field_line(text)) if not _has_digit(word)}
+    return {word for word in words(text).split() if not _has_digit(word)}
 
 
 def movie_words(name: str, director: str) -> set[str]:
