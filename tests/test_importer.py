@@ -1,4 +1,5 @@
 import json
+import time
 from io import StringIO
 
 import pytest
@@ -301,3 +302,25 @@ def test_the_genres_kept_in_memory_are_bounded(monkeypatch):
         kept.ensure(name for raw in records[start : start + 2] for name in raw["genre"])
         assert len(kept.by_key) <= 5
     assert (kept.created, Genre.objects.count()) == (20, 20)
+
+
+@pytest.mark.requires_postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("reads_from_primary")
+def test_a_large_import_leaves_the_catalogue_vacuumed(monkeypatch):
+    from django.db import connection
+
+    def vacuums() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'catalog_movie'"
+            )
+            return cursor.fetchone()[0]
+
+    monkeypatch.setattr("catalog.bulk.VACUUM_AFTER", 3)
+    before = vacuums()
+    import_records(records=[record(name=f"M{n}") for n in range(3)])
+    deadline = time.monotonic() + 5  # the statistics collector reports a moment later
+    while vacuums() == before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert vacuums() > before

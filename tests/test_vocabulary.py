@@ -266,7 +266,9 @@ def test_populate_db_creates_and_reimports_keeping_the_vocabulary(catalogue, wri
     assert_vocabulary_is_right()
 
 
-def test_an_import_into_an_empty_catalogue_counts_every_word(db):
+@pytest.mark.parametrize("flush_at", [100_000, 3], ids=["at the end", "along the way"])
+def test_an_import_into_an_empty_catalogue_counts_every_word(db, monkeypatch, flush_at):
+    monkeypatch.setattr("catalog.importer._NewWords.FLUSH_AT", flush_at)
     records = [record(name=f"Movie {n} of Night", director=f"Director {n % 7}") for n in range(50)]
     import_records(records=records, batch_size=16)
     assert_vocabulary_is_right()

@@ -121,3 +121,24 @@ def existing_movies(keys: list[tuple[str, str]]) -> dict[tuple[str, str], tuple]
     with connection.cursor() as cursor:
         cursor.execute(query, [value for key in keys for value in key])
         return {(name, director): rest for name, director, *rest in cursor.fetchall()}
+
+
+# Rows an import writes past which it vacuums the catalogue's tables itself.
+VACUUM_AFTER = 50_000
+
+
+def vacuum_catalogue() -> None:
+    """VACUUM (ANALYZE) the catalogue's tables on PostgreSQL, after a large import.
+
+    Until a vacuum marks their pages all-visible, index-only scans, which the
+    searches rely on, visit the table for every entry: a search at offset
+    5,000 took 128 ms instead of 34 right after loading a million movies.
+    Autovacuum gets there eventually; a large import does it at once. VACUUM
+    cannot run in a transaction: inside one (an import within an outer
+    transaction) it is left to autovacuum.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return
+    with connection.cursor() as cursor:
+        for table in ("catalog_movie", "catalog_movie_genres", "catalog_word"):
+            cursor.execute(f"VACUUM (ANALYZE) {table}")

@@ -9,8 +9,9 @@ it), validated record by record and written in batches with a constant number
 of queries per batch; the first invalid record aborts it and nothing is
 written. Movies are upserted by (name, director) and take the file's genres;
 the genres' movie counts are recounted once, at the end. The words of the
-movies a batch creates join the vocabulary with the batch (an update never
-changes a movie's name or director, so never its words).
+movies it creates are counted as it goes and join the vocabulary in a few
+statements (an update never changes a movie's name or director, so never its
+words).
 """
 
 from __future__ import annotations
@@ -213,7 +214,32 @@ class _Batch:
         self.records[record.key] = record
 
 
-def _write_batch(batch: _Batch, genres: _GenreIds, result: ImportResult) -> None:
+class _NewWords:
+    """Words of the created movies, written to the vocabulary when many have gathered.
+
+    Counting each batch's words into the vocabulary would rewrite its common
+    words' rows once per batch; gathered, a million movies make a handful of
+    statements, in memory bounded by FLUSH_AT distinct words.
+    """
+
+    FLUSH_AT = 100_000
+
+    def __init__(self) -> None:
+        self.counted: Counter[str] = Counter()
+
+    def add(self, name: str, director: str) -> None:
+        self.counted.update(vocabulary.movie_words(name, director))
+        if len(self.counted) >= self.FLUSH_AT:
+            self.flush()
+
+    def flush(self) -> None:
+        vocabulary.shift(self.counted, connection.alias)
+        self.counted = Counter()
+
+
+def _write_batch(
+    batch: _Batch, genres: _GenreIds, new_words: _NewWords, result: ImportResult
+) -> None:
     """Upsert one batch with a handful of statements, whatever its size (see catalog.bulk)."""
     records = batch.records
     genres.ensure(name for record in records.values() for name in record.genres)
@@ -280,10 +306,8 @@ def _write_batch(batch: _Batch, genres: _GenreIds, result: ImportResult) -> None
         links += [(pk, genre_id) for pk, genre_ids in relink.items() for genre_id in genre_ids]
         if links:
             bulk.insert_links(cursor, links)
-    new_words: Counter[str] = Counter()
     for _, name, director in created:
-        new_words.update(vocabulary.movie_words(name, director))
-    vocabulary.shift(new_words, connection.alias)
+        new_words.add(name, director)
     result.created += len(created)
     result.updated += len(updates)
 
@@ -304,18 +328,20 @@ def import_records(
     try:
         with transaction.atomic():
             genres = _GenreIds()
+            new_words = _NewWords()
             batch = _Batch()
             empty = not Movie.objects.exists()
             with bulk.secondary_indexes_rebuilt_after(catalogue_was_empty=empty):
                 for index, raw in enumerate(records):
                     batch.add(validate_record(index, raw))
                     if len(batch.records) >= batch_size:
-                        _write_batch(batch, genres, result)
+                        _write_batch(batch, genres, new_words, result)
                         batch = _Batch()
                         if on_batch:
                             on_batch(result.total)
                 if batch.records:
-                    _write_batch(batch, genres, result)
+                    _write_batch(batch, genres, new_words, result)
+                new_words.flush()
             result.genres_created = genres.created
             if result.created or result.updated or result.genres_created:
                 upkeep.bump_version()
@@ -328,6 +354,8 @@ def import_records(
     except OperationalError as error:
         # A deadlock with a concurrent writer, or the database going away.
         raise CatalogueError(REFUSED.format(reason=str(error).strip())) from None
+    if result.created + result.updated >= bulk.VACUUM_AFTER:
+        bulk.vacuum_catalogue()
     result.elapsed = time.perf_counter() - started
     return result
 
