@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -32,6 +33,7 @@ DUPLICATE_MOVIE = "A movie with this name and director already exists."
 DUPLICATE_GENRE = "A genre with this name already exists."
 
 
+@lru_cache(maxsize=4096)  # an import asks for the same few dozen names a million times
 def genre_key(name: str) -> str:
     """Genres are one when their names have the same key (see catalog.text)."""
     return text_key(name)

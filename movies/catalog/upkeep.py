@@ -236,7 +236,7 @@ class Pending:
     count_changes: dict[int, int] = field(default_factory=dict)
     movies_relinked: list[int] = field(default_factory=list)
     # The words of the row as stored before the change; None: the words do not change.
-    words_before: set[str] | None = None
+    words_before: frozenset[str] | None = None
 
 
 _pending = threading.local()
@@ -255,20 +255,20 @@ def _take(instance: Model) -> Pending:
 # The write events, in the order a write meets them
 
 
-def stored_movie_words(pk: int | None, using: str) -> set[str]:
+def stored_movie_words(pk: int | None, using: str) -> frozenset[str]:
     """The words of the movie row ``pk`` as stored (none when there is no such row)."""
     if pk is None:
-        return set()
+        return frozenset()
     row = Movie.objects.using(using).filter(pk=pk).values_list("name", "director").first()
-    return vocabulary.movie_words(*row) if row else set()
+    return vocabulary.movie_words(*row) if row else frozenset()
 
 
-def stored_genre_words(pk: int | None, using: str) -> set[str]:
+def stored_genre_words(pk: int | None, using: str) -> frozenset[str]:
     """The words of the genre row ``pk``'s name as stored."""
     if pk is None:
-        return set()
+        return frozenset()
     name = Genre.objects.using(using).filter(pk=pk).values_list("name", flat=True).first()
-    return vocabulary.words_of(name) if name else set()
+    return vocabulary.words_of(name) if name else frozenset()
 
 
 def movie_saving(movie: Movie, using: str, update_fields: Iterable[str] | None = None) -> None:
@@ -355,7 +355,7 @@ def genre_saving(genre: Genre, using: str) -> None:
 
 def genre_saved(genre: Genre, using: str) -> None:
     bump_version()
-    before = _take(genre).words_before or set()
+    before = _take(genre).words_before or frozenset()
     vocabulary.shift(vocabulary.changes(before, vocabulary.words_of(genre.name)), using)
 
 

@@ -25,6 +25,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from functools import lru_cache
 
 from django.db import connections, router, transaction
 from django.db.models.functions import Length
@@ -57,18 +58,19 @@ _CHUNK = 10_000
 # Words
 
 
-def words_of(text: str) -> set[str]:
+@lru_cache(maxsize=65_536)  # directors and genres recur: an import meets them again and again
+def words_of(text: str) -> frozenset[str]:
     """The vocabulary's words in ``text``: runs of ``\\w`` once normalised, none with a digit."""
-    return {word for word in words(text).split() if not _has_digit(word)}
-
-
-def movie_words(name: str, director: str) -> set[str]:
-    """The words a movie counts once each, from its name and director."""
-    return words_of(name) | words_of(director)
+    return frozenset(word for word in words(text).split() if not _has_digit(word))
 
 
 def _has_digit(text: str) -> bool:
     return any(char.isdigit() for char in text)
+
+
+def movie_words(name: str, director: str) -> frozenset[str]:
+    """The words a movie counts once each, from its name and director."""
+    return words_of(name) | words_of(director)
 
 
 def changes(before: Iterable[str], after: Iterable[str]) -> dict[str, int]:
