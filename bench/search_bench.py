@@ -37,6 +37,7 @@ import argparse
 import http.client
 import json
 import os
+import re
 import secrets
 import statistics
 import sys
@@ -59,6 +60,9 @@ RARE_CANDIDATES = ("umberto", "troopers", "wilderpeople", "18.4", "19.9", "20.9"
 RARE_RANGE = (5, 50)
 TARGET_P95_MS = {"postgresql": 20.0, "sqlite": 50.0}
 STATEMENT_REPEAT = 5
+# What a read must never send. A read may open a transaction (did_you_mean sets
+# pg_trgm's threshold for its own statements with SET LOCAL).
+WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|MERGE|CREATE|ALTER|DROP|TRUNCATE|COPY)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -288,8 +292,10 @@ def capture_statements(queries: Sequence[Query]) -> dict[str, list[dict[str, Any
         timed = []
         for executed in captured.captured_queries:
             sql = executed["sql"]
-            if not sql.lstrip().upper().startswith("SELECT"):
+            if WRITES.match(sql):
                 raise harness.BenchError(f"{query.label} wrote to the database: {sql[:200]}")
+            if not sql.lstrip().upper().startswith("SELECT"):
+                continue  # BEGIN, SET LOCAL, COMMIT: nothing to time alone
             samples = []
             with connection.cursor() as cursor:
                 for _ in range(STATEMENT_REPEAT):

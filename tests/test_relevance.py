@@ -40,10 +40,8 @@ def test_words_ignore_case_accents_and_punctuation():
     ],
 )
 def test_a_names_tier_for_the_godfather(name, tier):
-    line = words(name)  # a name's line holds its punctuation; here none matters
     found = relevance_tier(
         name_line=name.lower(),
-        name_words=line,
         terms=split_terms("the godfather"),
         query="the godfather",
     )
@@ -163,7 +161,6 @@ def brute_force(query: str) -> list[int]:
         key=lambda movie: (
             relevance_tier(
                 name_line=movie.search_text.split("\n")[0],
-                name_words=movie.name_words,
                 terms=terms,
                 query=query,
             ),
@@ -193,7 +190,7 @@ def test_every_plan_pages_in_the_one_relevance_order(client, monkeypatch, plan, 
         # Past the count limit, the tiers are looked up one by one.
         monkeypatch.setattr("catalog.api.pagination.CatalogPagination.count_limit", 3)
     if plan == "many, walked":
-        monkeypatch.setattr(relevance, "BEGINNING_COLLECTED", 1)
+        monkeypatch.setattr(relevance, "BEGINNING_SORTED", 1)
     expected = brute_force(query)
     assert every_page(client, query) == expected
     one_order_by = order_by_relevance(search_movies(Movie.objects.all(), query), query)

@@ -139,7 +139,12 @@ def words(text: str) -> str:
     matter (``Godfather: Part II``); stored for each movie's name as
     ``Movie.name_words``.
     """
-    return " ".join(_WORDS.findall(field_line(text)))
+    return line_words(field_line(text))
+
+
+def line_words(line: str) -> str:
+    """words() of a text already normalised: a field's line in search_text."""
+    return " ".join(_WORDS.findall(line))
 
 
 def search_document(*, name: str, director: str, popularity: float, imdb_score: float) -> str:
@@ -218,9 +223,10 @@ NAME_HAS_EVERY_TERM = 2  # every term is a substring of the name
 OTHER_MATCH = 3
 
 
-def relevance_tier(*, name_line: str, name_words: str, terms: Iterable[str], query: str) -> int:
-    """The tier of a matching movie, from its name's line in search_text and its name_words."""
+def relevance_tier(*, name_line: str, terms: Iterable[str], query: str) -> int:
+    """The tier of a matching movie, from its name's line in search_text."""
     query_words = words(query)
+    name_words = line_words(name_line)
     if query_words and name_words == query_words:
         return NAME_IS_QUERY
     if query_words and name_words.startswith(query_words + " "):

@@ -9,7 +9,8 @@ orders:
    count is exact): ranked in Python, the page cut from them.
 2. Many matches: the tiers one after the other, each until the page is full.
    Names that are the query's words, then names beginning with them: looked
-   up in name_words' index. Names with every term: collected through the
+   up in name_words' index (or, when they are very many, walked in popularity
+   order). Names with every term: collected through the
    trigram index when they are few, else walked in popularity order along the
    popularity index, which holds search_text. The rest: walked along the
    same index, leaving out what came before.
@@ -20,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connections
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from catalog.search import (
     NameLine,
@@ -32,9 +33,10 @@ from catalog.search import (
 )
 
 POPULARITY_ORDER = ("-popularity", "-id")
-# The most names beginning with the query's words collected and sorted in
-# Python; past it, they are common enough to walk in popularity order.
-BEGINNING_COLLECTED = 2_000
+# Names beginning with the query's words: fewer than this many are found
+# through name_words' index and sorted; more are common enough to walk the
+# popularity index for.
+BEGINNING_SORTED = 20_000
 
 
 def by_popularity(rows: list[tuple]) -> list[int]:
@@ -59,14 +61,12 @@ def plan_relevance_page(
     """
     terms = split_terms(query)
     queryset = queryset.order_by()
-    candidates = list(
-        queryset.values_list("pk", "popularity", NameLine(), "name_words")[: count_limit + 1]
-    )
+    candidates = list(queryset.values_list("pk", "popularity", NameLine())[: count_limit + 1])
     if len(candidates) <= count_limit:
         ranked = sorted(
             candidates,
             key=lambda row: (
-                relevance_tier(name_line=row[2], name_words=row[3], terms=terms, query=query),
+                relevance_tier(name_line=row[2], terms=terms, query=query),
                 -row[1],
                 -row[0],
             ),
@@ -88,12 +88,16 @@ def best_keys(queryset: QuerySet, *, terms: list[str], query: str, wanted: int) 
         if len(keys) >= wanted:
             return keys[:wanted]
         beginning = queryset.filter(name_begins_with(query_words, connections[queryset.db].vendor))
-        rows = list(beginning.values_list("pk", "popularity")[: BEGINNING_COLLECTED + 1])
-        if len(rows) <= BEGINNING_COLLECTED:
-            keys += by_popularity(rows)
+        needed = wanted - len(keys)
+        if beginning[:BEGINNING_SORTED].count() < BEGINNING_SORTED:
+            # Found through name_words' index and sorted: popularity + 0
+            # keeps PostgreSQL from walking the popularity index instead,
+            # which would visit the table for every movie it passes.
+            ordered = beginning.order_by((F("popularity") + 0).desc(), "-pk")
         else:
-            walk = beginning.order_by(*POPULARITY_ORDER).values_list("pk", flat=True)
-            keys += list(walk[: wanted - len(keys)])
+            # So many that walking the popularity index soon finds a page.
+            ordered = beginning.order_by(*POPULARITY_ORDER)
+        keys += list(ordered.values_list("pk", flat=True)[:needed])
         if len(keys) >= wanted:
             return keys[:wanted]
     # Every tier so far is complete: the next ones leave out what they hold.
