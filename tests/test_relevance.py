@@ -151,6 +151,8 @@ def catalogue(db):
             popularity=float(chance.choice([10, 20, 20, 30, 40])),
             genres=[drama] if n % 4 == 0 else [],
         )
+    for n in range(12):  # more movies of one name than a page holds
+        MovieFactory(name="The War", director=f"Someone {n}", popularity=float(n % 5 * 10))
 
 
 def brute_force(query: str) -> list[int]:

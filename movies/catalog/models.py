@@ -280,11 +280,12 @@ class Movie(models.Model):
             # limits allow would not fit in one index row.
             models.Index(fields=["name", "id"], name="movie_name_id"),
             # Names equal to a query's words, or beginning with them (LIKE
-            # 'words %' on PostgreSQL, a range on SQLite), with their popularity.
+            # 'words %' on PostgreSQL, a range on SQLite), with what orders
+            # them, so that finding them never visits the table.
             models.Index(
                 fields=["name_words"],
                 opclasses=["text_pattern_ops"],
-                include=["popularity"],
+                include=["popularity", "id"],
                 name="movie_name_words",
             ),
         ]

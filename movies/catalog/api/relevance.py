@@ -33,10 +33,30 @@ from catalog.search import (
 )
 
 POPULARITY_ORDER = ("-popularity", "-id")
-# Names beginning with the query's words: fewer than this many are found
-# through name_words' index and sorted; more are common enough to walk the
-# popularity index for.
+# Names beginning with the query's words: fewer than this many (in the whole
+# catalogue) are found through name_words' index and sorted; more are common
+# enough to walk the popularity index for.
 BEGINNING_SORTED = 20_000
+
+
+def matching_in_order(names: QuerySet, queryset: QuerySet, needed: int) -> list[int]:
+    """Up to ``needed`` keys of ``names`` that ``queryset`` holds, the more popular first.
+
+    ``names`` are sorted as found through name_words' index (popularity + 0
+    keeps PostgreSQL from walking the popularity index over the whole table
+    instead), then checked against ``queryset`` a growing batch at a time.
+    """
+    ordered = names.order_by((F("popularity") + 0).desc(), "-pk").values_list("pk", flat=True)
+    found: list[int] = []
+    start, batch = 0, max(2 * needed, 100)
+    while len(found) < needed:
+        keys = list(ordered[start : start + batch])
+        held = set(queryset.filter(pk__in=keys).values_list("pk", flat=True)) if keys else set()
+        found += [key for key in keys if key in held]
+        if len(keys) < batch:
+            break
+        start, batch = start + batch, batch * 2
+    return found[:needed]
 
 
 def by_popularity(rows: list[tuple]) -> list[int]:
@@ -83,21 +103,20 @@ def best_keys(queryset: QuerySet, *, terms: list[str], query: str, wanted: int) 
     keys: list[int] = []
     query_words = words(query)
     if query_words:
-        same = queryset.filter(name_words=query_words)
-        keys += by_popularity(list(same.values_list("pk", "popularity")[:wanted]))
+        # The whole catalogue's names, through name_words' index; whether the
+        # search and the other filters take them is asked of their keys.
+        names = queryset.model._default_manager.using(queryset.db)
+        same = names.filter(name_words=query_words)
+        keys += matching_in_order(same, queryset, wanted)
         if len(keys) >= wanted:
             return keys[:wanted]
-        beginning = queryset.filter(name_begins_with(query_words, connections[queryset.db].vendor))
-        needed = wanted - len(keys)
-        if beginning[:BEGINNING_SORTED].count() < BEGINNING_SORTED:
-            # Found through name_words' index and sorted: popularity + 0
-            # keeps PostgreSQL from walking the popularity index instead,
-            # which would visit the table for every movie it passes.
-            ordered = beginning.order_by((F("popularity") + 0).desc(), "-pk")
+        beginning = name_begins_with(query_words, connections[queryset.db].vendor)
+        if names.filter(beginning)[:BEGINNING_SORTED].count() < BEGINNING_SORTED:
+            keys += matching_in_order(names.filter(beginning), queryset, wanted - len(keys))
         else:
-            # So many that walking the popularity index soon finds a page.
-            ordered = beginning.order_by(*POPULARITY_ORDER)
-        keys += list(ordered.values_list("pk", flat=True)[:needed])
+            # So many that walking the popularity index soon fills the page.
+            walk = queryset.filter(beginning).order_by(*POPULARITY_ORDER)
+            keys += list(walk.values_list("pk", flat=True)[: wanted - len(keys)])
         if len(keys) >= wanted:
             return keys[:wanted]
     # Every tier so far is complete: the next ones leave out what they hold.

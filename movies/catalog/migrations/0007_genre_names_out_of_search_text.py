@@ -168,7 +168,7 @@ class Migration(migrations.Migration):
             model_name="movie",
             index=models.Index(
                 fields=["name_words"],
-                include=("popularity",),
+                include=("popularity", "id"),
                 name="movie_name_words",
                 opclasses=["text_pattern_ops"],
             ),
