@@ -13,6 +13,7 @@ from catalog.search import (
     NAME_HAS_EVERY_TERM,
     NAME_IS_QUERY,
     OTHER_MATCH,
+    director_contains,
     order_by_relevance,
     relevance_tier,
     search_movies,
@@ -155,9 +156,11 @@ def catalogue(db):
         MovieFactory(name="The War", director=f"Someone {n}", popularity=float(n % 5 * 10))
 
 
-def brute_force(query: str) -> list[int]:
+def brute_force(query: str, director: str | None = None) -> list[int]:
     terms = split_terms(query)
     matches = search_movies(Movie.objects.all(), query)
+    if director:
+        matches = director_contains(matches, director)
     ranked = sorted(
         matches,
         key=lambda movie: (
@@ -173,10 +176,11 @@ def brute_force(query: str) -> list[int]:
     return [movie.pk for movie in ranked]
 
 
-def every_page(client, query: str, limit: int = 7) -> list[int]:
+def every_page(client, query: str, limit: int = 7, **filters) -> list[int]:
     ids, offset = [], 0
     while True:
-        body = client.get("/api/movies", {"search": query, "limit": limit, "offset": offset})
+        params = {"search": query, "limit": limit, "offset": offset, **filters}
+        body = client.get("/api/movies", params)
         body = body.json()
         ids += [movie["id"] for movie in body["results"]]
         if body["next"] is None:
@@ -185,18 +189,21 @@ def every_page(client, query: str, limit: int = 7) -> list[int]:
 
 
 @pytest.mark.usefixtures("catalogue")
+@pytest.mark.parametrize("director", [None, "war"], ids=["search alone", "and a filter"])
 @pytest.mark.parametrize("plan", ["few matches", "many matches", "many, walked"])
 @pytest.mark.parametrize("query", QUERIES)
-def test_every_plan_pages_in_the_one_relevance_order(client, monkeypatch, plan, query):
+def test_every_plan_pages_in_the_one_relevance_order(client, monkeypatch, plan, query, director):
     if plan != "few matches":
         # Past the count limit, the tiers are looked up one by one.
         monkeypatch.setattr("catalog.api.pagination.CatalogPagination.count_limit", 3)
     if plan == "many, walked":
         monkeypatch.setattr(relevance, "BEGINNING_SORTED", 1)
-    expected = brute_force(query)
-    assert every_page(client, query) == expected
-    one_order_by = order_by_relevance(search_movies(Movie.objects.all(), query), query)
-    assert list(one_order_by.values_list("pk", flat=True)) == expected
+    expected = brute_force(query, director)
+    filters = {"director": director} if director else {}
+    assert every_page(client, query, **filters) == expected
+    if not director:
+        one_order_by = order_by_relevance(search_movies(Movie.objects.all(), query), query)
+        assert list(one_order_by.values_list("pk", flat=True)) == expected
 
 
 @pytest.mark.django_db

@@ -210,3 +210,8 @@ class MovieOrderingFilter(BaseFilterBackend):
                 "schema": {"type": "string", "enum": list(ORDERINGS)},
             }
         ]
+
+
+def filtered_beyond_search(params) -> bool:
+    """Whether the request asks for any of MovieFilterSet's filters besides ``?search=``."""
+    return not params.keys().isdisjoint(MovieFilterSet.base_filters)

@@ -26,7 +26,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 from catalog import vocabulary
-from catalog.api.filters import relevance_query
+from catalog.api.filters import filtered_beyond_search, relevance_query
 from catalog.api.relevance import plan_relevance_page
 from catalog.models import Movie
 
@@ -235,7 +235,12 @@ class MoviePagination(CatalogPagination):
         if query is None:
             return super().plan(queryset, request, rows_for=rows_for, offset=offset, limit=limit)
         ranked = plan_relevance_page(
-            queryset, query=query, offset=offset, limit=limit, count_limit=self.count_limit
+            queryset,
+            query=query,
+            offset=offset,
+            limit=limit,
+            count_limit=self.count_limit,
+            other_filters=filtered_beyond_search(request.query_params),
         )
         return Page(rows_for(ranked.keys), ranked.count, ranked.count_exact, ranked.has_more)
 

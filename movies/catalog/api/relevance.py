@@ -18,6 +18,7 @@ orders:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from django.db import connections
@@ -33,20 +34,24 @@ from catalog.search import (
 )
 
 POPULARITY_ORDER = ("-popularity", "-id")
+WORD = re.compile(r"\w+")
 # Names beginning with the query's words: fewer than this many (in the whole
 # catalogue) are found through name_words' index and sorted; more are common
 # enough to walk the popularity index for.
 BEGINNING_SORTED = 20_000
 
 
-def matching_in_order(names: QuerySet, queryset: QuerySet, needed: int) -> list[int]:
+def matching_in_order(names: QuerySet, queryset: QuerySet | None, needed: int) -> list[int]:
     """Up to ``needed`` keys of ``names`` that ``queryset`` holds, the more popular first.
 
     ``names`` are sorted as found through name_words' index (popularity + 0
     keeps PostgreSQL from walking the popularity index over the whole table
-    instead), then checked against ``queryset`` a growing batch at a time.
+    instead), then checked against ``queryset`` a growing batch at a time;
+    without ``queryset``, every one is taken.
     """
     ordered = names.order_by((F("popularity") + 0).desc(), "-pk").values_list("pk", flat=True)
+    if queryset is None:
+        return list(ordered[:needed])
     found: list[int] = []
     start, batch = 0, max(2 * needed, 100)
     while len(found) < needed:
@@ -73,11 +78,18 @@ class RankedPage:
 
 
 def plan_relevance_page(
-    queryset: QuerySet, *, query: str, offset: int, limit: int, count_limit: int
+    queryset: QuerySet,
+    *,
+    query: str,
+    offset: int,
+    limit: int,
+    count_limit: int,
+    other_filters: bool = True,
 ) -> RankedPage:
     """The keys of one page of the matches of ``query`` in ``queryset``, best first.
 
     With their count: exact up to count_limit, else count_limit (a lower bound).
+    ``other_filters``: whether ``queryset`` is filtered by more than the search.
     """
     terms = split_terms(query)
     queryset = queryset.order_by()
@@ -94,11 +106,16 @@ def plan_relevance_page(
         keys = [row[0] for row in ranked[offset : offset + limit]]
         return RankedPage(keys, len(candidates), True, offset + limit < len(candidates))
     wanted = offset + limit + 1
-    keys = best_keys(queryset, terms=terms, query=query, wanted=wanted)
+    # A name whose words are, or begin with, the query's words holds every
+    # term that is a word: found by name alone, it matches without asking.
+    names_match = not other_filters and all(WORD.fullmatch(term) for term in terms)
+    keys = best_keys(queryset, terms=terms, query=query, wanted=wanted, names_match=names_match)
     return RankedPage(keys[offset : offset + limit], count_limit, False, len(keys) == wanted)
 
 
-def best_keys(queryset: QuerySet, *, terms: list[str], query: str, wanted: int) -> list[int]:
+def best_keys(
+    queryset: QuerySet, *, terms: list[str], query: str, wanted: int, names_match: bool = False
+) -> list[int]:
     """The first ``wanted`` keys of a broad search in relevance order (fewer if there are not)."""
     keys: list[int] = []
     query_words = words(query)
@@ -107,12 +124,13 @@ def best_keys(queryset: QuerySet, *, terms: list[str], query: str, wanted: int) 
         # search and the other filters take them is asked of their keys.
         names = queryset.model._default_manager.using(queryset.db)
         same = names.filter(name_words=query_words)
-        keys += matching_in_order(same, queryset, wanted)
+        held_by = None if names_match else queryset
+        keys += matching_in_order(same, held_by, wanted)
         if len(keys) >= wanted:
             return keys[:wanted]
         beginning = name_begins_with(query_words, connections[queryset.db].vendor)
         if names.filter(beginning)[:BEGINNING_SORTED].count() < BEGINNING_SORTED:
-            keys += matching_in_order(names.filter(beginning), queryset, wanted - len(keys))
+            keys += matching_in_order(names.filter(beginning), held_by, wanted - len(keys))
         else:
             # So many that walking the popularity index soon fills the page.
             walk = queryset.filter(beginning).order_by(*POPULARITY_ORDER)

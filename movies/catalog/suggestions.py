@@ -1,0 +1,131 @@
+"""Suggestions as someone types: the movies whose name or director has the words typed.
+
+The query is split into words as catalog.search.words splits names (case,
+accents and punctuation ignored). Each word must match a word of the movie's
+name or director: the last one as a prefix (it is still being typed), the
+others whole. A word of 5 to 8 letters may be one edit away from the word it
+matches, of 9 or more two (catalog.vocabulary's rule: a letter inserted,
+deleted or replaced, or two neighbours swapped); shorter words and words with
+a digit match exactly. The last word, when mistyped, matches whole words within
+those edits.
+
+Suggestions are ranked by fewer edits, then more words matched whole (the last
+word counts when it is a whole word of the movie), then the name's relevance
+tier for the typed text (catalog.search.relevance_tier), then popularity, then
+id. They are ranked among at most CANDIDATES movies: the most popular movies
+that hold every typed word (or its corrections) somewhere in their text, and
+the most popular whose name begins with the typed text.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from functools import reduce
+
+from django.db.models import F, Q, QuerySet
+
+from catalog import vocabulary
+from catalog.search import FIELD_SEPARATOR, MAX_QUERY_LENGTH, line_words, relevance_tier, words
+
+MAX_WORDS = 10
+QUERY_TOO_LONG = f"Suggestions are limited to {MAX_QUERY_LENGTH} characters."
+TOO_MANY_WORDS = f"Suggestions are limited to {MAX_WORDS} words."
+CANDIDATES = 500
+# Corrections kept for each mistyped word: the closest, then the most used.
+ALTERNATIVES = 5
+
+
+class InvalidSuggestion(ValueError):
+    """A query the suggestions refuse; the message is meant for the client."""
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """A word that may stand for a typed one, and how many edits that takes."""
+
+    word: str
+    edits: int
+
+
+def typed_words(query: str) -> list[str]:
+    """The words of ``query``; raises InvalidSuggestion past the limits."""
+    if len(query) > MAX_QUERY_LENGTH:
+        raise InvalidSuggestion(QUERY_TOO_LONG)
+    found = words(query).split()
+    if len(found) > MAX_WORDS:
+        raise InvalidSuggestion(TOO_MANY_WORDS)
+    return found
+
+
+def alternatives(word: str, using: str) -> list[Alternative]:
+    """The word itself, then the catalogue's words within the edits it may be off by."""
+    edits = vocabulary.allowed_edits(word)
+    found = [Alternative(word, 0)]
+    if not edits:
+        return found
+    close = [
+        (vocabulary.distance(word, other), -movies, other)
+        for other, movies in vocabulary.candidates(word, edits, using).items()
+        if other != word
+    ]
+    found += [
+        Alternative(other, off)
+        for off, _, other in sorted(rank for rank in close if rank[0] <= edits)[:ALTERNATIVES]
+    ]
+    return found
+
+
+def suggest(queryset: QuerySet, query: str, limit: int) -> list[int]:
+    """The keys of up to ``limit`` movies of ``queryset`` for ``query``, best first."""
+    typed = typed_words(query)
+    if not typed:
+        return []
+    using = queryset.db
+    options = [alternatives(word, using) for word in typed]
+    holds_every_word = reduce(
+        operator.and_,
+        (
+            reduce(operator.or_, (Q(search_text__contains=a.word) for a in choices))
+            for choices in options
+        ),
+    )
+    columns = ("pk", "popularity", "search_text")
+    popular = queryset.filter(holds_every_word).order_by("-popularity", "-id")
+    rows = {row[0]: row for row in popular.values_list(*columns)[:CANDIDATES]}
+    beginning = queryset.filter(name_words__startswith=" ".join(typed))
+    # popularity + 0: found through name_words' index, not by walking the
+    # popularity index over the whole table.
+    beginning = beginning.order_by((F("popularity") + 0).desc(), "-id")
+    rows.update((row[0], row) for row in beginning.values_list(*columns)[:CANDIDATES])
+    ranked = []
+    for pk, popularity, text in rows.values():
+        name_line, director_line = (text.split(FIELD_SEPARATOR) + [""])[:2]
+        score = match(options, set(line_words(name_line).split() + line_words(director_line).split()))
+        if score is not None:
+            edits, whole = score
+            tier = relevance_tier(name_line=name_line, terms=typed, query=query)
+            ranked.append(((edits, -whole, tier, -popularity, -pk), pk))
+    return [pk for _, pk in sorted(ranked)[:limit]]
+
+
+def match(options: list[list[Alternative]], movie_words: set[str]) -> tuple[int, int] | None:
+    """(edits, words matched whole) of the best way the movie's words match, or None."""
+    edits = whole = 0
+    last = len(options) - 1
+    for position, choices in enumerate(options):
+        best = None
+        for choice in choices:
+            if choice.word in movie_words:
+                found = (choice.edits, 1)
+            elif position == last and any(w.startswith(choice.word) for w in movie_words):
+                found = (choice.edits, 0)
+            else:
+                continue
+            if best is None or (found[0], -found[1]) < (best[0], -best[1]):
+                best = found
+        if best is None:
+            return None
+        edits += best[0]
+        whole += best[1]
+    return edits, whole
