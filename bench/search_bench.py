@@ -99,7 +99,7 @@ def query_mix(rare_term: str) -> list[Query]:
         Query("7", "search=7"),
         Query("the", "search=the"),
         Query("a", "search=a"),
-        Query("the godfather", "search=the godfather"),
+        Query("the godfather", "search=the+godfather"),
         Query("typo: godfater (did you mean)", "search=godfater"),
         Query(f"rare: {rare_term}", f"search={rare_term}"),
         Query("no match: zzqqxj", "search=zzqqxj"),

@@ -260,11 +260,17 @@ def name_has_every_term(terms: Iterable[str]) -> Q:
 
 def name_begins_with(query_words: str, vendor: str) -> Q:
     """Names whose words begin with these words and go on, through name_words' index."""
+    return name_words_starting(query_words + " ", vendor)
+
+
+def name_words_starting(prefix: str, vendor: str) -> Q:
+    """Names whose name_words start with ``prefix``, through name_words' index."""
     if vendor == "postgresql":
-        return Q(name_words__startswith=query_words + " ")  # LIKE 'words %'
+        return Q(name_words__startswith=prefix)  # LIKE 'prefix%'
     # SQLite's LIKE ignores case and so no index serves it; its text order is
-    # by bytes, in which the names beginning with 'words ' are a range.
-    return Q(name_words__gte=query_words + " ", name_words__lt=query_words + "!")
+    # by code point, in which the names starting with a prefix are a range.
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return Q(name_words__gte=prefix, name_words__lt=upper)
 
 
 def relevance(query: str, vendor: str) -> Case:

@@ -10,11 +10,13 @@ a digit match exactly. The last word, when mistyped, matches whole words within
 those edits.
 
 Suggestions are ranked by fewer edits, then more words matched whole (the last
-word counts when it is a whole word of the movie), then the name's relevance
-tier for the typed text (catalog.search.relevance_tier), then popularity, then
-id. They are ranked among at most CANDIDATES movies: the most popular movies
-that hold every typed word (or its corrections) somewhere in their text, and
-the most popular whose name begins with the typed text.
+word counts when it is a whole word of the movie), then the name's tier as
+catalog.search ranks a search, read as typing (typed_tier: a name that begins
+with the text typed so far, even in the middle of a word, counts as beginning
+with the query), then popularity, then id. They are ranked among at most
+2 x CANDIDATES movies: the most popular that hold every typed word (or one of
+its corrections) somewhere in their text, and the most popular whose name
+begins with the typed text.
 """
 
 from __future__ import annotations
@@ -23,10 +25,21 @@ import operator
 from dataclasses import dataclass
 from functools import reduce
 
+from django.db import connections
 from django.db.models import F, Q, QuerySet
 
 from catalog import vocabulary
-from catalog.search import FIELD_SEPARATOR, MAX_QUERY_LENGTH, line_words, relevance_tier, words
+from catalog.search import (
+    FIELD_SEPARATOR,
+    MAX_QUERY_LENGTH,
+    NAME_BEGINS_WITH_QUERY,
+    NAME_HAS_EVERY_TERM,
+    NAME_IS_QUERY,
+    OTHER_MATCH,
+    line_words,
+    name_words_starting,
+    words,
+)
 
 MAX_WORDS = 10
 QUERY_TOO_LONG = f"Suggestions are limited to {MAX_QUERY_LENGTH} characters."
@@ -93,7 +106,8 @@ def suggest(queryset: QuerySet, query: str, limit: int) -> list[int]:
     columns = ("pk", "popularity", "search_text")
     popular = queryset.filter(holds_every_word).order_by("-popularity", "-id")
     rows = {row[0]: row for row in popular.values_list(*columns)[:CANDIDATES]}
-    beginning = queryset.filter(name_words__startswith=" ".join(typed))
+    vendor = connections[using].vendor
+    beginning = queryset.filter(name_words_starting(" ".join(typed), vendor))
     # popularity + 0: found through name_words' index, not by walking the
     # popularity index over the whole table.
     beginning = beginning.order_by((F("popularity") + 0).desc(), "-id")
@@ -101,12 +115,26 @@ def suggest(queryset: QuerySet, query: str, limit: int) -> list[int]:
     ranked = []
     for pk, popularity, text in rows.values():
         name_line, director_line = (text.split(FIELD_SEPARATOR) + [""])[:2]
-        score = match(options, set(line_words(name_line).split() + line_words(director_line).split()))
+        score = match(
+            options, set(line_words(name_line).split() + line_words(director_line).split())
+        )
         if score is not None:
             edits, whole = score
-            tier = relevance_tier(name_line=name_line, terms=typed, query=query)
+            tier = typed_tier(name_line, typed)
             ranked.append(((edits, -whole, tier, -popularity, -pk), pk))
     return [pk for _, pk in sorted(ranked)[:limit]]
+
+
+def typed_tier(name_line: str, typed: list[str]) -> int:
+    """The relevance tier of a name for words still being typed (see search.relevance_tier)."""
+    name_words, text = line_words(name_line), " ".join(typed)
+    if name_words == text:
+        return NAME_IS_QUERY
+    if name_words.startswith(text):
+        return NAME_BEGINS_WITH_QUERY
+    if all(word in name_line for word in typed):
+        return NAME_HAS_EVERY_TERM
+    return OTHER_MATCH
 
 
 def match(options: list[list[Alternative]], movie_words: set[str]) -> tuple[int, int] | None:

@@ -172,14 +172,14 @@ class CachedResponseMiddleware:
     """Answers repeated anonymous JSON reads of the catalogue from the cache.
 
     Only requests that every anonymous client would get the same answer to
-    qualify: GET or HEAD of a movie or genre list or detail, no credentials,
+    qualify: GET or HEAD of a movie or genre list or detail or of suggestions, no credentials,
     no session cookie, JSON accepted. Their bytes are stored under the
     response's ETag (catalogue version + request fingerprint) the first time
     the view answers, and replayed from then on, after the same throttles the
     API applies. Everything else goes through the views as usual.
     """
 
-    ROUTES = {"movie-list", "movie-detail", "genre-list", "genre-detail"}
+    ROUTES = {"movie-list", "movie-detail", "movie-suggest", "genre-list", "genre-detail"}
     REPLAYED_HEADERS = ("Content-Type", "Allow", "Vary", "Cache-Control")
 
     def __init__(self, get_response) -> None:

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    inline_serializer,
+)
 from rest_framework import serializers
+
+from catalog.api.serializers import MovieSerializer
 
 ERROR = inline_serializer(
     name="Error",
@@ -114,3 +121,31 @@ def without_trailing_slashes(result: dict, **kwargs) -> dict:
         (path.rstrip("/") if path != "/" else path): item for path, item in result["paths"].items()
     }
     return result
+
+
+SUGGEST_PARAMETERS = [
+    OpenApiParameter(
+        "q",
+        str,
+        description=(
+            "What has been typed so far (at most 200 characters and 10 words). Each word "
+            "must match a word of the movie's name or director: the last as a prefix, the "
+            "others whole; words of 5 to 8 letters may be one edit off, of 9 or more two. "
+            "Blank: no suggestions."
+        ),
+    ),
+    OpenApiParameter("limit", int, description="How many suggestions: 1 to 20, default 8."),
+]
+SUGGESTIONS = inline_serializer(
+    "Suggestions",
+    fields={
+        "query": serializers.CharField(help_text="The q asked for."),
+        "results": MovieSerializer(
+            many=True,
+            help_text=(
+                "Best first: fewer typos, then more words matched whole, then names that "
+                "are the query, begin with it or hold every word, then popularity."
+            ),
+        ),
+    },
+)

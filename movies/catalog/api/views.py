@@ -15,6 +15,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import viewsets
 from rest_framework.authtoken.models import Token
+from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny
@@ -30,7 +31,7 @@ from catalog.api.filters import (
     MovieOrderingFilter,
     MovieSearchFilter,
 )
-from catalog.api.pagination import MoviePagination
+from catalog.api.pagination import MoviePagination, parse_int
 from catalog.api.parsers import JSONParser
 from catalog.api.serializers import (
     GenreWithCountSerializer,
@@ -41,10 +42,14 @@ from catalog.api.serializers import (
 )
 from catalog.models import Genre, ListedMovie, Movie
 from catalog.search import search_movies
+from catalog.suggestions import InvalidSuggestion, suggest
 from catalog.upkeep import lock_catalogue
 
 INVALID_CREDENTIALS = "Unable to log in with the given username and password."
 NOT_STAFF = "Only staff accounts get API tokens."
+
+SUGGESTION_LIMITS = (1, 20, 8)  # least, most, default
+SUGGESTION_LIMIT_INVALID = "Must be an integer from 1 to 20."
 
 # Ids are bigints; anything longer is a 404 from the URL, never a database error.
 ID_PATTERN = "[0-9]{1,18}"
@@ -54,6 +59,17 @@ if TYPE_CHECKING:
     _ViewSet = viewsets.ModelViewSet
 else:
     _ViewSet = object
+
+
+def suggestion_limit(params) -> int:
+    """``?limit=`` of the suggestions: 1 to 20, 8 when absent; a 400 naming it otherwise."""
+    least, most, default = SUGGESTION_LIMITS
+    limit = parse_int(params, "limit", minimum=least, message=SUGGESTION_LIMIT_INVALID)
+    if limit is None:
+        return default
+    if limit > most:
+        raise ValidationError({"limit": [SUGGESTION_LIMIT_INVALID]})
+    return limit
 
 
 class SerialWritesMixin(_ViewSet):
@@ -148,6 +164,26 @@ class MovieViewSet(CachedReadMixin, SerialWritesMixin, viewsets.ModelViewSet):
         """Whether ``query`` as the search, with this request's other filters, finds a movie."""
         queryset = search_movies(self.get_queryset(), query)
         return FilterSetBackend().filter_queryset(self.request, queryset, self).exists()
+
+    @extend_schema(
+        summary="Suggest movies as someone types",
+        parameters=docs.SUGGEST_PARAMETERS,
+        responses={200: docs.SUGGESTIONS, 400: docs.ERROR_400},
+    )
+    @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
+    def suggest(self, request):
+        """Movies whose name or director has the words typed (catalog.suggestions)."""
+        return self._conditional(request, self._suggestions, (), {}, cache_data=True)
+
+    def _suggestions(self, request):
+        query = request.query_params.get("q", "")
+        limit = suggestion_limit(request.query_params)
+        try:
+            keys = suggest(Movie.objects.all(), query, limit)
+        except InvalidSuggestion as error:
+            raise ValidationError({"q": [str(error)]}) from None
+        movies = Movie.objects.listed(keys)
+        return Response({"query": query, "results": MovieSerializer(movies, many=True).data})
 
 
 @extend_schema_view(
