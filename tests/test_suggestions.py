@@ -1,0 +1,173 @@
+"""Suggestions as someone types: /api/movies/suggest."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from rapidfuzz.distance import OSA
+
+from catalog import suggestions
+from catalog.models import Movie
+from catalog.search import line_words, words
+from catalog.suggestions import InvalidSuggestion, typed_tier, typed_words
+from catalog.vocabulary import allowed_edits
+from tests.factories import MovieFactory
+
+SUGGEST = "/api/movies/suggest"
+
+
+def test_typed_words_fold_case_accents_and_punctuation():
+    assert typed_words("  The GODFÀTHER: pa") == ["the", "godfather", "pa"]
+    assert typed_words(" ,.; ") == []
+
+
+@pytest.mark.parametrize("query", ["x" * 201, " ".join(["w"] * 11)])
+def test_queries_past_the_limits_are_refused(query):
+    with pytest.raises(InvalidSuggestion):
+        typed_words(query)
+
+
+def names(response) -> list[str]:
+    assert response.status_code == 200, response.content
+    return [movie["name"] for movie in response.json()["results"]]
+
+
+@pytest.mark.django_db
+def test_a_name_beginning_with_what_is_typed_comes_first(client):
+    MovieFactory(name="A Godfathers Tale", popularity=99)
+    MovieFactory(name="The Godfather", popularity=50)
+    MovieFactory(name="Godfather Returns", popularity=90)
+    MovieFactory(name="Heat", popularity=80)
+    assert names(client.get(SUGGEST, {"q": "godfather"})) == [
+        "Godfather Returns",  # begins with it
+        "The Godfather",  # holds it whole
+        "A Godfathers Tale",  # holds it as a prefix only
+    ]
+    assert names(client.get(SUGGEST, {"q": "the godf"})) == ["The Godfather"]
+
+
+@pytest.mark.django_db
+def test_earlier_words_match_whole_and_the_last_as_a_prefix(client):
+    MovieFactory(name="Godfather", popularity=50)
+    MovieFactory(name="God Fathers Day", popularity=40)
+    assert names(client.get(SUGGEST, {"q": "god father"})) == ["God Fathers Day"]
+    assert names(client.get(SUGGEST, {"q": "go"})) == ["Godfather", "God Fathers Day"]
+
+
+@pytest.mark.django_db
+def test_a_typo_finds_the_word_but_exact_matches_come_first(client):
+    MovieFactory(name="The Godfather", popularity=90)
+    MovieFactory(name="Godfater Island", popularity=10)
+    assert names(client.get(SUGGEST, {"q": "godfater"})) == ["Godfater Island", "The Godfather"]
+    assert names(client.get(SUGGEST, {"q": "the godfahter"})) == ["The Godfather"]
+
+
+@pytest.mark.django_db
+def test_numbers_and_short_words_match_exactly(client):
+    MovieFactory(name="2001 A Space Odyssey")
+    MovieFactory(name="Heat")
+    assert names(client.get(SUGGEST, {"q": "2002 a space"})) == []
+    assert names(client.get(SUGGEST, {"q": "2001 a space"})) == ["2001 A Space Odyssey"]
+    assert names(client.get(SUGGEST, {"q": "hoat"})) == []
+
+
+@pytest.mark.django_db
+def test_directors_are_suggested_too(client):
+    MovieFactory(name="Jaws", director="Steven Spielberg")
+    assert names(client.get(SUGGEST, {"q": "spielb"})) == ["Jaws"]
+    assert names(client.get(SUGGEST, {"q": "jaws spielberg"})) == ["Jaws"]
+
+
+@pytest.mark.django_db
+def test_the_answer_shape_and_its_limit(client):
+    MovieFactory.create_batch(12, director="Same Director")
+    body = client.get(SUGGEST, {"q": "same"}).json()
+    assert body["query"] == "same"
+    assert len(body["results"]) == 8
+    assert set(body["results"][0]) == {
+        "id",
+        "name",
+        "director",
+        "popularity",
+        "imdb_score",
+        "genre",
+    }
+    assert len(client.get(SUGGEST, {"q": "same", "limit": 20}).json()["results"]) == 12
+    assert client.get(SUGGEST, {"q": "  "}).json() == {"query": "  ", "results": []}
+    assert client.get(SUGGEST).json() == {"query": "", "results": []}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [
+        ({"q": "war", "limit": "0"}, "limit"),
+        ({"q": "war", "limit": "21"}, "limit"),
+        ({"q": "war", "limit": "abc"}, "limit"),
+        ({"q": "x" * 201}, "q"),
+        ({"q": " ".join(["w"] * 11)}, "q"),
+    ],
+)
+def test_bad_parameters_are_a_400_naming_them(client, params, parameter):
+    response = client.get(SUGGEST, params)
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {parameter}
+
+
+@pytest.mark.django_db
+def test_suggestions_are_cached_like_the_list_and_follow_writes(client):
+    movie = MovieFactory(name="Alpha")
+    first = client.get(SUGGEST, {"q": "alp"})
+    assert first.headers["Cache-Control"].startswith("public")
+    assert "ETag" in first.headers
+    movie.name = "Alpine"
+    movie.save()
+    assert names(client.get(SUGGEST, {"q": "alp"})) == ["Alpine"]
+
+
+# The endpoint agrees with the rule applied by brute force, on each database.
+
+VOCABULARY = ["star", "stars", "wars", "war", "the", "godfather", "godmother", "return", "x"]
+
+
+def brute_force(query: str, limit: int) -> list[int]:
+    typed = words(query).split()
+    ranked = []
+    for movie in Movie.objects.all():
+        name_line, director_line = movie.search_text.split("\n")[:2]
+        held = set(line_words(name_line).split()) | set(line_words(director_line).split())
+        edits = whole = 0
+        for position, word in enumerate(typed):
+            options = []
+            for other in held:
+                off = OSA.distance(word, other)
+                if other == word or off <= allowed_edits(word):
+                    options.append((off, 1))
+                if position == len(typed) - 1 and other.startswith(word):
+                    options.append((0, 1 if other == word else 0))
+            if not options:
+                break
+            best = min(options, key=lambda option: (option[0], -option[1]))
+            edits, whole = edits + best[0], whole + best[1]
+        else:
+            tier = typed_tier(name_line, typed)
+            ranked.append(((edits, -whole, tier, -movie.popularity, -movie.pk), movie.pk))
+    return [pk for _, pk in sorted(ranked)[:limit]]
+
+
+@pytest.mark.django_db
+def test_suggestions_rank_as_the_rule_says(client, monkeypatch):
+    chance = random.Random(3)
+    for n in range(60):
+        name = " ".join(chance.choice(VOCABULARY) for _ in range(chance.randint(1, 3)))
+        MovieFactory(
+            name=name.title(),
+            director=f"{chance.choice(['Wars', 'Stark', 'Retrun'])} {n}",
+            popularity=float(chance.choice([10, 20, 30])),
+        )
+    for query in ["st", "star", "star w", "stra wars", "godfathr", "the godm", "retrun", "x"]:
+        expected = brute_force(query, 20)
+        found = [m["id"] for m in client.get(SUGGEST, {"q": query, "limit": 20}).json()["results"]]
+        assert found == expected, query
+    assert Movie.objects.count() < suggestions.CANDIDATES  # so the rule is applied to all
