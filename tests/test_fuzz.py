@@ -66,6 +66,7 @@ EXPECTED_OPERATIONS = {
     for path, methods in {
         "/api/movies": ("GET", "POST"),
         "/api/movies/{id}": ("GET", "PUT", "PATCH", "DELETE"),
+        "/api/movies/suggest": ("GET",),
         "/api/genres": ("GET", "POST"),
         "/api/genres/{id}": ("GET", "PUT", "PATCH", "DELETE"),
         "/api/auth/token": ("POST",),
