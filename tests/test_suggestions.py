@@ -157,7 +157,10 @@ def brute_force(query: str, limit: int) -> list[int]:
 
 
 @pytest.mark.django_db
-def test_suggestions_rank_as_the_rule_says(client, monkeypatch):
+@pytest.mark.parametrize("beginning", ["sorted", "walked"])
+def test_suggestions_rank_as_the_rule_says(client, monkeypatch, beginning):
+    if beginning == "walked":
+        monkeypatch.setattr(suggestions, "BEGINNING_SORTED", 1)
     chance = random.Random(3)
     for n in range(60):
         name = " ".join(chance.choice(VOCABULARY) for _ in range(chance.randint(1, 3)))

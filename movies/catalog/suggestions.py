@@ -14,7 +14,7 @@ word counts when it is a whole word of the movie), then the name's tier as
 catalog.search ranks a search, read as typing (typed_tier: a name that begins
 with the text typed so far, even in the middle of a word, counts as beginning
 with the query), then popularity, then id. They are ranked among at most
-2 x CANDIDATES movies: the most popular that hold every typed word (or one of
+2 x CANDIDATES (400) movies: the most popular that hold every typed word (or one of
 its corrections) somewhere in their text, and the most popular whose name
 begins with the typed text.
 """
@@ -44,7 +44,10 @@ from catalog.search import (
 MAX_WORDS = 10
 QUERY_TOO_LONG = f"Suggestions are limited to {MAX_QUERY_LENGTH} characters."
 TOO_MANY_WORDS = f"Suggestions are limited to {MAX_WORDS} words."
-CANDIDATES = 500
+CANDIDATES = 200
+# Names beginning with what is typed: fewer than this many (in the whole
+# catalogue) are sorted by popularity, more are walked in popularity order.
+BEGINNING_SORTED = 20_000
 # Corrections kept for each mistyped word: the closest, then the most used.
 ALTERNATIVES = 5
 
@@ -107,10 +110,16 @@ def suggest(queryset: QuerySet, query: str, limit: int) -> list[int]:
     popular = queryset.filter(holds_every_word).order_by("-popularity", "-id")
     rows = {row[0]: row for row in popular.values_list(*columns)[:CANDIDATES]}
     vendor = connections[using].vendor
-    beginning = queryset.filter(name_words_starting(" ".join(typed), vendor))
-    # popularity + 0: found through name_words' index, not by walking the
-    # popularity index over the whole table.
-    beginning = beginning.order_by((F("popularity") + 0).desc(), "-id")
+    starting = name_words_starting(" ".join(typed), vendor)
+    beginning = queryset.filter(starting)
+    names = queryset.model._default_manager.using(using)
+    if names.filter(starting)[:BEGINNING_SORTED].count() < BEGINNING_SORTED:
+        # Found through name_words' index and sorted (popularity + 0 keeps
+        # PostgreSQL from walking the popularity index over the whole table).
+        beginning = beginning.order_by((F("popularity") + 0).desc(), "-id")
+    else:
+        # So many that walking the popularity index soon finds enough.
+        beginning = beginning.order_by("-popularity", "-id")
     rows.update((row[0], row) for row in beginning.values_list(*columns)[:CANDIDATES])
     ranked = []
     for pk, popularity, text in rows.values():

@@ -106,15 +106,14 @@ def plan_relevance_page(
         keys = [row[0] for row in ranked[offset : offset + limit]]
         return RankedPage(keys, len(candidates), True, offset + limit < len(candidates))
     wanted = offset + limit + 1
-    # A name whose words are, or begin with, the query's words holds every
-    # term that is a word: found by name alone, it matches without asking.
-    names_match = not other_filters and all(WORD.fullmatch(term) for term in terms)
-    keys = best_keys(queryset, terms=terms, query=query, wanted=wanted, names_match=names_match)
+    keys = best_keys(
+        queryset, terms=terms, query=query, wanted=wanted, other_filters=other_filters
+    )
     return RankedPage(keys[offset : offset + limit], count_limit, False, len(keys) == wanted)
 
 
 def best_keys(
-    queryset: QuerySet, *, terms: list[str], query: str, wanted: int, names_match: bool = False
+    queryset: QuerySet, *, terms: list[str], query: str, wanted: int, other_filters: bool = True
 ) -> list[int]:
     """The first ``wanted`` keys of a broad search in relevance order (fewer if there are not)."""
     keys: list[int] = []
@@ -124,7 +123,10 @@ def best_keys(
         # search and the other filters take them is asked of their keys.
         names = queryset.model._default_manager.using(queryset.db)
         same = names.filter(name_words=query_words)
-        held_by = None if names_match else queryset
+        # A name whose words are, or begin with, the query's words holds every
+        # term that is a word: when the search alone filters, it matches.
+        words_match = not other_filters and all(WORD.fullmatch(term) for term in terms)
+        held_by = None if words_match else queryset
         keys += matching_in_order(same, held_by, wanted)
         if len(keys) >= wanted:
             return keys[:wanted]
@@ -139,8 +141,12 @@ def best_keys(
             return keys[:wanted]
     # Every tier so far is complete: the next ones leave out what they hold.
     ahead = set(keys)
-    # A term in the name is in search_text too: said again for the trigram index.
-    in_name = queryset.filter(name_has_every_term(terms)).filter(
+    # A term in the name is in search_text too: said again for the trigram
+    # index. When the search alone filters, a name with every term matches,
+    # so such names are read from the whole catalogue, without the search's
+    # conditions on genres.
+    source = queryset.model._default_manager.using(queryset.db) if not other_filters else queryset
+    in_name = source.filter(name_has_every_term(terms)).filter(
         *[Q(search_text__contains=term) for term in terms]
     )
     rows = list(in_name.values_list("pk", "popularity")[: wanted + len(ahead) + 1])
