@@ -169,3 +169,32 @@ def test_the_vocabulary_is_filled_from_the_catalogue_and_can_be_removed_again():
 
         migrate(BEFORE_VOCABULARY)
         assert "catalog_word" not in connection.introspection.table_names()
+
+
+BEFORE_WORD_INDEX = [("catalog", "0008_word")]
+
+
+def test_the_word_index_takes_the_movies_already_there():
+    with migrated_back_to(BEFORE_WORD_INDEX) as (_, Movie):
+        Movie.objects.create(
+            name="Laura",
+            director="Otto Preminger",
+            popularity=70,
+            imdb_score=8,
+            search_text="laura\notto preminger\n70.0\n8.0",
+            name_words="laura",
+        )
+        migrate()
+        with connection.cursor() as cursor:
+            if connection.vendor == "sqlite":
+                cursor.execute(
+                    "SELECT count(*) FROM catalog_movie_words WHERE catalog_movie_words "
+                    "MATCH 'premi*'"
+                )
+            else:
+                cursor.execute(
+                    "SELECT count(*) FROM catalog_movie WHERE to_tsvector('simple'::regconfig, "
+                    "name_words || ' ' || split_part(search_text, E'\\n', 2)) "
+                    "@@ to_tsquery('simple', 'premi:*')"
+                )
+            assert cursor.fetchone()[0] == 1

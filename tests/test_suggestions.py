@@ -174,3 +174,21 @@ def test_suggestions_rank_as_the_rule_says(client, monkeypatch, beginning):
         found = [m["id"] for m in client.get(SUGGEST, {"q": query, "limit": 20}).json()["results"]]
         assert found == expected, query
     assert Movie.objects.count() < suggestions.CANDIDATES  # so the rule is applied to all
+
+
+@pytest.mark.django_db
+def test_every_write_path_keeps_the_word_index(client):
+    from catalog.importer import import_records
+    from tests.factories import record
+
+    import_records(records=[record(name="Zorro Returns", director="Ann Smith")])
+    assert names(client.get(SUGGEST, {"q": "zorro ret"})) == ["Zorro Returns"]
+    assert names(client.get(SUGGEST, {"q": "smi"})) == ["Zorro Returns"]
+    movie = Movie.objects.get()
+    movie.name, movie.director = "Zephyr", "Bo Jones"
+    movie.save()
+    assert names(client.get(SUGGEST, {"q": "zorro"})) == []
+    assert names(client.get(SUGGEST, {"q": "smi"})) == []
+    assert names(client.get(SUGGEST, {"q": "jon"})) == ["Zephyr"]
+    movie.delete()
+    assert names(client.get(SUGGEST, {"q": "zeph"})) == []

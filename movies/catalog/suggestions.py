@@ -6,8 +6,8 @@ name or director: the last one as a prefix (it is still being typed), the
 others whole. A word of 5 to 8 letters may be one edit away from the word it
 matches, of 9 or more two (catalog.vocabulary's rule: a letter inserted,
 deleted or replaced, or two neighbours swapped); shorter words and words with
-a digit match exactly. The last word, when mistyped, matches whole words within
-those edits.
+a digit match exactly. The last word, when mistyped, matches words within those
+edits, whole or as a prefix.
 
 Suggestions are ranked by fewer edits, then more words matched whole (the last
 word counts when it is a whole word of the movie), then the name's tier as
@@ -15,18 +15,17 @@ catalog.search ranks a search, read as typing (typed_tier: a name that begins
 with the text typed so far, even in the middle of a word, counts as beginning
 with the query), then popularity, then id. They are ranked among at most
 2 x CANDIDATES (400) movies: the most popular that hold every typed word (or one of
-its corrections) somewhere in their text, and the most popular whose name
-begins with the typed text.
+its corrections) as a word, found through a word index of names and directors
+(migration 0009), and the most popular whose name begins with the typed text.
 """
 
 from __future__ import annotations
 
-import operator
 from dataclasses import dataclass
-from functools import reduce
 
 from django.db import connections
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, QuerySet
+from django.db.models.expressions import RawSQL
 
 from catalog import vocabulary
 from catalog.search import (
@@ -99,17 +98,12 @@ def suggest(queryset: QuerySet, query: str, limit: int) -> list[int]:
         return []
     using = queryset.db
     options = [alternatives(word, using) for word in typed]
-    holds_every_word = reduce(
-        operator.and_,
-        (
-            reduce(operator.or_, (Q(search_text__contains=a.word) for a in choices))
-            for choices in options
-        ),
-    )
     columns = ("pk", "popularity", "search_text")
-    popular = queryset.filter(holds_every_word).order_by("-popularity", "-id")
-    rows = {row[0]: row for row in popular.values_list(*columns)[:CANDIDATES]}
     vendor = connections[using].vendor
+    keys = holding_every_word(options, using)
+    popular = queryset.filter(pk__in=keys) if keys is not None else queryset.none()
+    popular = popular.order_by("-popularity", "-id")
+    rows = {row[0]: row for row in popular.values_list(*columns)[:CANDIDATES]}
     starting = name_words_starting(" ".join(typed), vendor)
     beginning = queryset.filter(starting)
     names = queryset.model._default_manager.using(using)
@@ -132,6 +126,45 @@ def suggest(queryset: QuerySet, query: str, limit: int) -> list[int]:
             tier = typed_tier(name_line, typed)
             ranked.append(((edits, -whole, tier, -popularity, -pk), pk))
     return [pk for _, pk in sorted(ranked)[:limit]]
+
+
+# The movies whose words hold every typed word (or an alternative to it), the
+# last as a prefix, through the word index of migration 0009.
+_HOLDING_POSTGRESQL = (
+    "SELECT id FROM catalog_movie WHERE to_tsvector('simple'::regconfig, "
+    "name_words || ' ' || split_part(search_text, E'\\n', 2)) @@ to_tsquery('simple', %s)"
+)
+_HOLDING_SQLITE = "SELECT rowid FROM catalog_movie_words WHERE catalog_movie_words MATCH %s"
+
+
+def holding_every_word(options: list[list[Alternative]], using: str) -> RawSQL | None:
+    """A subquery of the keys of the movies whose words hold every typed word.
+
+    None where the database has no word index; the words index ignores case
+    as the words are already folded, and splits text at what is not a letter
+    or digit, as catalog.search.words does.
+    """
+    vendor = connections[using].vendor
+    last = len(options) - 1
+    if vendor == "postgresql":
+        query = " & ".join(
+            "(" + " | ".join(_tsquery_word(a.word, prefix=i == last) for a in choices) + ")"
+            for i, choices in enumerate(options)
+        )
+        return RawSQL(_HOLDING_POSTGRESQL, [query])
+    if vendor == "sqlite":
+        query = " AND ".join(
+            "(" + " OR ".join(f'"{a.word}"' + ("*" if i == last else "") for a in choices) + ")"
+            for i, choices in enumerate(options)
+        )
+        return RawSQL(_HOLDING_SQLITE, [query])
+    return None
+
+
+def _tsquery_word(word: str, *, prefix: bool) -> str:
+    # Quoted, so that a word that is also tsquery syntax stays a word; the
+    # parser splits it as it split the indexed text.
+    return "'" + word + "'" + (":*" if prefix else "")
 
 
 def typed_tier(name_line: str, typed: list[str]) -> int:
