@@ -190,7 +190,9 @@ def every_page(client, query: str, limit: int = 7, **filters) -> list[int]:
 
 @pytest.mark.usefixtures("catalogue")
 @pytest.mark.parametrize("director", [None, "war"], ids=["search alone", "and a filter"])
-@pytest.mark.parametrize("plan", ["few matches", "many matches", "many, walked"])
+@pytest.mark.parametrize(
+    "plan", ["few matches", "many matches", "many, walked", "many, names collected"]
+)
 @pytest.mark.parametrize("query", QUERIES)
 def test_every_plan_pages_in_the_one_relevance_order(client, monkeypatch, plan, query, director):
     if plan != "few matches":
@@ -198,6 +200,9 @@ def test_every_plan_pages_in_the_one_relevance_order(client, monkeypatch, plan, 
         monkeypatch.setattr("catalog.api.pagination.CatalogPagination.count_limit", 3)
     if plan == "many, walked":
         monkeypatch.setattr(relevance, "BEGINNING_SORTED", 1)
+        monkeypatch.setattr(relevance, "NAMES_COMMON", 10**6)  # one in the sample: walked
+    if plan == "many, names collected":
+        monkeypatch.setattr(relevance, "NAMES_COMMON", 0)  # never common: collected
     expected = brute_force(query, director)
     filters = {"director": director} if director else {}
     assert every_page(client, query, **filters) == expected

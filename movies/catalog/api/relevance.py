@@ -10,10 +10,10 @@ orders:
 2. Many matches: the tiers one after the other, each until the page is full.
    Names that are the query's words, then names beginning with them: looked
    up in name_words' index (or, when they are very many, walked in popularity
-   order). Names with every term: collected through the
-   trigram index when they are few, else walked in popularity order along the
-   popularity index, which holds search_text. The rest: walked along the
-   same index, leaving out what came before.
+   order). Names with every term: walked in popularity order along the
+   popularity index, which holds search_text, when they are common among the
+   first matches, else collected (through the trigram index on PostgreSQL).
+   The rest: walked along the same index, leaving out what came before.
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ from catalog.search import (
 
 POPULARITY_ORDER = ("-popularity", "-id")
 WORD = re.compile(r"\w+")
+# Names with every term are walked for in popularity order when at least one
+# in this many of the first matches has one; else they are collected.
+NAMES_COMMON = 10
 # Names beginning with the query's words: fewer than this many (in the whole
 # catalogue) are found through name_words' index and sorted; more are common
 # enough to walk the popularity index for.
@@ -106,14 +109,28 @@ def plan_relevance_page(
         keys = [row[0] for row in ranked[offset : offset + limit]]
         return RankedPage(keys, len(candidates), True, offset + limit < len(candidates))
     wanted = offset + limit + 1
+    # How common names with every term are among the first matches says
+    # whether to walk for them in popularity order or collect them.
+    in_name = sum(all(term in row[2] for term in terms) for row in candidates)
     keys = best_keys(
-        queryset, terms=terms, query=query, wanted=wanted, other_filters=other_filters
+        queryset,
+        terms=terms,
+        query=query,
+        wanted=wanted,
+        other_filters=other_filters,
+        names_common=in_name * NAMES_COMMON >= len(candidates),
     )
     return RankedPage(keys[offset : offset + limit], count_limit, False, len(keys) == wanted)
 
 
 def best_keys(
-    queryset: QuerySet, *, terms: list[str], query: str, wanted: int, other_filters: bool = True
+    queryset: QuerySet,
+    *,
+    terms: list[str],
+    query: str,
+    wanted: int,
+    other_filters: bool = True,
+    names_common: bool = False,
 ) -> list[int]:
     """The first ``wanted`` keys of a broad search in relevance order (fewer if there are not)."""
     keys: list[int] = []
@@ -149,9 +166,11 @@ def best_keys(
     in_name = source.filter(name_has_every_term(terms)).filter(
         *[Q(search_text__contains=term) for term in terms]
     )
-    rows = list(in_name.values_list("pk", "popularity")[: wanted + len(ahead) + 1])
-    if len(rows) <= wanted + len(ahead):
-        keys += by_popularity([row for row in rows if row[0] not in ahead])
+    few = None
+    if not names_common:
+        few = list(in_name.values_list("pk", "popularity")[: wanted + len(ahead) + 1])
+    if few is not None and len(few) <= wanted + len(ahead):
+        keys += by_popularity([row for row in few if row[0] not in ahead])
     else:
         walk = in_name.order_by(*POPULARITY_ORDER).values_list("pk", flat=True)
         keys += [pk for pk in walk[: wanted + len(ahead)] if pk not in ahead][: wanted - len(keys)]
