@@ -130,10 +130,7 @@ def suggest(queryset: QuerySet, query: str, limit: int) -> list[int]:
 
 # The movies whose words hold every typed word (or an alternative to it), the
 # last as a prefix, through the word index of migration 0009.
-_HOLDING_POSTGRESQL = (
-    "SELECT id FROM catalog_movie WHERE to_tsvector('simple'::regconfig, "
-    "name_words || ' ' || split_part(search_text, E'\\n', 2)) @@ to_tsquery('simple', %s)"
-)
+_HOLDING_POSTGRESQL = "SELECT id FROM catalog_movie WHERE words @@ to_tsquery('simple', %s)"
 _HOLDING_SQLITE = "SELECT rowid FROM catalog_movie_words WHERE catalog_movie_words MATCH %s"
 
 
