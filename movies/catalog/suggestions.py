@@ -44,8 +44,9 @@ MAX_WORDS = 10
 QUERY_TOO_LONG = f"Suggestions are limited to {MAX_QUERY_LENGTH} characters."
 TOO_MANY_WORDS = f"Suggestions are limited to {MAX_WORDS} words."
 CANDIDATES = 100
-# Names beginning with what is typed: fewer than this many (in the whole
-# catalogue) are sorted by popularity, more are walked in popularity order.
+# Names beginning with what is typed, or movies holding the typed words: fewer
+# than this many (in the whole catalogue) are collected and sorted by
+# popularity, more are walked for in popularity order.
 BEGINNING_SORTED = 20_000
 # Corrections kept for each mistyped word: the closest, then the most used.
 ALTERNATIVES = 5
@@ -102,7 +103,12 @@ def suggest(queryset: QuerySet, query: str, limit: int) -> list[int]:
     vendor = connections[using].vendor
     condition = holding_every_word(options, using)
     popular = queryset.filter(condition) if condition is not None else queryset.none()
-    popular = popular.order_by("-popularity", "-id")
+    if fewest_movies(options, using) <= BEGINNING_SORTED:
+        # Few enough to collect through the word index and sort (popularity
+        # + 0 keeps PostgreSQL from walking the popularity index instead).
+        popular = popular.order_by((F("popularity") + 0).desc(), "-id")
+    else:
+        popular = popular.order_by("-popularity", "-id")
     rows = {row[0]: row for row in popular.values_list(*columns)[:CANDIDATES]}
     starting = name_words_starting(" ".join(typed), vendor)
     beginning = queryset.filter(starting)
@@ -167,6 +173,19 @@ def _tsquery_word(word: str, *, prefix: bool) -> str:
     # Quoted, so that a word that is also tsquery syntax stays a word; the
     # parser splits it as it split the indexed text.
     return "'" + word + "'" + (":*" if prefix else "")
+
+
+def fewest_movies(options: list[list[Alternative]], using: str) -> int:
+    """At most how many movies hold every typed word, from the vocabulary's counts.
+
+    The count of the rarest typed word (with its alternatives; the last as a
+    prefix): a bound, since a word's count also counts the genres using it.
+    """
+    last = len(options) - 1
+    return min(
+        vocabulary.movies_using([a.word for a in choices], prefix=i == last, using=using)
+        for i, choices in enumerate(options)
+    )
 
 
 def typed_tier(name_line: str, typed: list[str]) -> int:

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 
 from django.db import connections, router, transaction
+from django.db.models import Q, Sum
 from django.db.models.functions import Length
 from rapidfuzz.distance import OSA
 
@@ -201,6 +202,15 @@ def closest(term: str, words: Mapping[str, int], edits: int) -> str | None:
     ]
     within = [rank for rank in ranked if rank[0] <= edits]
     return min(within)[2] if within else None
+
+
+def movies_using(words: list[str], *, prefix: bool, using: str) -> int:
+    """How many movies and genres use these words (or words starting with them), summed."""
+    condition = Q()
+    for word in words:
+        condition |= Q(word__startswith=word) if prefix else Q(word=word)
+    total = Word.objects.using(using).filter(condition).aggregate(total=Sum("movies"))["total"]
+    return total or 0
 
 
 def is_misspelt(term: str, using: str) -> bool:
