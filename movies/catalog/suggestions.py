@@ -44,10 +44,13 @@ MAX_WORDS = 10
 QUERY_TOO_LONG = f"Suggestions are limited to {MAX_QUERY_LENGTH} characters."
 TOO_MANY_WORDS = f"Suggestions are limited to {MAX_WORDS} words."
 CANDIDATES = 100
-# Names beginning with what is typed, or movies holding the typed words: fewer
-# than this many (in the whole catalogue) are collected and sorted by
-# popularity, more are walked for in popularity order.
+# Names beginning with what is typed: fewer than this many (in the whole
+# catalogue) are collected and sorted by popularity, more are walked for in
+# popularity order.
 BEGINNING_SORTED = 20_000
+# The same for movies holding the typed words, by the bound fewest_movies
+# gives: the words together are usually far fewer than the rarest alone.
+WORDS_SORTED = 50_000
 # Corrections kept for each mistyped word: the closest, then the most used.
 ALTERNATIVES = 5
 
@@ -103,7 +106,7 @@ def suggest(queryset: QuerySet, query: str, limit: int) -> list[int]:
     vendor = connections[using].vendor
     condition = holding_every_word(options, using)
     popular = queryset.filter(condition) if condition is not None else queryset.none()
-    if fewest_movies(options, using) <= BEGINNING_SORTED:
+    if fewest_movies(options, using) <= WORDS_SORTED:
         # Few enough to collect through the word index and sort (popularity
         # + 0 keeps PostgreSQL from walking the popularity index instead).
         popular = popular.order_by((F("popularity") + 0).desc(), "-id")
