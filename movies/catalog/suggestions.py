@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connections
-from django.db.models import BooleanField, F, QuerySet
+from django.db.models import BooleanField, F, Max, QuerySet
 from django.db.models.expressions import RawSQL
 
 from catalog import vocabulary
@@ -48,9 +48,8 @@ CANDIDATES = 100
 # catalogue) are collected and sorted by popularity, more are walked for in
 # popularity order.
 BEGINNING_SORTED = 20_000
-# The same for movies holding the typed words, by the bound fewest_movies
-# gives: the words together are usually far fewer than the rarest alone.
-WORDS_SORTED = 50_000
+# The same for movies holding the typed words, as expected_movies estimates.
+WORDS_SORTED = 10_000
 # Corrections kept for each mistyped word: the closest, then the most used.
 ALTERNATIVES = 5
 
@@ -106,7 +105,7 @@ def suggest(queryset: QuerySet, query: str, limit: int) -> list[int]:
     vendor = connections[using].vendor
     condition = holding_every_word(options, using)
     popular = queryset.filter(condition) if condition is not None else queryset.none()
-    if fewest_movies(options, using) <= WORDS_SORTED:
+    if expected_movies(options, queryset) <= WORDS_SORTED:
         # Few enough to collect through the word index and sort (popularity
         # + 0 keeps PostgreSQL from walking the popularity index instead).
         popular = popular.order_by((F("popularity") + 0).desc(), "-id")
@@ -178,17 +177,24 @@ def _tsquery_word(word: str, *, prefix: bool) -> str:
     return "'" + word + "'" + (":*" if prefix else "")
 
 
-def fewest_movies(options: list[list[Alternative]], using: str) -> int:
-    """At most how many movies hold every typed word, from the vocabulary's counts.
+def expected_movies(options: list[list[Alternative]], queryset: QuerySet) -> float:
+    """About how many movies hold every typed word, from the vocabulary's counts.
 
-    The count of the rarest typed word (with its alternatives; the last as a
-    prefix): a bound, since a word's count also counts the genres using it.
+    Each word's share of the catalogue (with its alternatives; the last word
+    as a prefix), multiplied as if the words were independent: an estimate,
+    only used to choose between sorting and walking. The catalogue's size is
+    taken as its highest id, which an index answers.
     """
+    size = queryset.model._default_manager.using(queryset.db).aggregate(size=Max("pk"))["size"]
+    if not size:
+        return 0
     last = len(options) - 1
-    return min(
-        vocabulary.movies_using([a.word for a in choices], prefix=i == last, using=using)
-        for i, choices in enumerate(options)
-    )
+    expected = float(size)
+    for i, choices in enumerate(options):
+        words = [a.word for a in choices]
+        used = vocabulary.movies_using(words, prefix=i == last, using=queryset.db)
+        expected *= min(1.0, used / size)
+    return expected
 
 
 def typed_tier(name_line: str, typed: list[str]) -> int:
