@@ -99,7 +99,9 @@ def search_table(name: str) -> list[str]:
         other = served.get(label, {})
         count = f"{measured['count']}{'' if measured['count_exact'] else '+'}"
         percentiles = [
-            " / ".join(f"{times.get(key, 0):.1f}" for key in ("p50_ms", "p95_ms", "p99_ms"))
+            " / ".join(f"{times[key]:.1f}" for key in ("p50_ms", "p95_ms", "p99_ms"))
+            if times
+            else "-"
             for times in (measured, other)
         ]
         lines.append(row([f"`{label}`", count, *percentiles]))
@@ -200,6 +202,10 @@ def performance_sections() -> list[tuple[str, list[str]]]:
         ("Import", import_table()),
         ("Search, PostgreSQL", search_table("search-postgres-1m")),
         ("Search, SQLite", search_table("search-sqlite-100k")),
+        (
+            "Search, PostgreSQL, another catalogue (bench.generate --profile other)",
+            search_table("search-postgres-1m-other"),
+        ),
         (
             "Throughput, PostgreSQL, the legacy catalogue (248 movies)",
             throughput_table("throughput-postgres-legacy"),
