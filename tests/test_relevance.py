@@ -44,7 +44,7 @@ def test_a_names_tier_for_the_godfather(name, tier):
     found = relevance_tier(
         name_line=name.lower(),
         terms=split_terms("the godfather"),
-        query="the godfather",
+        query_words="the godfather",
     )
     assert found == tier
 
@@ -167,7 +167,7 @@ def brute_force(query: str, director: str | None = None) -> list[int]:
             relevance_tier(
                 name_line=movie.search_text.split("\n")[0],
                 terms=terms,
-                query=query,
+                query_words=words(query),
             ),
             -movie.popularity,
             -movie.pk,

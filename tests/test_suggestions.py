@@ -9,8 +9,8 @@ from rapidfuzz.distance import OSA
 
 from catalog import suggestions
 from catalog.models import Movie
-from catalog.search import line_words, words
-from catalog.suggestions import InvalidSuggestion, typed_tier, typed_words
+from catalog.search import line_words, relevance_tier, words
+from catalog.suggestions import InvalidSuggestion, typed_words
 from catalog.vocabulary import allowed_edits
 from tests.factories import MovieFactory
 
@@ -151,7 +151,9 @@ def brute_force(query: str, limit: int) -> list[int]:
             best = min(options, key=lambda option: (option[0], -option[1]))
             edits, whole = edits + best[0], whole + best[1]
         else:
-            tier = typed_tier(name_line, typed)
+            tier = relevance_tier(
+                name_line=name_line, terms=typed, query_words=" ".join(typed), still_typing=True
+            )
             ranked.append(((edits, -whole, tier, -movie.popularity, -movie.pk), movie.pk))
     return [pk for _, pk in sorted(ranked)[:limit]]
 

@@ -223,13 +223,20 @@ NAME_HAS_EVERY_TERM = 2  # every term is a substring of the name
 OTHER_MATCH = 3
 
 
-def relevance_tier(*, name_line: str, terms: Iterable[str], query: str) -> int:
-    """The tier of a matching movie, from its name's line in search_text."""
-    query_words = words(query)
+def relevance_tier(
+    *, name_line: str, terms: Iterable[str], query_words: str, still_typing: bool = False
+) -> int:
+    """The tier of a matching movie, from its name's line in search_text.
+
+    ``query_words`` is words(query), computed once for all the movies ranked.
+    ``still_typing``: the last word is a prefix (suggestions), so a name that
+    begins with the text so far, even inside a word, begins with the query.
+    """
     name_words = line_words(name_line)
     if query_words and name_words == query_words:
         return NAME_IS_QUERY
-    if query_words and name_words.startswith(query_words + " "):
+    beginning = query_words if still_typing else query_words + " "
+    if query_words and name_words.startswith(beginning):
         return NAME_BEGINS_WITH_QUERY
     if all(term in name_line for term in terms):
         return NAME_HAS_EVERY_TERM
@@ -271,6 +278,19 @@ def name_words_starting(prefix: str, vendor: str) -> Q:
     # by code point, in which the names starting with a prefix are a range.
     upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
     return Q(name_words__gte=prefix, name_words__lt=upper)
+
+
+def popular_first(queryset: QuerySet, *, walk: bool) -> QuerySet:
+    """``queryset`` the more popular first, then the higher id.
+
+    ``walk``: along the popularity index, for rows common enough that a walk
+    soon finds a page. Else found through whatever narrows them and sorted:
+    popularity + 0 keeps PostgreSQL from walking the popularity index over
+    the whole table instead, visiting the table for every movie it passes.
+    """
+    if walk:
+        return queryset.order_by("-popularity", "-id")
+    return queryset.order_by((F("popularity") + 0).desc(), "-id")
 
 
 def relevance(query: str, vendor: str) -> Case:

@@ -11,12 +11,13 @@ edits, whole or as a prefix.
 
 Suggestions are ranked by fewer edits, then more words matched whole (the last
 word counts when it is a whole word of the movie), then the name's tier as
-catalog.search ranks a search, read as typing (typed_tier: a name that begins
-with the text typed so far, even in the middle of a word, counts as beginning
-with the query), then popularity, then id. They are ranked among at most
-2 x CANDIDATES (200) movies: the most popular that hold every typed word (or one of
-its corrections) as a word, found through a word index of names and directors
-(migration 0009), and the most popular whose name begins with the typed text.
+catalog.search.relevance_tier ranks a search, read as typing (a name that
+begins with the text typed so far, even in the middle of a word, begins with
+the query), then popularity, then id. They are ranked among at most
+2 x CANDIDATES (200) movies: the most popular that hold every typed word (or
+one of its corrections) as a word, found through a word index of names and
+directors (migration 0009), and the most popular whose name begins with the
+typed text.
 """
 
 from __future__ import annotations
@@ -24,19 +25,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connections
-from django.db.models import BooleanField, F, Max, QuerySet
+from django.db.models import BooleanField, Max, QuerySet
 from django.db.models.expressions import RawSQL
 
 from catalog import vocabulary
 from catalog.search import (
     FIELD_SEPARATOR,
     MAX_QUERY_LENGTH,
-    NAME_BEGINS_WITH_QUERY,
-    NAME_HAS_EVERY_TERM,
-    NAME_IS_QUERY,
-    OTHER_MATCH,
     line_words,
     name_words_starting,
+    popular_first,
+    relevance_tier,
     words,
 )
 
@@ -105,33 +104,26 @@ def suggest(queryset: QuerySet, query: str, limit: int) -> list[int]:
     vendor = connections[using].vendor
     condition = holding_every_word(options, using)
     popular = queryset.filter(condition) if condition is not None else queryset.none()
-    if expected_movies(options, queryset) <= WORDS_SORTED:
-        # Few enough to collect through the word index and sort (popularity
-        # + 0 keeps PostgreSQL from walking the popularity index instead).
-        popular = popular.order_by((F("popularity") + 0).desc(), "-id")
-    else:
-        popular = popular.order_by("-popularity", "-id")
+    # Few enough to collect through the word index and sort, else walked for.
+    popular = popular_first(popular, walk=expected_movies(options, queryset) > WORDS_SORTED)
     rows = {row[0]: row for row in popular.values_list(*columns)[:CANDIDATES]}
-    starting = name_words_starting(" ".join(typed), vendor)
-    beginning = queryset.filter(starting)
+    typed_text = " ".join(typed)
+    starting = name_words_starting(typed_text, vendor)
     names = queryset.model._default_manager.using(using)
-    if names.filter(starting)[:BEGINNING_SORTED].count() < BEGINNING_SORTED:
-        # Found through name_words' index and sorted (popularity + 0 keeps
-        # PostgreSQL from walking the popularity index over the whole table).
-        beginning = beginning.order_by((F("popularity") + 0).desc(), "-id")
-    else:
-        # So many that walking the popularity index soon finds enough.
-        beginning = beginning.order_by("-popularity", "-id")
+    many = names.filter(starting)[:BEGINNING_SORTED].count() >= BEGINNING_SORTED
+    beginning = popular_first(queryset.filter(starting), walk=many)
     rows.update((row[0], row) for row in beginning.values_list(*columns)[:CANDIDATES])
     ranked = []
-    for pk, popularity, text in rows.values():
-        name_line, director_line = (text.split(FIELD_SEPARATOR) + [""])[:2]
+    for pk, popularity, search_text in rows.values():
+        name_line, director_line = (search_text.split(FIELD_SEPARATOR) + [""])[:2]
         score = match(
             options, set(line_words(name_line).split() + line_words(director_line).split())
         )
         if score is not None:
             edits, whole = score
-            tier = typed_tier(name_line, typed)
+            tier = relevance_tier(
+                name_line=name_line, terms=typed, query_words=typed_text, still_typing=True
+            )
             ranked.append(((edits, -whole, tier, -popularity, -pk), pk))
     return [pk for _, pk in sorted(ranked)[:limit]]
 
@@ -195,18 +187,6 @@ def expected_movies(options: list[list[Alternative]], queryset: QuerySet) -> flo
         used = vocabulary.movies_using(words, prefix=i == last, using=queryset.db)
         expected *= min(1.0, used / size)
     return expected
-
-
-def typed_tier(name_line: str, typed: list[str]) -> int:
-    """The relevance tier of a name for words still being typed (see search.relevance_tier)."""
-    name_words, text = line_words(name_line), " ".join(typed)
-    if name_words == text:
-        return NAME_IS_QUERY
-    if name_words.startswith(text):
-        return NAME_BEGINS_WITH_QUERY
-    if all(word in name_line for word in typed):
-        return NAME_HAS_EVERY_TERM
-    return OTHER_MATCH
 
 
 def match(options: list[list[Alternative]], movie_words: set[str]) -> tuple[int, int] | None:

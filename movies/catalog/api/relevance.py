@@ -22,18 +22,18 @@ import re
 from dataclasses import dataclass
 
 from django.db import connections
-from django.db.models import F, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from catalog.search import (
     NameLine,
     name_begins_with,
     name_has_every_term,
+    popular_first,
     relevance_tier,
     split_terms,
     words,
 )
 
-POPULARITY_ORDER = ("-popularity", "-id")
 WORD = re.compile(r"\w+")
 # Names with every term are walked for in popularity order when at least one
 # in this many of the first matches has one; else they are collected.
@@ -47,12 +47,11 @@ BEGINNING_SORTED = 20_000
 def matching_in_order(names: QuerySet, queryset: QuerySet | None, needed: int) -> list[int]:
     """Up to ``needed`` keys of ``names`` that ``queryset`` holds, the more popular first.
 
-    ``names`` are sorted as found through name_words' index (popularity + 0
-    keeps PostgreSQL from walking the popularity index over the whole table
-    instead), then checked against ``queryset`` a growing batch at a time;
-    without ``queryset``, every one is taken.
+    ``names`` are sorted as found through name_words' index (popular_first),
+    then checked against ``queryset`` a growing batch at a time; without
+    ``queryset``, every one is taken.
     """
-    ordered = names.order_by((F("popularity") + 0).desc(), "-pk").values_list("pk", flat=True)
+    ordered = popular_first(names, walk=False).values_list("pk", flat=True)
     if queryset is None:
         return list(ordered[:needed])
     found: list[int] = []
@@ -98,10 +97,11 @@ def plan_relevance_page(
     queryset = queryset.order_by()
     candidates = list(queryset.values_list("pk", "popularity", NameLine())[: count_limit + 1])
     if len(candidates) <= count_limit:
+        query_words = words(query)
         ranked = sorted(
             candidates,
             key=lambda row: (
-                relevance_tier(name_line=row[2], terms=terms, query=query),
+                relevance_tier(name_line=row[2], terms=terms, query_words=query_words),
                 -row[1],
                 -row[0],
             ),
@@ -152,7 +152,7 @@ def best_keys(
             keys += matching_in_order(names.filter(beginning), held_by, wanted - len(keys))
         else:
             # So many that walking the popularity index soon fills the page.
-            walk = queryset.filter(beginning).order_by(*POPULARITY_ORDER)
+            walk = popular_first(queryset.filter(beginning), walk=True)
             keys += list(walk.values_list("pk", flat=True)[: wanted - len(keys)])
         if len(keys) >= wanted:
             return keys[:wanted]
@@ -172,12 +172,12 @@ def best_keys(
     if few is not None and len(few) <= wanted + len(ahead):
         keys += by_popularity([row for row in few if row[0] not in ahead])
     else:
-        walk = in_name.order_by(*POPULARITY_ORDER).values_list("pk", flat=True)
+        walk = popular_first(in_name, walk=True).values_list("pk", flat=True)
         keys += [pk for pk in walk[: wanted + len(ahead)] if pk not in ahead][: wanted - len(keys)]
     if len(keys) >= wanted:
         return keys[:wanted]
     rest = queryset.exclude(name_has_every_term(terms))
     if ahead:
         rest = rest.exclude(pk__in=ahead)
-    walk = rest.order_by(*POPULARITY_ORDER).values_list("pk", flat=True)
+    walk = popular_first(rest, walk=True).values_list("pk", flat=True)
     return keys + list(walk[: wanted - len(keys)])
