@@ -227,8 +227,8 @@ class _NewWords:
     def __init__(self) -> None:
         self.counted: Counter[str] = Counter()
 
-    def add(self, name: str, director: str) -> None:
-        self.counted.update(vocabulary.movie_words(name, director))
+    def add(self, name: str, director: str, name_words: str) -> None:
+        self.counted.update(vocabulary.movie_words(name, director, name_words=name_words))
         if len(self.counted) >= self.FLUSH_AT:
             self.flush()
 
@@ -254,6 +254,7 @@ def _write_batch(
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     new_rows: list[tuple] = []
     new_genres: dict[tuple[str, str], list[int]] = {}
+    new_name_words: dict[tuple[str, str], str] = {}
     updates: list[tuple] = []
     relink: dict[int, list[int]] = {}
     for key, record in records.items():
@@ -277,6 +278,7 @@ def _write_batch(
                 (*key, record.popularity, record.imdb_score, text, name_words, ids_json, now, now)
             )
             new_genres[key] = genre_ids
+            new_name_words[key] = name_words
             continue
         pk, popularity, imdb_score, old_text = row
         genres_changed = current_links[pk] != set(genre_ids)
@@ -307,7 +309,7 @@ def _write_batch(
         if links:
             bulk.insert_links(cursor, links)
     for _, name, director in created:
-        new_words.add(name, director)
+        new_words.add(name, director, new_name_words[(name, director)])
     result.created += len(created)
     result.updated += len(updates)
 

@@ -62,16 +62,25 @@ _CHUNK = 10_000
 @lru_cache(maxsize=65_536)  # directors and genres recur: an import meets them again and again
 def words_of(text: str) -> frozenset[str]:
     """The vocabulary's words in ``text``: runs of ``\\w`` once normalised, none with a digit."""
-    return frozenset(word for word in words(text).split() if not _has_digit(word))
+    return kept_words(words(text))
+
+
+def kept_words(text_words: str) -> frozenset[str]:
+    """The vocabulary's words among search.words() of a text: those without a digit."""
+    return frozenset(word for word in text_words.split() if not _has_digit(word))
 
 
 def _has_digit(text: str) -> bool:
     return any(char.isdigit() for char in text)
 
 
-def movie_words(name: str, director: str) -> frozenset[str]:
-    """The words a movie counts once each, from its name and director."""
-    return words_of(name) | words_of(director)
+def movie_words(name: str, director: str, *, name_words: str | None = None) -> frozenset[str]:
+    """The words a movie counts once each, from its name and director.
+
+    ``name_words``: search.words(name), when the caller has it already.
+    """
+    named = kept_words(name_words) if name_words is not None else words_of(name)
+    return named | words_of(director)
 
 
 def changes(before: Iterable[str], after: Iterable[str]) -> dict[str, int]:
