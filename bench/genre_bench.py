@@ -46,9 +46,7 @@ import json
 import random
 import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -408,8 +406,6 @@ def child(args: argparse.Namespace) -> int:
 
 
 def run_child(app_dir: Path, copy_url: str, operations: list[str], args) -> list[dict]:
-    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as output:
-        path = Path(output.name)
     command = [
         "--child",
         "--database-url",
@@ -418,18 +414,11 @@ def run_child(app_dir: Path, copy_url: str, operations: list[str], args) -> list
         ",".join(operations),
         "--genre-share",
         str(args.genre_share),
-        "--output",
-        str(path),
         *(["--largest"] if args.largest else []),
     ]
-    returncode = harness.run_in_app(
-        "bench.genre_bench", app_dir, command, stdout=subprocess.DEVNULL
+    return harness.results_of_child(
+        "bench.genre_bench", app_dir, command, role="measuring process"
     )
-    if returncode != 0:
-        raise harness.BenchError(f"the measuring process exited with {returncode}")
-    results = json.loads(path.read_text())
-    path.unlink()
-    return results
 
 
 # -- the parent: copies, apps and the summary ------------------------------------

@@ -351,6 +351,25 @@ def run_in_app(module: str, app_dir: Path, argv: Sequence[str], *, stdout: Any =
     return subprocess.run(command, env=env, cwd=REPO_ROOT, stdout=stdout, check=False).returncode
 
 
+def results_of_child(module: str, app_dir: Path, argv: Sequence[str], *, role: str) -> Any:
+    """Run ``module`` as run_in_app does, with ``--output FILE``; what it wrote there, as JSON.
+
+    The child's own output is silenced; a failing child is a BenchError
+    naming its ``role``.
+    """
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as output:
+        path = Path(output.name)
+    try:
+        returncode = run_in_app(
+            module, app_dir, [*argv, "--output", str(path)], stdout=subprocess.DEVNULL
+        )
+        if returncode != 0:
+            raise BenchError(f"the {role} exited with {returncode}")
+        return json.loads(path.read_text())
+    finally:
+        path.unlink(missing_ok=True)
+
+
 def run_in_snapshot(module: str, source: str, argv: Sequence[str], *, prefix: str) -> int:
     """Run ``module`` with ``argv`` in a child importing a snapshot of the app (app_snapshot).
 

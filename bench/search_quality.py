@@ -60,7 +60,6 @@ import random
 import re
 import secrets
 import statistics
-import subprocess
 import sys
 import time
 import unicodedata
@@ -445,25 +444,11 @@ def child(args: argparse.Namespace) -> int:
     return 0
 
 
-def ask_app(app_dir: Path, database_url: str, queries_file: Path, workdir: Path) -> dict:
-    output = workdir / "answers.json"
-    argv = [
-        "--measure",
-        "--database-url",
-        database_url,
-        "--queries",
-        str(queries_file),
-        "--output",
-        str(output),
-    ]
-    returncode = harness.run_in_app(
-        "bench.search_quality", app_dir, argv, stdout=subprocess.DEVNULL
+def ask_app(app_dir: Path, database_url: str, queries_file: Path) -> dict:
+    argv = ["--measure", "--database-url", database_url, "--queries", str(queries_file)]
+    return harness.results_of_child(
+        "bench.search_quality", app_dir, argv, role="process asking the app"
     )
-    if returncode != 0:
-        raise harness.BenchError(f"the process asking the app exited with {returncode}")
-    answers = json.loads(output.read_text())
-    output.unlink()
-    return answers
 
 
 # -- scores ---------------------------------------------------------------------------
@@ -666,7 +651,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 load_catalogue(app_dir, database_url, catalogue)
                 loaded = time.perf_counter()
                 harness.say(f"[{name}] asking {len(queries):,} queries")
-                answers = ask_app(app_dir, database_url, queries_file, workdir)
+                answers = ask_app(app_dir, database_url, queries_file)
             catalogue.unlink()
             endpoints = score_setting(queries, answers, args.kinds)
             settings.append(
