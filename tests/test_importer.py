@@ -120,6 +120,20 @@ def test_a_movie_repeated_in_the_file_takes_its_last_values():
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("catalogue_was_empty", [True, False])
+def test_a_movie_repeated_in_later_batches_is_updated_not_created_again(catalogue_was_empty):
+    if not catalogue_was_empty:
+        MovieFactory(name="Elsewhere")
+    records = [record(name=f"M{n}", popularity=float(n)) for n in range(5)]
+    records += [record(name="M1", popularity=50.0, genre=["War"]), record(name="M5")]
+    result = import_records(records=records, batch_size=2)
+    assert (result.created, result.updated) == (6, 1)
+    repeated = Movie.objects.get(name="M1")
+    assert repeated.popularity == 50.0
+    assert list(repeated.genres.values_list("name", flat=True)) == ["War"]
+
+
+@pytest.mark.django_db
 def test_records_are_written_in_bulk_never_one_query_each():
     records = [
         record(name=f"Movie {n}", genre=[f"Genre {n % 7}"]) for n in range(3 * importer.BATCH_SIZE)
@@ -324,3 +338,26 @@ def test_a_large_import_leaves_the_catalogue_vacuumed(monkeypatch):
     while vacuums() == before and time.monotonic() < deadline:
         time.sleep(0.1)
     assert vacuums() > before
+
+
+@pytest.mark.requires_postgres
+@pytest.mark.django_db
+def test_an_import_into_an_empty_catalogue_leaves_its_indexes_and_foreign_keys_as_they_were():
+    def schema() -> tuple[list[tuple], list[tuple]]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT indexname, indexdef FROM pg_indexes "
+                "WHERE tablename IN ('catalog_movie', 'catalog_movie_genres') ORDER BY 1"
+            )
+            indexes = cursor.fetchall()
+            cursor.execute(
+                "SELECT conname, pg_get_constraintdef(oid), condeferrable, condeferred "
+                "FROM pg_constraint WHERE conrelid = 'catalog_movie_genres'::regclass ORDER BY 1"
+            )
+            return indexes, cursor.fetchall()
+
+    before = schema()
+    assert any("FOREIGN KEY" in definition for _, definition, *_ in before[1])
+    import_records(records=[record(name=f"M{n}", genre=["Drama", "War"]) for n in range(3)])
+    assert schema() == before
+    assert Movie.objects.filter(genres__name="War").count() == 3
