@@ -191,7 +191,8 @@ def every_page(client, query: str, limit: int = 7, **filters) -> list[int]:
 @pytest.mark.usefixtures("catalogue")
 @pytest.mark.parametrize("director", [None, "war"], ids=["search alone", "and a filter"])
 @pytest.mark.parametrize(
-    "plan", ["few matches", "many matches", "many, walked", "many, names collected"]
+    "plan",
+    ["few matches", "many matches", "many, walked", "many, names collected", "many, names sorted"],
 )
 @pytest.mark.parametrize("query", QUERIES)
 def test_every_plan_pages_in_the_one_relevance_order(client, monkeypatch, plan, query, director):
@@ -203,6 +204,10 @@ def test_every_plan_pages_in_the_one_relevance_order(client, monkeypatch, plan, 
         monkeypatch.setattr(relevance, "NAMES_COMMON", 10**6)  # one in the sample: walked
     if plan == "many, names collected":
         monkeypatch.setattr(relevance, "NAMES_COMMON", 0)  # never common: collected
+    if plan == "many, names sorted":
+        # Common, but too far to walk (as on SQLite when deep): scanned and sorted.
+        monkeypatch.setattr(relevance, "NAMES_COMMON", 10**6)
+        monkeypatch.setattr(relevance, "walk_is_cheap", lambda **_: False)
     expected = brute_force(query, director)
     filters = {"director": director} if director else {}
     assert every_page(client, query, **filters) == expected
@@ -220,3 +225,10 @@ def test_the_admin_lists_a_search_best_match_first(admin_client):
     assert listed == ["War", "Star Wars"]
     by_column = admin_client.get("/admin/catalog/movie/", {"q": "war", "o": "1"})
     assert [movie.name for movie in by_column.context["cl"].result_list] == ["Star Wars", "War"]
+
+
+def test_sqlite_walks_the_popularity_index_only_while_it_is_short():
+    assert relevance.walk_is_cheap(vendor="sqlite", needed=21, share=0.1)
+    assert not relevance.walk_is_cheap(vendor="sqlite", needed=5021, share=0.1)
+    assert relevance.walk_is_cheap(vendor="postgresql", needed=5021, share=0.1)
+    assert not relevance.walk_is_cheap(vendor="postgresql", needed=21, share=0)

@@ -13,12 +13,14 @@ orders:
    order). Names with every term: walked in popularity order along the
    popularity index, which holds search_text, when they are common among the
    first matches, else collected (through the trigram index on PostgreSQL).
+   SQLite's popularity index holds no text, so a walk there reads the table
+   for every movie it passes: it walks only as far as WALK_SQLITE movies and
+   otherwise scans and sorts, which is several times cheaper per movie.
    The rest: walked along the same index, leaving out what came before.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from django.db import connections
@@ -26,6 +28,7 @@ from django.db.models import Q, QuerySet
 
 from catalog.search import (
     NameLine,
+    is_word,
     name_begins_with,
     name_has_every_term,
     popular_first,
@@ -34,7 +37,6 @@ from catalog.search import (
     words,
 )
 
-WORD = re.compile(r"\w+")
 # Names with every term are walked for in popularity order when at least one
 # in this many of the first matches has one; else they are collected.
 NAMES_COMMON = 10
@@ -42,6 +44,16 @@ NAMES_COMMON = 10
 # catalogue) are found through name_words' index and sorted; more are common
 # enough to walk the popularity index for.
 BEGINNING_SORTED = 20_000
+# The most movies a walk in popularity order is expected to pass on SQLite.
+WALK_SQLITE = 10_000
+
+
+def walk_is_cheap(*, vendor: str, needed: int, share: float) -> bool:
+    """Whether walking the popularity index for ``needed`` movies, ``share`` of those
+    it passes, beats collecting them all and sorting."""
+    if share <= 0:
+        return False
+    return vendor != "sqlite" or needed / share <= WALK_SQLITE
 
 
 def matching_in_order(names: QuerySet, queryset: QuerySet | None, needed: int) -> list[int]:
@@ -118,7 +130,7 @@ def plan_relevance_page(
         query=query,
         wanted=wanted,
         other_filters=other_filters,
-        names_common=in_name * NAMES_COMMON >= len(candidates),
+        names_share=in_name / len(candidates),
     )
     return RankedPage(keys[offset : offset + limit], count_limit, False, len(keys) == wanted)
 
@@ -130,9 +142,13 @@ def best_keys(
     query: str,
     wanted: int,
     other_filters: bool = True,
-    names_common: bool = False,
+    names_share: float = 0.0,
 ) -> list[int]:
-    """The first ``wanted`` keys of a broad search in relevance order (fewer if there are not)."""
+    """The first ``wanted`` keys of a broad search in relevance order (fewer if there are not).
+
+    ``names_share``: the share of the first matches whose name holds every term.
+    """
+    vendor = connections[queryset.db].vendor
     keys: list[int] = []
     query_words = words(query)
     if query_words:
@@ -142,12 +158,12 @@ def best_keys(
         same = names.filter(name_words=query_words)
         # A name whose words are, or begin with, the query's words holds every
         # term that is a word: when the search alone filters, it matches.
-        words_match = not other_filters and all(WORD.fullmatch(term) for term in terms)
+        words_match = not other_filters and all(is_word(term) for term in terms)
         held_by = None if words_match else queryset
         keys += matching_in_order(same, held_by, wanted)
         if len(keys) >= wanted:
             return keys[:wanted]
-        beginning = name_begins_with(query_words, connections[queryset.db].vendor)
+        beginning = name_begins_with(query_words, vendor)
         if names.filter(beginning)[:BEGINNING_SORTED].count() < BEGINNING_SORTED:
             keys += matching_in_order(names.filter(beginning), held_by, wanted - len(keys))
         else:
@@ -166,14 +182,16 @@ def best_keys(
     in_name = source.filter(name_has_every_term(terms)).filter(
         *[Q(search_text__contains=term) for term in terms]
     )
+    needed = wanted + len(ahead)
     few = None
-    if not names_common:
-        few = list(in_name.values_list("pk", "popularity")[: wanted + len(ahead) + 1])
-    if few is not None and len(few) <= wanted + len(ahead):
+    if names_share * NAMES_COMMON < 1:
+        few = list(in_name.values_list("pk", "popularity")[: needed + 1])
+    if few is not None and len(few) <= needed:
         keys += by_popularity([row for row in few if row[0] not in ahead])
     else:
-        walk = popular_first(in_name, walk=True).values_list("pk", flat=True)
-        keys += [pk for pk in walk[: wanted + len(ahead)] if pk not in ahead][: wanted - len(keys)]
+        walk = walk_is_cheap(vendor=vendor, needed=needed, share=names_share)
+        ordered = popular_first(in_name, walk=walk).values_list("pk", flat=True)
+        keys += [pk for pk in ordered[:needed] if pk not in ahead][: wanted - len(keys)]
     if len(keys) >= wanted:
         return keys[:wanted]
     rest = queryset.exclude(name_has_every_term(terms))
