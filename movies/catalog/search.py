@@ -288,9 +288,14 @@ def name_begins_with(query_words: str, vendor: str) -> Q:
     return name_words_starting(query_words + " ", vendor)
 
 
-def name_words_starting(prefix: str, vendor: str) -> Q:
-    """Names whose name_words start with ``prefix``, through name_words' index."""
-    if vendor == "postgresql":
+def name_words_starting(prefix: str, vendor: str, *, indexed: bool = True) -> Q:
+    """Names whose name_words start with ``prefix``, through name_words' index.
+
+    ``indexed=False`` (for a walk in popularity order): a condition SQLite
+    does not serve from that index, which it would otherwise prefer, sorting
+    every match to find the most popular.
+    """
+    if vendor == "postgresql" or not indexed:
         return Q(name_words__startswith=prefix)  # LIKE 'prefix%'
     # SQLite's LIKE ignores case and so no index serves it; its text order is
     # by code point, in which the names starting with a prefix are a range.

@@ -102,15 +102,24 @@ def suggest(queryset: QuerySet, query: str, limit: int) -> list[int]:
     options = [alternatives(word, using) for word in typed]
     columns = ("pk", "popularity", "search_text")
     vendor = connections[using].vendor
-    condition = holding_every_word(options, using)
-    popular = queryset.filter(condition) if condition is not None else queryset.none()
+    names = queryset.model._default_manager.using(using)
+    size = names.aggregate(size=Max("pk"))["size"] or 0
     # Few enough to collect through the word index and sort, else walked for.
-    popular = popular_first(popular, walk=expected_movies(options, queryset) > WORDS_SORTED)
+    walk = expected_movies(options, size, using) > WORDS_SORTED
+    condition = holding_every_word(options, using, walk=walk)
+    popular = queryset.filter(condition) if condition is not None else queryset.none()
+    popular = popular_first(popular, walk=walk)
     rows = {row[0]: row for row in popular.values_list(*columns)[:CANDIDATES]}
     typed_text = " ".join(typed)
     starting = name_words_starting(typed_text, vendor)
-    names = queryset.model._default_manager.using(using)
-    many = names.filter(starting)[:BEGINNING_SORTED].count() >= BEGINNING_SORTED
+    found = names.filter(starting)[:BEGINNING_SORTED].count()
+    many = found >= BEGINNING_SORTED
+    if vendor == "sqlite":
+        # Its popularity index holds no names: a walk reads the table for
+        # each movie it passes (about CANDIDATES * size / found), sorting for
+        # each movie found.
+        many = many or found * found > CANDIDATES * size
+    starting = name_words_starting(typed_text, vendor, indexed=not many)
     beginning = popular_first(queryset.filter(starting), walk=many)
     rows.update((row[0], row) for row in beginning.values_list(*columns)[:CANDIDATES])
     ranked = []
@@ -133,18 +142,23 @@ def suggest(queryset: QuerySet, query: str, limit: int) -> list[int]:
 # On the movie's own row on PostgreSQL, so that the planner weighs the GIN
 # index against walking the popularity index with its statistics of the column.
 _HOLDING_POSTGRESQL = "words @@ to_tsquery('simple', %s)"
+# On SQLite, ``+`` keeps the planner from looking the matches up by id and
+# sorting them all when a walk in popularity order is wanted.
 _HOLDING_SQLITE = (
-    "catalog_movie.id IN "
+    "{plus}catalog_movie.id IN "
     "(SELECT rowid FROM catalog_movie_words WHERE catalog_movie_words MATCH %s)"
 )
 
 
-def holding_every_word(options: list[list[Alternative]], using: str) -> RawSQL | None:
+def holding_every_word(
+    options: list[list[Alternative]], using: str, *, walk: bool = False
+) -> RawSQL | None:
     """A condition on movies: their words hold every typed word.
 
     None where the database has no word index; the words index ignores case
     as the words are already folded, and splits text at what is not a letter
-    or digit, as catalog.search.words does.
+    or digit, as catalog.search.words does. ``walk``: the movies are to be
+    found walking the popularity index.
     """
     vendor = connections[using].vendor
     last = len(options) - 1
@@ -159,7 +173,8 @@ def holding_every_word(options: list[list[Alternative]], using: str) -> RawSQL |
             "(" + " OR ".join(f'"{a.word}"' + ("*" if i == last else "") for a in choices) + ")"
             for i, choices in enumerate(options)
         )
-        return RawSQL(_HOLDING_SQLITE, [query], output_field=BooleanField())
+        sql = _HOLDING_SQLITE.format(plus="+" if walk else "")
+        return RawSQL(sql, [query], output_field=BooleanField())
     return None
 
 
@@ -169,22 +184,21 @@ def _tsquery_word(word: str, *, prefix: bool) -> str:
     return "'" + word + "'" + (":*" if prefix else "")
 
 
-def expected_movies(options: list[list[Alternative]], queryset: QuerySet) -> float:
-    """About how many movies hold every typed word, from the vocabulary's counts.
+def expected_movies(options: list[list[Alternative]], size: int, using: str) -> float:
+    """About how many of ``size`` movies hold every typed word, from the vocabulary's counts.
 
     Each word's share of the catalogue (with its alternatives; the last word
     as a prefix), multiplied as if the words were independent: an estimate,
     only used to choose between sorting and walking. The catalogue's size is
     taken as its highest id, which an index answers.
     """
-    size = queryset.model._default_manager.using(queryset.db).aggregate(size=Max("pk"))["size"]
     if not size:
         return 0
     last = len(options) - 1
     expected = float(size)
     for i, choices in enumerate(options):
         words = [a.word for a in choices]
-        used = vocabulary.movies_using(words, prefix=i == last, using=queryset.db)
+        used = vocabulary.movies_using(words, prefix=i == last, using=using)
         expected *= min(1.0, used / size)
     return expected
 
