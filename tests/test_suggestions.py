@@ -142,7 +142,7 @@ def brute_force(query: str, limit: int) -> list[int]:
             options = []
             for other in held:
                 off = OSA.distance(word, other)
-                if other == word or off <= allowed_edits(word):
+                if other == word or off <= allowed_edits(word, other):
                     options.append((off, 1))
                 if position == len(typed) - 1 and other.startswith(word):
                     options.append((0, 1 if other == word else 0))

@@ -3,6 +3,7 @@ reference written from the definition, on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 from collections import Counter
@@ -51,6 +52,29 @@ def test_the_edits_a_term_may_be_from_its_correction(term, edits):
     assert vocabulary.allowed_edits(term) == edits
 
 
+@pytest.mark.parametrize(
+    ("term", "word", "edits"),
+    [
+        ("whie", "white", 1),  # the longer word counts: five letters, one deleted
+        ("whie", "whi", 0),
+        ("nosfearu", "nosferatu", 2),
+        ("godfathr", "godfather", 2),
+        ("heart", "hearts", 1),
+        ("2024", "20245", 0),
+    ],
+)
+def test_the_longer_word_says_how_many_edits_are_allowed(term, word, edits):
+    assert vocabulary.allowed_edits(term, word) == edits
+    assert vocabulary.allowed_edits(word, term) == edits
+
+
+@pytest.mark.parametrize(
+    ("term", "reach"), [("the", 0), ("whie", 1), ("heart", 1), ("godfath", 2), ("x2024", 0)]
+)
+def test_a_term_reaches_as_far_as_the_longest_word_it_may_stand_for(term, reach):
+    assert vocabulary.reach(term) == reach
+
+
 def test_distance_counts_a_swap_of_neighbours_as_one_edit():
     assert vocabulary.distance("haert", "heart") == 1
     assert vocabulary.distance("hart", "heart") == 1
@@ -61,9 +85,11 @@ def test_distance_counts_a_swap_of_neighbours_as_one_edit():
 
 def test_the_closest_word_has_fewest_edits_then_most_movies_then_comes_first():
     words = {"heart": 1, "heard": 5, "hearts": 9, "beard": 5, "heat": 2}
-    assert vocabulary.closest("hearr", words, 1) == "heard"  # heard and heart: 1 edit
-    assert vocabulary.closest("xeard", words, 1) == "beard"  # beard, heard: 5 movies each
-    assert vocabulary.closest("qqqqq", words, 1) is None
+    assert vocabulary.closest("hearr", words) == ["heard"]  # heard and heart: 1 edit
+    assert vocabulary.closest("xeard", words) == ["beard"]  # beard, heard: 5 movies each
+    assert vocabulary.closest("xeard", words, count=3) == ["beard", "heard"]
+    assert vocabulary.closest("hart", words, count=3) == ["heart"]  # four letters, one deleted
+    assert vocabulary.closest("qqqqq", words) == []
 
 
 def pg_trigrams(word: str) -> set[str]:
@@ -95,7 +121,7 @@ def test_the_trigram_threshold_never_loses_a_word_within_the_allowed_edits():
                     for second in one_edit_variants(first)
                 }
             for term in variants:
-                edits = vocabulary.allowed_edits(term)
+                edits = vocabulary.allowed_edits(term, word)
                 if not edits or vocabulary.distance(term, word) > edits:
                     continue
                 threshold = vocabulary.trigram_threshold(term, edits)
@@ -307,20 +333,37 @@ def reference_did_you_mean(query: str) -> str | None:
         return None
     words = reference_words()
     terms = list(dict.fromkeys(reference_terms(query)))
-    corrected = []
-    for term in terms:
-        allowed = 0 if len(term) < 5 or re.search(r"\d", term) else 1 if len(term) <= 8 else 2
-        misspelt = allowed and not any(term in word for word in words)
-        near = [
-            (osa(term, word), -count, word)
+    # The query's pieces: the words of each term, what lies between them, spaces.
+    pieces = " ".join(terms)
+    choices = []
+    for piece in re.split(r"(\w+)", pieces):
+        misspelt = re.fullmatch(r"\w+", piece) and not any(piece in word for word in words)
+        near = sorted(
+            (osa(piece, word), -count, word)
             for word, count in words.items()
-            if misspelt and osa(term, word) <= allowed
-        ]
-        corrected.append(min(near)[2] if near else term)
-    if corrected == terms:
+            if misspelt and osa(piece, word) <= allowed(piece, word)
+        )
+        choices.append([word for _, _, word in near[:4]] or [piece])
+    if "".join(texts[0] for texts in choices) == pieces and all(len(t) == 1 for t in choices):
         return None
-    suggestion = " ".join(corrected)
-    return suggestion if reference_search(movies, suggestion) else None
+    # Every combination of the pieces' closest words, fewest steps down the lists first.
+    combinations = sorted(
+        itertools.product(*(range(len(texts)) for texts in choices)),
+        key=lambda steps: (sum(steps), steps),
+    )[:4]
+    for steps in combinations:
+        suggestion = "".join(texts[step] for texts, step in zip(choices, steps, strict=True))
+        if reference_search(movies, suggestion):
+            return suggestion
+    return None
+
+
+def allowed(term: str, word: str) -> int:
+    """The edits the definition allows: by the longer word, none with a digit."""
+    longer = max(len(term), len(word))
+    if re.search(r"\d", term + word) or longer < 5:
+        return 0
+    return 1 if longer <= 8 else 2
 
 
 def did_you_mean(query: str) -> str | None:
@@ -401,9 +444,9 @@ def test_the_trigram_prefilter_finds_every_word_within_the_allowed_edits(titles)
     words = [word for word in stored_words() if vocabulary.allowed_edits(word)]
     for word in words:
         for term in rng.sample(sorted(one_edit_variants(word)), 30):
-            edits = vocabulary.allowed_edits(term)
+            edits = vocabulary.allowed_edits(term, word)
             if edits and vocabulary.distance(term, word) <= edits:
-                assert word in vocabulary.candidates(term, edits, using), (term, word)
+                assert word in vocabulary.candidates(term, using), (term, word)
 
 
 # -- the API ----------------------------------------------------------------------------
@@ -432,6 +475,45 @@ def test_a_correction_that_still_finds_nothing_is_not_offered(client, titles):
     assert (body["count"], body["did_you_mean"]) == (0, None)
 
 
+@pytest.mark.django_db
+def test_when_the_closest_word_finds_nothing_the_next_closest_is_tried(client):
+    for n in range(3):
+        MovieFactory(name=f"Ward {n}", director="Someone Else")
+    MovieFactory(name="The Wizard of Oz", director="Victor Fleming")
+    # "ward" is as close to "wzard" as "wizard" is, and used by more movies.
+    assert vocabulary.closest(
+        "wzard", vocabulary.candidates("wzard", connection.alias), count=2
+    ) == [
+        "ward",
+        "wizard",
+    ]
+    body = client.get("/api/movies?search=the wzard of oz").json()
+    assert body["did_you_mean"] == "the wizard of oz"
+
+
+@pytest.mark.django_db
+def test_each_word_of_a_term_is_corrected_on_its_own(client):
+    MovieFactory(name="Prizzi's Honor", director="John Huston")
+    body = client.get("/api/movies?search=prizi's honor").json()
+    assert body["did_you_mean"] == "prizzi's honor"
+
+
+@pytest.mark.parametrize("sizes", [[1], [3], [2, 3], [1, 4, 1, 2], [4, 4, 4]])
+def test_corrections_are_tried_nearest_first_as_sorting_every_one_would(sizes):
+    every = sorted(
+        itertools.product(*(range(size) for size in sizes)), key=lambda steps: (sum(steps), steps)
+    )
+    for count in (1, 4, 100):
+        assert vocabulary.closest_first(sizes, count) == every[:count]
+
+
+@pytest.mark.django_db
+def test_a_five_letter_word_with_a_letter_missing_is_corrected(client):
+    MovieFactory(name="Snow White and the Seven Dwarfs", director="David Hand")
+    body = client.get("/api/movies?search=snow whie").json()
+    assert body["did_you_mean"] == "snow white"
+
+
 def test_the_correction_keeps_the_other_filters(client, titles):
     assert client.get("/api/movies?search=metropolsi&genre=Comedy").json()["did_you_mean"] is None
     body = client.get("/api/movies?search=metropolsi&genre=Drama").json()
@@ -458,7 +540,9 @@ def test_a_search_that_finds_nothing_costs_a_bounded_number_of_queries(
     # per misspelt term: whether a word has it, its candidates (on PostgreSQL
     # in a savepoint that sets the trigram threshold: 4 statements); the
     # corrected search: the genres its terms match, whether a movie matches
-    per_term = 1 + (4 if connection.vendor == "postgresql" else 1)
+    # Both terms have 8 letters, so their candidates are read twice: words
+    # one edit away, then words of 9 or 10 letters two edits away.
+    per_term = 1 + 2 * (4 if connection.vendor == "postgresql" else 1)
     with django_assert_num_queries(3 + 2 * per_term + 2):
         body = client.get("/api/movies?search=godfathr,coppolla").json()
     assert body["did_you_mean"] == "godfather coppola"

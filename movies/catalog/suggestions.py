@@ -3,11 +3,12 @@
 The query is split into words as catalog.search.words splits names (case,
 accents and punctuation ignored). Each word must match a word of the movie's
 name or director: the last one as a prefix (it is still being typed), the
-others whole. A word of 5 to 8 letters may be one edit away from the word it
-matches, of 9 or more two (catalog.vocabulary's rule: a letter inserted,
-deleted or replaced, or two neighbours swapped); shorter words and words with
-a digit match exactly. The last word, when mistyped, matches words within those
-edits, whole or as a prefix.
+others whole. A word may be one edit away from the word it matches when the
+longer of the two has 5 to 8 letters, two when it has 9 or more
+(catalog.vocabulary's rule: a letter inserted, deleted or replaced, or two
+neighbours swapped); shorter words and words with a digit match exactly. The
+last word, when mistyped, matches words within those edits, whole or as a
+prefix.
 
 Suggestions are ranked by fewer edits, then more words matched whole (the last
 word counts when it is a whole word of the movie), then the name's tier as
@@ -77,18 +78,19 @@ def typed_words(query: str) -> list[str]:
 
 def alternatives(word: str, using: str) -> list[Alternative]:
     """The word itself, then the catalogue's words within the edits it may be off by."""
-    edits = vocabulary.allowed_edits(word)
     found = [Alternative(word, 0)]
-    if not edits:
+    if not vocabulary.reach(word):
         return found
     close = [
         (vocabulary.distance(word, other), -movies, other)
-        for other, movies in vocabulary.candidates(word, edits, using).items()
+        for other, movies in vocabulary.candidates(word, using).items()
         if other != word
     ]
     found += [
         Alternative(other, off)
-        for off, _, other in sorted(rank for rank in close if rank[0] <= edits)[:ALTERNATIVES]
+        for off, _, other in sorted(
+            rank for rank in close if rank[0] <= vocabulary.allowed_edits(word, rank[2])
+        )[:ALTERNATIVES]
     ]
     return found
 

@@ -7,24 +7,30 @@ once (``Word``) with the number of movies (by name or director) and genres that
 use it; a word whose number reaches 0 goes. catalog.upkeep keeps it right on
 every ORM write, the importer on its bulk writes; rebuild() recomputes it.
 
-A search that finds nothing may have a correction. A term of 5 to 8 characters
-may be one edit from the word that replaces it, of 9 or more two edits
-(optimal string alignment: a letter inserted, deleted or replaced, or two
-neighbours swapped); shorter terms and terms with a digit are never corrected,
-so numbers stay exact. A term is misspelt when it is not a substring of any
-word of the vocabulary (search matches substrings: ``godf`` is fine). Each
-misspelt term is replaced by its closest word: the fewest edits, then the word
-of more movies, then the first alphabetically. The correction is the terms in
-the order they were typed, joined by spaces, and it is only offered when it
-finds a movie.
+A search that finds nothing may have a correction. A term may be one edit
+from the word that replaces it when the longer of the two has 5 to 8
+characters, two edits when it has 9 or more (optimal string alignment: a
+letter inserted, deleted or replaced, or two neighbours swapped): so ``whie``
+may be ``white``, a word of five letters with one deleted. Shorter words and
+terms with a digit are never corrected, so numbers stay exact. Each word of a
+term (``prizi`` and ``s`` in ``prizi's``) is corrected on its own: it is
+misspelt when it is not a substring of any word of the vocabulary (search
+matches substrings: ``godf`` is fine), and then replaced by its closest word:
+the fewest edits, then the word of more movies, then the first alphabetically.
+The correction is the terms in the order they were typed, joined by spaces,
+and it is only offered when it finds a movie; when it finds none, the next
+closest words are tried (CORRECTIONS_TRIED corrections at most, closest_first),
+so that ``the wzard of oz`` becomes ``the wizard of oz`` although ``ward`` is
+as close to ``wzard`` and more used.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import lru_cache
 
 from django.db import connections, router, transaction
@@ -38,6 +44,9 @@ from catalog.search import InvalidSearch, terms_as_typed, words
 # Words pg_trgm splits into trigrams exactly as words_of splits text into words.
 _PLAIN = re.compile(r"[a-z]+")
 _ROWS_PER_STATEMENT = 500
+_WORD_PARTS = re.compile(r"(\w+)")
+# Corrections a search that found nothing tries, the closest first.
+CORRECTIONS_TRIED = 4
 _UPSERT = (
     "INSERT INTO catalog_word (word, movies) VALUES {rows} "
     "ON CONFLICT (word) DO UPDATE SET movies = catalog_word.movies + excluded.movies"
@@ -158,11 +167,28 @@ def rebuild(using: str | None = None) -> int:
 # Corrections
 
 
-def allowed_edits(term: str) -> int:
-    """How many edits a term may be from the word that replaces it: 0, 1 or 2."""
-    if len(term) < 5 or _has_digit(term):
+def edits_for_length(length: int) -> int:
+    """The edits allowed between two words the longer of which has ``length`` characters."""
+    if length < 5:
         return 0
-    return 1 if len(term) <= 8 else 2
+    return 1 if length <= 8 else 2
+
+
+def allowed_edits(term: str, word: str = "") -> int:
+    """How many edits ``term`` may be from ``word``: 0, 1 or 2, as the longer allows.
+
+    Without ``word``: from the words no longer than ``term``.
+    """
+    if _has_digit(term) or _has_digit(word):
+        return 0
+    return edits_for_length(max(len(term), len(word)))
+
+
+def reach(term: str) -> int:
+    """The most edits ``term`` may be from any word (a longer word may allow more)."""
+    if _has_digit(term):
+        return 0
+    return max((e for e in (1, 2) if edits_for_length(len(term) + e) >= e), default=0)
 
 
 def distance(first: str, second: str) -> int:
@@ -191,9 +217,19 @@ def trigram_threshold(term: str, edits: int) -> float | None:
     return math.floor(kept / (len(term) + 1 + 5 * edits) * 1000) / 1000 - 0.001
 
 
-def candidates(term: str, edits: int, using: str) -> dict[str, int]:
-    """Words (with their counts) that may be within ``edits`` of ``term``; a superset."""
-    low, high = len(term) - edits, len(term) + edits
+def candidates(term: str, using: str) -> dict[str, int]:
+    """Words (with their counts) that may be within the allowed edits of ``term``; a superset."""
+    found: dict[str, int] = {}
+    for edits in range(1, reach(term) + 1):
+        # Two edits only to words long enough to allow them.
+        low = len(term) - edits if edits == 1 else max(len(term) - edits, 9)
+        found.update(_candidates_by_length(term, edits, low, len(term) + edits, using))
+    return found
+
+
+def _candidates_by_length(
+    term: str, edits: int, low: int, high: int, using: str
+) -> dict[str, int]:
     threshold = trigram_threshold(term, edits)
     if connections[using].vendor == "postgresql" and threshold is not None:
         with transaction.atomic(using=using), connections[using].cursor() as cursor:
@@ -204,14 +240,18 @@ def candidates(term: str, edits: int, using: str) -> dict[str, int]:
     return dict(words.filter(length__gte=low, length__lte=high).values_list("word", "movies"))
 
 
-def closest(term: str, words: Mapping[str, int], edits: int) -> str | None:
-    """The closest of ``words`` within ``edits`` of ``term``: fewest edits, most movies, A-Z."""
-    ranked = [
-        (OSA.distance(term, word, score_cutoff=edits), -movies, word)
-        for word, movies in words.items()
-    ]
-    within = [rank for rank in ranked if rank[0] <= edits]
-    return min(within)[2] if within else None
+def closest(term: str, words: Mapping[str, int], *, count: int = 1) -> list[str]:
+    """Up to ``count`` of ``words`` within the allowed edits of ``term``, closest first.
+
+    Closest: fewest edits, then most movies, then A-Z.
+    """
+    ranked = []
+    for word, movies in words.items():
+        edits = allowed_edits(term, word)
+        off = OSA.distance(term, word, score_cutoff=edits)
+        if off <= edits:
+            ranked.append((off, -movies, word))
+    return [word for _, _, word in sorted(ranked)[:count]]
 
 
 def movies_using(words: list[str], *, prefix: bool, using: str) -> int:
@@ -238,17 +278,54 @@ def did_you_mean(
     """
     using = using or router.db_for_read(Word)
     terms = list(dict.fromkeys(terms_as_typed(query)))  # the first of repeats
-    corrected = list(terms)
+    # The query as pieces, each with the texts it may take: a term's words
+    # (``prizi`` in ``prizi's``) are corrected one by one, the rest is kept.
+    pieces: list[list[str]] = []
+    misspelt = False
     for position, term in enumerate(terms):
-        edits = allowed_edits(term)
-        if edits and is_misspelt(term, using):
-            word = closest(term, candidates(term, edits, using), edits)
-            if word is not None:
-                corrected[position] = word
-    if corrected == terms:
+        if position:
+            pieces.append([" "])
+        for part in filter(None, _WORD_PARTS.split(term)):
+            words = []
+            if _WORD_PARTS.fullmatch(part) and reach(part) and is_misspelt(part, using):
+                words = closest(part, candidates(part, using), count=CORRECTIONS_TRIED)
+            misspelt = misspelt or bool(words)
+            pieces.append(words or [part])
+    if not misspelt:
         return None
-    suggestion = " ".join(corrected)
+    for steps in closest_first([len(texts) for texts in pieces], CORRECTIONS_TRIED):
+        suggestion = "".join(texts[step] for texts, step in zip(pieces, steps, strict=True))
+        if _finds(finds, suggestion):
+            return suggestion
+    return None
+
+
+def closest_first(sizes: list[int], count: int) -> list[tuple[int, ...]]:
+    """The first ``count`` ways to pick one of each list of ``sizes``, the nearest the front first.
+
+    Ordered by the sum of the positions picked, then as tuples: what sorting
+    every way would give, without making them all.
+    """
+    found: list[tuple[int, ...]] = []
+    total, most = 0, sum(size - 1 for size in sizes)
+    while len(found) < count and total <= most:
+        found += itertools.islice(_summing_to(total, sizes), count - len(found))
+        total += 1
+    return found
+
+
+def _summing_to(total: int, sizes: list[int]) -> Iterator[tuple[int, ...]]:
+    if not sizes:
+        if total == 0:
+            yield ()
+        return
+    for first in range(min(total, sizes[0] - 1) + 1):
+        for rest in _summing_to(total - first, sizes[1:]):
+            yield (first, *rest)
+
+
+def _finds(finds: Callable[[str], bool], suggestion: str) -> bool:
     try:
-        return suggestion if finds(suggestion) else None
+        return finds(suggestion)
     except InvalidSearch:  # normalisation made it longer than a search may be
-        return None
+        return False

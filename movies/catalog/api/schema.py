@@ -130,7 +130,8 @@ SUGGEST_PARAMETERS = [
         description=(
             "What has been typed so far (at most 200 characters and 10 words). Each word "
             "must match a word of the movie's name or director: the last as a prefix, the "
-            "others whole; words of 5 to 8 letters may be one edit off, of 9 or more two. "
+            "others whole; a word may be one edit off when it or the movie's word has 5 to "
+            "8 letters (the longer), two when 9 or more. "
             "Blank: no suggestions."
         ),
     ),
