@@ -164,6 +164,7 @@ def test_suggestions_rank_as_the_rule_says(client, monkeypatch, beginning):
     if beginning == "walked":
         monkeypatch.setattr(suggestions, "BEGINNING_SORTED", 1)
         monkeypatch.setattr(suggestions, "WORDS_SORTED", 0)
+        monkeypatch.setattr(suggestions, "WORDS_SORTED_IN_SLICE", 0)
     chance = random.Random(3)
     for n in range(60):
         name = " ".join(chance.choice(VOCABULARY) for _ in range(chance.randint(1, 3)))
@@ -195,3 +196,22 @@ def test_every_write_path_keeps_the_word_index(client):
     assert names(client.get(SUGGEST, {"q": "jon"})) == ["Zephyr"]
     movie.delete()
     assert names(client.get(SUGGEST, {"q": "zeph"})) == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("popular", [2, 5, 9])
+def test_the_most_popular_are_the_same_whether_the_popular_slice_is_enough_or_not(
+    monkeypatch, popular
+):
+    monkeypatch.setattr(suggestions, "CANDIDATES", 5)
+    monkeypatch.setattr(suggestions, "POPULAR_SLICE", 80.0)
+    for n in range(12):
+        MovieFactory(name=f"Movie {n}", popularity=90.0 if n < popular else 50.0 + n)
+    movies = Movie.objects.filter(name__startswith="M")
+    expected = list(
+        movies.order_by("-popularity", "-id").values_list("pk", "popularity", "name")[:5]
+    )
+    for vendor in ("postgresql", "sqlite"):
+        columns = ("pk", "popularity", "name")
+        found = suggestions.most_popular(movies, columns, walk=False, vendor=vendor)
+        assert found == expected
