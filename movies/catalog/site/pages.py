@@ -2,33 +2,35 @@
 
 A page of results is the API's movie list (catalog.api.pagination.list_movies):
 the same search, genre filter, order, bounded count and did-you-mean. A
-movie's page adds more movies by its director and movies with all of its
-genres, both the most popular first.
+movie's page adds more movies by its director, the most popular first, and
+movies sharing the most of its genres.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.http import QueryDict
+from django.db.models import QuerySet
 from rest_framework.exceptions import ValidationError
 
-from catalog.api.filters import ORDERING_PARAM, RELEVANCE
+from catalog.api.filters import RELEVANCE
 from catalog.api.pagination import MoviePage, list_movies
 from catalog.models import Genre, ListedMovie, Movie, genre_key
-from catalog.search import director_contains, popular_first
+from catalog.search import director_contains, popular_first, words
 from catalog.site.params import (
-    GENRE_PARAM,
     MAX_PAGE,
     PAGE_SIZE,
     InvalidParameter,
     SearchParams,
 )
+from catalog.suggestions import Alternative, holding_every_word
 
 # Genres offered as chips: the ones with the most movies (and any already chosen).
 CHIPS = 30
 # Movies in each list of a movie's page.
 RELATED = 6
+# The most popular movies of each of a movie's genres, among which similar ones are ranked.
+SIMILAR_CANDIDATES = 100
 ORDERING_LABELS = {
     RELEVANCE: "Best match",
     "-popularity": "Most popular",
@@ -175,8 +177,8 @@ class MovieDetails:
         return [Link(name, SearchParams(genres=(name,)).url()) for name in self.genre_names]
 
     @property
-    def similar_url(self) -> str:
-        """The search page listing every movie with this one's genres."""
+    def same_genres_url(self) -> str:
+        """The search page listing every movie with all of this one's genres."""
         return SearchParams(genres=tuple(self.genre_names)).url()
 
 
@@ -192,21 +194,41 @@ def movie_details(pk: int) -> MovieDetails | None:
 def more_by_director(movie: ListedMovie) -> list[ListedMovie]:
     """Other movies by the same director, the most popular first.
 
-    Found as the API's ``director`` filter finds them (through search_text's
-    index), then kept when the director is exactly the same.
+    Looked up through the word index of names and directors that suggestions
+    use (catalog.suggestions.holding_every_word: the director's words), or
+    where there is none, as the API's ``director`` filter finds them; then
+    kept when the director is exactly the same.
     """
-    same = director_contains(Movie.objects.filter(director=movie.director), movie.director)
-    ordered = popular_first(same.exclude(pk=movie.id), walk=False)
+    same: QuerySet = Movie.objects.filter(director=movie.director).exclude(pk=movie.id)
+    director_words = words(movie.director).split()
+    condition = None
+    if director_words:
+        options = [[Alternative(word, 0)] for word in director_words]
+        condition = holding_every_word(options, same.db)
+    if condition is not None:
+        same = same.filter(condition)
+    else:
+        same = director_contains(same, movie.director)
+    ordered = popular_first(same, walk=False)
     return Movie.objects.listed(list(ordered.values_list("pk", flat=True)[:RELATED]))
 
 
 def similar_movies(movie: ListedMovie) -> list[ListedMovie]:
-    """Other movies with all of this one's genres, the most popular first, as the API's
-    ``genre`` filter lists them; none for a movie without a genre."""
-    if not movie.genres:
-        return []
-    params = QueryDict(mutable=True)
-    params.setlist(GENRE_PARAM, [genre["name"] for genre in movie.genres])
-    params[ORDERING_PARAM] = "-popularity"
-    page = list_movies(params, offset=0, limit=RELATED + 1)
-    return [other for other in page.rows if other.id != movie.id][:RELATED]
+    """Other movies sharing the most of this one's genres, then the most popular.
+
+    Ranked among the SIMILAR_CANDIDATES most popular movies of each of its
+    genres, each walked for along the popularity index (a genre's movies are
+    common enough): every genre of the catalogue's most popular movies counts,
+    and a page never waits on a rare combination of genres. None for a movie
+    without a genre.
+    """
+    wanted = {str(genre["id"]) for genre in movie.genres}
+    others = Movie.objects.exclude(pk=movie.id)
+    candidates: dict[int, tuple[float, int]] = {}
+    for genre_id in sorted(wanted):
+        having = popular_first(others.filter(genre_ids__has_key=genre_id), walk=True)
+        rows = having.values_list("pk", "popularity", "genre_ids")[:SIMILAR_CANDIDATES]
+        for pk, popularity, genre_ids in rows:
+            candidates[pk] = (popularity, len(wanted.intersection(genre_ids)))
+    ranked = sorted(candidates, key=lambda pk: (-candidates[pk][1], -candidates[pk][0], -pk))
+    return Movie.objects.listed(ranked[:RELATED])

@@ -104,7 +104,8 @@ class SearchParams:
         params = QueryDict(mutable=True)
         if self.searching:
             params[SEARCH_PARAM] = self.query
-        params.setlist(GENRE_PARAM, list(self.genres))
+        if self.genres:
+            params.setlist(GENRE_PARAM, list(self.genres))
         if self.ordering:
             params[ORDERING_PARAM] = self.ordering
         return params
