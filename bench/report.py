@@ -1,7 +1,7 @@
 """Markdown tables of benchmark results: the only place results are rendered.
 
-``python -m bench.report`` prints the import, search, throughput and load
-tables of docs/performance.md from the JSON in bench/results/; nothing is typed
+``python -m bench.report`` prints the import, search, search page, throughput
+and load tables of docs/performance.md from the JSON in bench/results/; nothing is typed
 in by hand. ``python -m bench.report RESULT.json ...`` prints each result's
 full table instead, as its benchmark printed it at the end of the run (the
 search quality results, bench/results/search-quality-*.json, are printed this way).
@@ -202,6 +202,8 @@ def performance_sections() -> list[tuple[str, list[str]]]:
         ("Import", import_table()),
         ("Search, PostgreSQL", search_table("search-postgres-1m")),
         ("Search, SQLite", search_table("search-sqlite-100k")),
+        ("The search page, SQLite", search_table("page-sqlite-100k")),
+        ("The search page, PostgreSQL", search_table("page-postgres-1m")),
         (
             "Search, PostgreSQL, another catalogue (bench.generate --profile other)",
             search_table("search-postgres-1m-other"),
@@ -487,6 +489,8 @@ def details(results: Sequence[dict[str, Any]]) -> str:
     imports = [result for result in results if result["benchmark"] == "populate_db"]
     renderers = {
         "search": search_details,
+        # The search page's results have the same shape: a count and rows per page.
+        "page": search_details,
         "throughput": throughput_details,
         "load": load_details,
         "genre": genre_details,
