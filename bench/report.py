@@ -1,7 +1,7 @@
 """Markdown tables of benchmark results: the only place results are rendered.
 
-``python -m bench.report`` prints the import, search, throughput and load
-tables of docs/performance.md from the JSON in bench/results/; nothing is typed
+``python -m bench.report`` prints the import, search, search page, throughput
+and load tables of docs/performance.md from the JSON in bench/results/; nothing is typed
 in by hand. ``python -m bench.report RESULT.json ...`` prints each result's
 full table instead, as its benchmark printed it at the end of the run (the
 search quality results, bench/results/search-quality-*.json, are printed this way).
@@ -105,6 +105,27 @@ def search_table(name: str) -> list[str]:
             for times in (measured, other)
         ]
         lines.append(row([f"`{label}`", count, *percentiles]))
+    return lines
+
+
+def page_table(name: str) -> list[str]:
+    """bench.page_bench's pages (and the API's JSON of the same lists), measured in-process."""
+    result = load(name)
+    if not result:
+        return []
+    measured = result["modes"]["inprocess"]["queries"]
+    lines = [
+        f"{result['movies']:,} movies, {result['iterations']} requests per page, "
+        f"cache bypassed, in-process; {machine_line(result)}",
+        "",
+        f"| page | count | p50 / p95 / p99 (ms) | p95 < {result['target_p95_ms']:g} ms |",
+        "|---|---|---|---|",
+    ]
+    for label, times in measured.items():
+        count = f"{times['count']:,}{'' if times['count_exact'] else '+'}"
+        percentiles = " / ".join(f"{times[key]:.1f}" for key in ("p50_ms", "p95_ms", "p99_ms"))
+        met = "yes" if times["p95_ms"] < result["target_p95_ms"] else "**no**"
+        lines.append(row([f"`{label}`", count, percentiles, met]))
     return lines
 
 
@@ -213,6 +234,9 @@ def performance_sections() -> list[tuple[str, list[str]]]:
         ("Throughput, SQLite, 100,000 movies", throughput_table("throughput-sqlite-100k")),
         ("Throughput, PostgreSQL, 1,000,000 movies", throughput_table("throughput-postgres-1m")),
         ("Load with concurrent writes, PostgreSQL", load_table("load-postgres-1m")),
+        # The last section of docs/performance.md, "The search page".
+        ("The search page, SQLite", page_table("page-sqlite-100k")),
+        ("The search page, PostgreSQL", page_table("page-postgres-1m")),
     ]
 
 
@@ -487,6 +511,8 @@ def details(results: Sequence[dict[str, Any]]) -> str:
     imports = [result for result in results if result["benchmark"] == "populate_db"]
     renderers = {
         "search": search_details,
+        # The search page's results have the same shape: a count and rows per page.
+        "page": search_details,
         "throughput": throughput_details,
         "load": load_details,
         "genre": genre_details,

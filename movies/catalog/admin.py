@@ -12,8 +12,8 @@ from catalog.search import InvalidSearch, search_movies
 
 NO_GENRE = "No genre"
 
-# Until the catalogue has pages of its own, "View site" leads to the API.
-admin.site.site_url = "/api/"
+# "View site" leads to the public search page (catalog.site).
+admin.site.site_url = "/"
 
 
 class GenreListFilter(admin.RelatedFieldListFilter):

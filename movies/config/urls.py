@@ -12,6 +12,7 @@ urlpatterns = [
     re_path(r"^api/", api_page_not_found),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
+    path("", include("catalog.site.urls")),
 ]
 
 handler400 = "operations.error_pages.bad_request"

@@ -14,6 +14,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -84,8 +85,8 @@ def artifacts_dir(request) -> Path:
 
 
 @pytest.fixture
-def page(request, transactional_db, live_server, monkeypatch, artifacts_dir) -> Iterator:
-    """A fresh browser page; the live server and its database outlive it."""
+def browser(transactional_db, live_server, monkeypatch) -> Iterator:
+    """Debian's Chromium, for one test; the live server and its database outlive it."""
     from playwright.sync_api import expect, sync_playwright
 
     # Playwright's sync API keeps an asyncio loop on this thread, and Django refuses ORM
@@ -97,22 +98,9 @@ def page(request, transactional_db, live_server, monkeypatch, artifacts_dir) -> 
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM_PATH), args=CHROMIUM_ARGS
         )
-        context = browser.new_context(
-            base_url=live_server.url, viewport={"width": 1280, "height": 900}
-        )
-        context.set_default_timeout(STEP_TIMEOUT_MS)
-        context.route(
-            "**/*",
-            lambda route: route.continue_() if is_local(route.request.url) else route.abort(),
-        )
-        page = context.new_page()
         try:
-            yield page
+            yield browser
         finally:
-            if getattr(request.node, "e2e_failed", False):
-                with suppress(Exception):  # a page that cannot be shot must not hide the failure
-                    page.screenshot(path=artifacts_dir / "99-failure.png", full_page=True)
-            context.close()
             browser.close()
             # Under sync_playwright() the test's ORM calls get connections of their own;
             # left open, PostgreSQL refuses to drop the test database at the end.
@@ -120,13 +108,57 @@ def page(request, transactional_db, live_server, monkeypatch, artifacts_dir) -> 
 
 
 @pytest.fixture
-def screenshot(page, artifacts_dir) -> Callable[[str], Path]:
-    """Save the page as test-artifacts/e2e/<test-name>/<NN-step>.png, numbered in order."""
+def new_page(request, browser, live_server, artifacts_dir) -> Iterator[Callable[..., Any]]:
+    """Opens a page in a browser context of its own, with the context's options:
+    ``new_page(width=390, color_scheme="dark", java_script_enabled=False)``.
+
+    Each page talks to the live server only; when the test fails, each open page is
+    saved as a screenshot.
+    """
+    contexts = []
+
+    def open_page(*, width: int = 1280, height: int = 900, **options: Any):
+        context = browser.new_context(
+            base_url=live_server.url, viewport={"width": width, "height": height}, **options
+        )
+        context.set_default_timeout(STEP_TIMEOUT_MS)
+        context.route(
+            "**/*",
+            lambda route: route.continue_() if is_local(route.request.url) else route.abort(),
+        )
+        contexts.append(context)
+        return context.new_page()
+
+    try:
+        yield open_page
+    finally:
+        if getattr(request.node, "e2e_failed", False):
+            for number, context in enumerate(contexts, start=1):
+                for opened in context.pages:
+                    # A page that cannot be shot must not hide the failure.
+                    with suppress(Exception):
+                        name = "99-failure.png" if number == 1 else f"99-failure-{number}.png"
+                        opened.screenshot(path=artifacts_dir / name, full_page=True)
+        for context in contexts:
+            context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    """A fresh browser page, 1280 pixels wide."""
+    return new_page()
+
+
+@pytest.fixture
+def screenshot(request, artifacts_dir) -> Callable[..., Path]:
+    """Save a page (the test's ``page`` unless ``of`` is given) as
+    test-artifacts/e2e/<test-name>/<NN-step>.png, numbered in order."""
     taken: list[Path] = []
 
-    def take(step: str) -> Path:
+    def take(step: str, of=None) -> Path:
+        shot = of if of is not None else request.getfixturevalue("page")
         path = artifacts_dir / f"{len(taken) + 1:02d}-{step}.png"
-        page.screenshot(path=path, full_page=True)
+        shot.screenshot(path=path, full_page=True)
         taken.append(path)
         return path
 

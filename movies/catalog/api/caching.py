@@ -6,11 +6,14 @@ invalidates every cached response and every ETag at once, in every process,
 without deleting keys; stale entries simply age out.
 
 Two layers use them: CachedResponseMiddleware answers a repeated anonymous
-JSON read with the bytes it answered last time, before Django REST framework
-runs at all, and CachedReadMixin keeps list data for the other reads (signed-in
-clients, the browsable API). What one layer tells the other about a request
-travels in its CatalogueRead. With Redis as the cache, the version published
-there (catalog.upkeep) spares a repeated read its database query.
+JSON read (or read of one of the site's pages) with the bytes it answered last
+time, before Django REST framework or the site's views run at all, and
+CachedReadMixin keeps list data for the other reads (signed-in clients, the
+browsable API). What one layer tells the other about a request travels in its
+CatalogueRead. With Redis as the cache, the version published there
+(catalog.upkeep) spares a repeated read its database query. Plain Django views
+(the site's pages) get the API's ETags, Cache-Control and throttles through
+conditional_page and throttle_wait.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -34,7 +38,7 @@ from rest_framework.settings import api_settings
 from rest_framework.utils.mediatypes import _MediaType
 
 from catalog.api.errors import DatabaseUnavailable, api_unavailable
-from catalog.api.requests import is_anonymous_api_read
+from catalog.api.requests import is_anonymous_read
 from catalog.models import CatalogueVersion
 from catalog.search import InvalidSearch, terms_as_typed
 from catalog.upkeep import VERSION_HINT_KEY, publish_version, shares_versions
@@ -46,6 +50,8 @@ URL_MEMO_SIZE = 4_096
 VARIES_WITH = ("Accept", "Authorization", "Cookie")
 # Accept headers (their media types) the API always answers with compact JSON.
 COMPACT_JSON_ACCEPTS = frozenset({"", "*/*", "application/json"})
+# The representation in a page's fingerprint: a page is HTML whatever the Accept header.
+PAGE_REPRESENTATION = "html"
 
 
 @dataclass
@@ -124,6 +130,43 @@ def etag_for(version: int, fingerprint: str) -> str:
     return f'"{version}-{fingerprint}"'
 
 
+def throttle_wait(request: HttpRequest) -> float | None:
+    """None when the API's throttles (DEFAULT_THROTTLE_CLASSES) let this request through,
+    else the seconds to wait before the next one. Every throttle sees the request, as
+    Django REST framework's views check them."""
+    waits = [
+        throttle.wait()
+        for throttle in (cls() for cls in api_settings.DEFAULT_THROTTLE_CLASSES)  # type: ignore[operator]
+        if not throttle.allow_request(request, None)
+    ]
+    if not waits:
+        return None
+    return max((wait for wait in waits if wait is not None), default=0.0)
+
+
+def conditional_page(request: HttpRequest, produce: Callable[[], HttpResponse]) -> HttpResponse:
+    """A page's GET with the API's ETag, 304 and Cache-Control (a plain Django view's).
+
+    The page must depend on its URL and the catalogue alone, as the API's
+    reads do: its ETag is the catalogue version and the request's fingerprint,
+    so every write invalidates it, and CachedResponseMiddleware keeps and
+    replays an anonymous reader's answer (see its PAGE_ROUTES). Shared caches
+    may keep the answers of anonymous readers only. Only a 200 gets an ETag
+    and Cache-Control.
+    """
+    read = CatalogueRead.of(request)
+    etag = etag_for(read.current_version(), request_fingerprint(request, PAGE_REPRESENTATION))
+    private = not is_anonymous_read(request)
+    if etag in request.headers.get("If-None-Match", ""):
+        not_modified = HttpResponseNotModified()
+        set_cache_headers(not_modified, private=private, etag=etag)
+        return not_modified
+    response = produce()
+    if response.status_code == 200:
+        set_cache_headers(response, private=private, etag=etag)
+    return response
+
+
 if TYPE_CHECKING:
     _ViewSet = viewsets.ModelViewSet
 else:
@@ -169,18 +212,22 @@ class CachedReadMixin(_ViewSet):
 
 
 class CachedResponseMiddleware:
-    """Answers repeated anonymous JSON reads of the catalogue from the cache.
+    """Answers repeated anonymous reads of the catalogue from the cache.
 
     Only requests that every anonymous client would get the same answer to
-    qualify: GET or HEAD of a movie or genre list or detail or of suggestions, no credentials,
-    no session cookie, JSON accepted. Their bytes are stored under the
-    response's ETag (catalogue version + request fingerprint) the first time
-    the view answers, and replayed from then on, after the same throttles the
-    API applies. Everything else goes through the views as usual.
+    qualify: GET or HEAD with no credentials and no session cookie, of a
+    movie or genre list or detail or of suggestions with JSON accepted
+    (ROUTES), or of one of the site's pages, which are HTML whatever is
+    accepted (PAGE_ROUTES, answered through conditional_page). Their bytes are
+    stored under the response's ETag (catalogue version + request fingerprint)
+    the first time the view answers, and replayed from then on, after the same
+    throttles the API applies. Everything else goes through the views as usual.
     """
 
     ROUTES = {"movie-list", "movie-detail", "movie-suggest", "genre-list", "genre-detail"}
-    REPLAYED_HEADERS = ("Content-Type", "Allow", "Vary", "Cache-Control")
+    PAGE_ROUTES = {"site-search", "site-movie"}
+    # X-Frame-Options: set inside this middleware (XFrameOptionsMiddleware), for pages.
+    REPLAYED_HEADERS = ("Content-Type", "Allow", "Vary", "Cache-Control", "X-Frame-Options")
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
@@ -194,14 +241,20 @@ class CachedResponseMiddleware:
         return response
 
     def _respond(self, request):
-        url = self._qualifying_url(request) if self._qualifying_client(request) else None
+        url = self._qualifying_url(request) if is_anonymous_read(request) else None
         if url is None:
             return self.get_response(request)
-        request.resolver_match, fingerprint = url
+        match, fingerprint = url
+        page = match.url_name in self.PAGE_ROUTES
+        if not page and not self._accepts_compact_json(request):
+            return self.get_response(request)
+        request.resolver_match = match
         key = f"{BYTES_KEY_PREFIX}:{fingerprint}"
         try:
             version, cached = self._version_and_entry(request, key)
         except DatabaseUnavailable as error:
+            if page:
+                return self.get_response(request)  # the page says so in HTML
             # Answered now: the view would only wait for the database once more.
             return api_unavailable(error)
         except DatabaseError:
@@ -248,9 +301,7 @@ class CachedResponseMiddleware:
         return version, found.get(key)
 
     @staticmethod
-    def _qualifying_client(request) -> bool:
-        if not is_anonymous_api_read(request):
-            return False
+    def _accepts_compact_json(request) -> bool:
         # Only what the API answers with compact JSON whatever it negotiates:
         # anything else goes to the view, which may answer 406, HTML or indented JSON.
         accept = request.headers.get("Accept", "")
@@ -280,6 +331,8 @@ class CachedResponseMiddleware:
                 match = None
             if match is not None and match.url_name in self.ROUTES:
                 facts = (match, request_fingerprint(request, "json"))
+            elif match is not None and match.url_name in self.PAGE_ROUTES:
+                facts = (match, request_fingerprint(request, PAGE_REPRESENTATION))
         if len(self._urls) >= URL_MEMO_SIZE:
             self._urls.clear()
         self._urls[url] = facts
@@ -288,5 +341,4 @@ class CachedResponseMiddleware:
     @staticmethod
     def _throttles_allow(request) -> bool:
         request.user = AnonymousUser()
-        throttles = api_settings.DEFAULT_THROTTLE_CLASSES
-        return all(throttle().allow_request(request, None) for throttle in throttles)  # type: ignore[operator]
+        return throttle_wait(request) is None

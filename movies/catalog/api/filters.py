@@ -1,10 +1,18 @@
-"""Filters for the movie list: ``?search=``, structured filters and ``?ordering=``."""
+"""Filters for the movie list: ``?search=``, structured filters and ``?ordering=``.
+
+Each step is a plain function of a queryset and the request's parameters
+(apply_search, apply_filters, apply_ordering; filter_movies runs all three):
+the API's filter backends call them, and so does anything else that lists
+movies as the API does (the site's results page, through
+catalog.api.pagination.list_movies).
+"""
 
 from __future__ import annotations
 
 import django_filters
 from django.db.models import Exists, OuterRef, QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
+from django_filters.utils import translate_validation
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import BaseFilterBackend
 
@@ -23,6 +31,16 @@ DEFAULT_ORDERING = "-popularity"
 RELEVANCE = "relevance"
 ORDERINGS = (RELEVANCE, *(f"{sign}{field}" for field in ORDERING_FIELDS for sign in ("", "-")))
 ORDERING_INVALID = "Must be one of: " + ", ".join(ORDERINGS) + "."
+SEARCH_PARAM = "search"
+ORDERING_PARAM = "ordering"
+
+
+def apply_search(queryset: QuerySet, params) -> QuerySet:
+    """The movies matching ``?search=`` (catalog.search); a 400 naming it when refused."""
+    try:
+        return search_movies(queryset, params.get(SEARCH_PARAM, ""))
+    except InvalidSearch as error:
+        raise ValidationError({SEARCH_PARAM: [str(error)]}) from None
 
 
 class MovieSearchFilter(BaseFilterBackend):
@@ -31,14 +49,10 @@ class MovieSearchFilter(BaseFilterBackend):
     See catalog.search for the exact semantics.
     """
 
-    search_param = "search"
+    search_param = SEARCH_PARAM
 
     def filter_queryset(self, request, queryset, view):
-        query = request.query_params.get(self.search_param, "")
-        try:
-            return search_movies(queryset, query)
-        except InvalidSearch as error:
-            raise ValidationError({self.search_param: [str(error)]}) from None
+        return apply_search(queryset, request.query_params)
 
     def get_schema_operation_parameters(self, view) -> list[dict]:
         return [
@@ -104,20 +118,13 @@ class DirectorFilter(django_filters.CharFilter):
 
 
 class FilterSetBackend(DjangoFilterBackend):
-    """django-filter's backend, stepping aside when no filter is asked for.
-
-    Building and validating the filter form costs more than a whole search of
-    a small catalogue, and without any of its parameters it changes nothing.
-    Each filter here reads the one parameter named after it.
-    """
+    """django-filter's backend, through apply_filters."""
 
     def filter_queryset(self, request, queryset, view):
         filterset_class = self.get_filterset_class(view, queryset)
-        if filterset_class is not None and request.query_params.keys().isdisjoint(
-            filterset_class.base_filters
-        ):
+        if filterset_class is None:
             return queryset
-        return super().filter_queryset(request, queryset, view)
+        return apply_filters(queryset, request.query_params, filterset_class)
 
 
 def bound(field: str, lookup: str, limits: tuple[float, float]) -> django_filters.NumberFilter:
@@ -143,6 +150,25 @@ class MovieFilterSet(django_filters.FilterSet):
         fields: list[str] = []
 
 
+def apply_filters(
+    queryset: QuerySet, params, filterset_class: type[django_filters.FilterSet] | None = None
+) -> QuerySet:
+    """``queryset`` filtered by the filters of ``filterset_class`` (MovieFilterSet) asked for.
+
+    Steps aside when none of its parameters is given: building and validating
+    the filter form costs more than a whole search of a small catalogue, and
+    without any of its parameters it changes nothing. Each filter reads the
+    one parameter named after it. An invalid value is a 400 naming it.
+    """
+    filterset_class = filterset_class or MovieFilterSet
+    if params.keys().isdisjoint(filterset_class.base_filters):
+        return queryset
+    filterset = filterset_class(data=params, queryset=queryset)
+    if not filterset.is_valid():
+        raise translate_validation(filterset.errors)
+    return filterset.qs
+
+
 def ordering_keys(ordering: str) -> tuple[str, str]:
     """Order by the field, then by id in the same direction (one index serves both)."""
     descending = ordering.startswith("-")
@@ -154,9 +180,9 @@ def requested_ordering(params) -> str:
 
     Raises ValidationError naming the parameter for an ordering not offered.
     """
-    ordering = params.get(MovieOrderingFilter.ordering_param, "").strip()
+    ordering = params.get(ORDERING_PARAM, "").strip()
     if ordering and ordering not in ORDERINGS:
-        raise ValidationError({MovieOrderingFilter.ordering_param: [ORDERING_INVALID]})
+        raise ValidationError({ORDERING_PARAM: [ORDERING_INVALID]})
     if (ordering or RELEVANCE) == RELEVANCE:
         return RELEVANCE if searched_terms(params) else DEFAULT_ORDERING
     return ordering
@@ -165,7 +191,7 @@ def requested_ordering(params) -> str:
 def searched_terms(params) -> list[str]:
     """The terms of ``?search=`` (none when it is absent, blank or refused)."""
     try:
-        return split_terms(params.get(MovieSearchFilter.search_param, ""))
+        return split_terms(params.get(SEARCH_PARAM, ""))
     except InvalidSearch:
         return []
 
@@ -174,7 +200,15 @@ def relevance_query(params) -> str | None:
     """The search to rank by relevance, when that is the ordering in effect."""
     if requested_ordering(params) != RELEVANCE:
         return None
-    return params.get(MovieSearchFilter.search_param, "")
+    return params.get(SEARCH_PARAM, "")
+
+
+def apply_ordering(queryset: QuerySet, params) -> QuerySet:
+    """``queryset`` in the order ``?ordering=`` asks for (see MovieOrderingFilter)."""
+    ordering = requested_ordering(params)
+    if ordering == RELEVANCE:
+        return order_by_relevance(queryset, params.get(SEARCH_PARAM, ""))
+    return queryset.order_by(*ordering_keys(ordering))
 
 
 class MovieOrderingFilter(BaseFilterBackend):
@@ -185,13 +219,10 @@ class MovieOrderingFilter(BaseFilterBackend):
     direction, so every order is total and pages never overlap.
     """
 
-    ordering_param = "ordering"
+    ordering_param = ORDERING_PARAM
 
     def filter_queryset(self, request, queryset, view):
-        ordering = requested_ordering(request.query_params)
-        if ordering == RELEVANCE:
-            return order_by_relevance(queryset, request.query_params.get("search", ""))
-        return queryset.order_by(*ordering_keys(ordering))
+        return apply_ordering(queryset, request.query_params)
 
     def get_schema_operation_parameters(self, view) -> list[dict]:
         return [
@@ -215,3 +246,17 @@ class MovieOrderingFilter(BaseFilterBackend):
 def filtered_beyond_search(params) -> bool:
     """Whether the request asks for any of MovieFilterSet's filters besides ``?search=``."""
     return not params.keys().isdisjoint(MovieFilterSet.base_filters)
+
+
+def filter_movies(queryset: QuerySet, params) -> QuerySet:
+    """The movie list's steps in the API's order: the search, the filters, the ordering.
+
+    What MovieViewSet's filter backends do for ``GET /api/movies``; a 400
+    (ValidationError) names a parameter that is refused.
+    """
+    return apply_ordering(apply_filters(apply_search(queryset, params), params), params)
+
+
+def finds(queryset: QuerySet, query: str, params) -> bool:
+    """Whether ``query`` as the search, with the other filters of ``params``, finds a movie."""
+    return apply_filters(search_movies(queryset, query), params).exists()

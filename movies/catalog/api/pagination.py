@@ -9,6 +9,11 @@ A movie list asked for with ``?search=`` also says ``did_you_mean``: null, or
 the corrected query when the search found nothing and a correction finds a
 movie (catalog.vocabulary). The correction is only looked for then, so a
 search that finds something costs no query more.
+
+movie_page plans a page of the movie list, its count and its correction for
+MoviePagination; list_movies is the whole list (catalog.api.filters, then
+movie_page) for callers other than the API, such as the site's results page,
+so that both find, order and count alike.
 """
 
 from __future__ import annotations
@@ -26,9 +31,15 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 from catalog import vocabulary
-from catalog.api.filters import filtered_beyond_search, relevance_query
+from catalog.api.filters import (
+    SEARCH_PARAM,
+    filter_movies,
+    filtered_beyond_search,
+    finds,
+    relevance_query,
+)
 from catalog.api.relevance import plan_relevance_page
-from catalog.models import Movie
+from catalog.models import ListedMovie, Movie
 
 COUNT_LIMIT = 1_000
 MAX_OFFSET = 10_000
@@ -136,6 +147,64 @@ def plan_page(
     return Page(rows_for(keys[:limit]), count_limit, False, len(keys) > limit)
 
 
+@dataclass
+class MoviePage(Page):
+    """A page of the movie list: ListedMovie rows, and the correction of a search that found
+    nothing (None without a search, or when nothing is to be corrected)."""
+
+    rows: list[ListedMovie]
+    did_you_mean: str | None = None
+
+
+def movie_page(
+    queryset: QuerySet, params, *, offset: int, limit: int, count_limit: int = COUNT_LIMIT
+) -> MoviePage:
+    """One page of ``queryset``, the movie list filtered and ordered by ``params``
+    (catalog.api.filters.filter_movies), and how many movies match.
+
+    Searches in relevance order are planned by catalog.api.relevance, the
+    other orders by plan_page. With ``?search=``, a search that found nothing
+    gets its correction, when the corrected query finds a movie with the same
+    other filters.
+    """
+    rows_for = Movie.objects.using(queryset.db).listed
+    query = relevance_query(params)
+    if query is None:
+        page = plan_page(
+            queryset, rows_for=rows_for, offset=offset, limit=limit, count_limit=count_limit
+        )
+    else:
+        ranked = plan_relevance_page(
+            queryset,
+            query=query,
+            offset=offset,
+            limit=limit,
+            count_limit=count_limit,
+            other_filters=filtered_beyond_search(params),
+        )
+        page = Page(rows_for(ranked.keys), ranked.count, ranked.count_exact, ranked.has_more)
+    did_you_mean = None
+    if SEARCH_PARAM in params and page.count == 0:
+        movies = queryset.model._default_manager.using(queryset.db)
+        did_you_mean = vocabulary.did_you_mean(
+            params[SEARCH_PARAM],
+            finds=lambda corrected: finds(movies.all(), corrected, params),
+            using=queryset.db,
+        )
+    return MoviePage(page.rows, page.count, page.count_exact, page.has_more, did_you_mean)
+
+
+def list_movies(params, *, offset: int, limit: int) -> MoviePage:
+    """A page of the movie list as ``GET /api/movies`` answers it for these parameters.
+
+    ``params`` (a QueryDict, or any mapping with ``get`` and ``keys``) are the
+    list's: ``search``, the filters, ``ordering``. Raises ValidationError
+    naming a parameter that is refused, with the API's messages.
+    """
+    queryset = filter_movies(Movie.objects.all(), params)
+    return movie_page(queryset, params, offset=offset, limit=limit)
+
+
 class CatalogPagination(LimitOffsetPagination):
     """``?limit=`` (default 20, larger values clamped to 100) and ``?offset=``."""
 
@@ -161,29 +230,18 @@ class CatalogPagination(LimitOffsetPagination):
         self.limit = limit = self.get_limit(request)
         self.offset = offset = self.get_offset(request)
         self.request = request
-        page = self.plan(
-            queryset,
-            request,
-            rows_for=self.rows_for(view.get_queryset() if view is not None else queryset),
-            offset=offset,
-            limit=limit,
-        )
+        page = self.plan(queryset, request, view, offset=offset, limit=limit)
         self.count, self.count_exact, self.has_more = page.count, page.count_exact, page.has_more
         if self.count > self.limit and self.template is not None:
             self.display_page_controls = True
         return page.rows
 
-    def plan(
-        self, queryset: QuerySet, request, *, rows_for: RowsFor, offset: int, limit: int
-    ) -> Page:
-        """The page and the count, as plan_page plans them."""
+    def plan(self, queryset: QuerySet, request, view, *, offset: int, limit: int) -> Page:
+        """The page and the count, as plan_page plans them; rows read as the view reads them."""
+        rows_for = rows_by_key(view.get_queryset() if view is not None else queryset)
         return plan_page(
             queryset, rows_for=rows_for, offset=offset, limit=limit, count_limit=self.count_limit
         )
-
-    def rows_for(self, queryset: QuerySet) -> RowsFor:
-        """How a page's rows are read, by key: as ``queryset`` reads them."""
-        return rows_by_key(queryset)
 
     def get_next_link(self) -> str | None:
         # From has_more, not count: a count past the limit is only a lower bound.
@@ -220,42 +278,20 @@ class CatalogPagination(LimitOffsetPagination):
 class MoviePagination(CatalogPagination):
     """Pages of movies, read as ListedMovie rows in one query rather than model instances.
 
-    Searches in relevance order are planned by catalog.api.relevance. With
-    ``?search=``, the response adds ``did_you_mean``. The view's
-    ``finds(query)`` says whether a corrected query finds a movie with the
-    request's other filters.
+    Planned by movie_page. With ``?search=``, the response adds ``did_you_mean``.
     """
 
-    search_param = "search"
-
-    def plan(
-        self, queryset: QuerySet, request, *, rows_for: RowsFor, offset: int, limit: int
-    ) -> Page:
-        query = relevance_query(request.query_params)
-        if query is None:
-            return super().plan(queryset, request, rows_for=rows_for, offset=offset, limit=limit)
-        ranked = plan_relevance_page(
+    def plan(self, queryset: QuerySet, request, view, *, offset: int, limit: int) -> Page:
+        page = movie_page(
             queryset,
-            query=query,
+            request.query_params,
             offset=offset,
             limit=limit,
             count_limit=self.count_limit,
-            other_filters=filtered_beyond_search(request.query_params),
         )
-        return Page(rows_for(ranked.keys), ranked.count, ranked.count_exact, ranked.has_more)
-
-    def rows_for(self, queryset: QuerySet) -> RowsFor:
-        return Movie.objects.using(queryset.db).listed
-
-    def paginate_queryset(self, queryset, request, view=None):
-        rows = super().paginate_queryset(queryset, request, view)
-        self.searched = self.search_param in request.query_params
-        self.did_you_mean = None
-        if self.searched and self.count == 0 and view is not None:
-            self.did_you_mean = vocabulary.did_you_mean(
-                request.query_params[self.search_param], finds=view.finds, using=queryset.db
-            )
-        return rows
+        self.searched = SEARCH_PARAM in request.query_params
+        self.did_you_mean = page.did_you_mean
+        return page
 
     def get_paginated_response(self, data) -> Response:
         response = super().get_paginated_response(data)

@@ -2,8 +2,8 @@
 
 One definition for everything that treats such requests differently: the
 back-office middleware that steps aside for them, the response cache that may
-answer them, the database router that may send them to a replica, and the
-error pages that answer them in JSON.
+answer them (and the site's anonymous page reads), the database router that
+may send them to a replica, and the error pages that answer them in JSON.
 """
 
 from __future__ import annotations
@@ -30,10 +30,13 @@ def is_api_read(request: HttpRequest) -> bool:
     return request.method in READ_ONLY_METHODS and is_sessionless_api_request(request)
 
 
-def is_anonymous_api_read(request: HttpRequest) -> bool:
-    """A GET or HEAD that carries no credentials at all: every client gets the same answer."""
+def is_anonymous_read(request: HttpRequest) -> bool:
+    """A GET or HEAD that carries no credentials at all (no session cookie, no Authorization).
+
+    Of the API or of the site's pages: every such client gets the same answer.
+    """
     return (
         request.method in CACHEABLE_METHODS
-        and is_sessionless_api_request(request)
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
         and "Authorization" not in request.headers
     )

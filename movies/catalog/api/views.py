@@ -41,7 +41,6 @@ from catalog.api.serializers import (
     TokenSerializer,
 )
 from catalog.models import Genre, ListedMovie, Movie
-from catalog.search import search_movies
 from catalog.suggestions import InvalidSuggestion, suggest
 from catalog.upkeep import lock_catalogue
 
@@ -159,11 +158,6 @@ class MovieViewSet(CachedReadMixin, SerialWritesMixin, viewsets.ModelViewSet):
         if self.action != "list":
             return queryset
         return super().filter_queryset(queryset)
-
-    def finds(self, query: str) -> bool:
-        """Whether ``query`` as the search, with this request's other filters, finds a movie."""
-        queryset = search_movies(self.get_queryset(), query)
-        return FilterSetBackend().filter_queryset(self.request, queryset, self).exists()
 
     @extend_schema(
         summary="Suggest movies as someone types",

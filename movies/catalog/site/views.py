@@ -1,0 +1,119 @@
+"""The site's pages: parameters in, what catalog.site.pages reads, rendered.
+
+Every page is a public read: throttled as the API is, with the API's ETag,
+304 and Cache-Control (catalog.api.caching.conditional_page), kept and
+replayed for anonymous readers by CachedResponseMiddleware. A parameter that
+is refused is a 400 page naming it, an unknown movie a 404 page, the
+database out of reach a 503 page; never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from functools import wraps
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.views.decorators.http import require_safe
+
+from catalog.api.caching import conditional_page, throttle_wait
+from catalog.api.errors import RETRY_AFTER_SECONDS, DatabaseUnavailable
+from catalog.site.pages import movie_details, search_results
+from catalog.site.params import InvalidParameter, SearchParams
+
+ERROR_TEMPLATE = "catalog/site/error.html"
+BAD_REQUEST = "That search cannot be run"
+NOT_FOUND = "Page not found"
+NOT_FOUND_MESSAGE = "There is no page at this address."
+MOVIE_NOT_FOUND = "Movie not found"
+MOVIE_NOT_FOUND_MESSAGE = "There is no movie with this id in the catalogue."
+THROTTLED = "Too many requests"
+THROTTLED_MESSAGE = "You have made a lot of requests in a short time; try again in {seconds} s."
+UNAVAILABLE = "The catalogue is unavailable"
+UNAVAILABLE_MESSAGE = "The catalogue cannot be read right now; try again shortly."
+SERVER_ERROR = "Something went wrong"
+SERVER_ERROR_MESSAGE = "The page could not be shown. Please try again later."
+
+logger = logging.getLogger(__name__)
+
+
+def public_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A public read: GET or HEAD, throttled as the API, its failures as the site's pages."""
+
+    @require_safe
+    @wraps(view)
+    def page(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        wait = throttle_wait(request)
+        if wait is not None:
+            seconds = max(1, math.ceil(wait))
+            response = error_page(
+                request, 429, THROTTLED, THROTTLED_MESSAGE.format(seconds=seconds)
+            )
+            response["Retry-After"] = str(seconds)
+            return response
+        try:
+            return view(request, *args, **kwargs)
+        except InvalidParameter as error:
+            return error_page(request, 400, BAD_REQUEST, error.message, parameter=error.parameter)
+        except DatabaseUnavailable as error:
+            logger.warning("Database unavailable: %s", error)
+            response = error_page(request, 503, UNAVAILABLE, UNAVAILABLE_MESSAGE)
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
+
+    return page
+
+
+@public_page
+def search(request: HttpRequest) -> HttpResponse:
+    """``/``: the search box; with a search or a genre, a page of results."""
+    params = SearchParams.parse(request.GET)
+    if not params.active:
+        return conditional_page(request, lambda: render(request, "catalog/site/home.html"))
+    return conditional_page(
+        request,
+        lambda: render(request, "catalog/site/results.html", {"results": search_results(params)}),
+    )
+
+
+@public_page
+def movie(request: HttpRequest, pk: str) -> HttpResponse:
+    """``/movies/<id>``: a movie, more by its director and movies like it."""
+
+    def produce() -> HttpResponse:
+        details = movie_details(int(pk))
+        if details is None:
+            return error_page(request, 404, MOVIE_NOT_FOUND, MOVIE_NOT_FOUND_MESSAGE)
+        return render(request, "catalog/site/movie.html", {"details": details})
+
+    return conditional_page(request, produce)
+
+
+def error_page(
+    request: HttpRequest | None,
+    status: int,
+    title: str,
+    message: str,
+    *,
+    parameter: str | None = None,
+) -> HttpResponse:
+    """An error as a page of the site. Without a request (a server error) no context
+    processor runs, so that rendering it asks nothing more of what may have failed."""
+    context = {"status": status, "title": title, "message": message, "parameter": parameter}
+    body = render_to_string(ERROR_TEMPLATE, context, request=request)
+    return HttpResponse(body, status=status)
+
+
+def not_found(request: HttpRequest) -> HttpResponse:
+    return error_page(request, 404, NOT_FOUND, NOT_FOUND_MESSAGE)
+
+
+def bad_request(request: HttpRequest) -> HttpResponse:
+    return error_page(request, 400, "Bad request", "The request could not be understood.")
+
+
+def server_error() -> HttpResponse:
+    return error_page(None, 500, SERVER_ERROR, SERVER_ERROR_MESSAGE)

@@ -1,0 +1,430 @@
+"""The public site rendered on the server: what a reader without JavaScript gets."""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import urlencode
+
+import pytest
+from django.contrib import admin
+from django.contrib.staticfiles import finders
+from django.db import OperationalError
+from rest_framework.settings import api_settings
+
+from catalog.api.filters import ORDERING_INVALID
+from catalog.api.pagination import COUNT_LIMIT
+from catalog.importer import import_records
+from catalog.models import Movie
+from catalog.search import QUERY_TOO_LONG, TOO_MANY_TERMS
+from catalog.site import views
+from catalog.site.params import MAX_PAGE, PAGE_INVALID, PAGE_SIZE, PAGE_TOO_DEEP
+from catalog.upkeep import shares_versions
+from tests.factories import GenreFactory, MovieFactory, UserFactory, record
+
+pytestmark = pytest.mark.django_db
+
+CARD = re.compile(r'<h3 class="card-title"><a href="/movies/(\d+)">')
+
+
+def page(client, url: str, status: int = 200) -> str:
+    response = client.get(url)
+    assert response.status_code == status, response.content[:2000]
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    return response.content.decode()
+
+
+def listed_ids(text: str) -> list[int]:
+    return [int(pk) for pk in CARD.findall(text)]
+
+
+def api_ids(client, **params) -> list[int]:
+    body = client.get(f"/api/movies?{urlencode(params)}").json()
+    return [movie["id"] for movie in body["results"]]
+
+
+def links(text: str, rel: str) -> list[str]:
+    return [html.unescape(url) for url in re.findall(rf'<a rel="{rel}" href="([^"]+)"', text)]
+
+
+def godfather() -> Movie:
+    return Movie.objects.get(name="The Godfather")
+
+
+# The home page
+
+
+def test_the_home_page_is_one_labelled_search_box(client):
+    text = page(client, "/")
+    assert text.count("<form") == 1
+    assert '<form class="search search--home" role="search" action="/" method="get">' in text
+    assert '<label class="search-label" for="home-q">Search movies</label>' in text
+    assert 'name="q"' in text
+    assert 'data-suggest="/api/movies/suggest"' in text
+    assert "<title>Movie catalogue</title>" in text
+    assert '<meta name="description" content="Search the movie catalogue' in text
+    assert "catalog/site.css" in text
+    assert "catalog/suggest.js" in text
+    assert not listed_ids(text)
+
+
+def test_a_blank_search_is_the_home_page(client, three_movies):
+    assert "Find a movie" in page(client, "/?q=+,+")
+
+
+def test_the_stylesheet_and_script_are_our_own_static_files(client):
+    text = page(client, "/")
+    for name in ("catalog/site.css", "catalog/suggest.js", "catalog/icon.svg"):
+        assert finders.find(name), name
+    # Nothing from another host: no CDN.
+    assert not re.search(r'(src|href)="(https?:)?//', text)
+
+
+def test_the_admin_view_site_link_leads_to_the_search_page():
+    assert admin.site.site_url == "/"
+
+
+# Results: the API's list, rendered
+
+
+@pytest.mark.parametrize(
+    ("site", "api"),
+    [
+        ({"q": "drama,crime"}, {"search": "drama,crime"}),
+        ({"q": "drama,crime", "page": 2}, {"search": "drama,crime", "offset": PAGE_SIZE}),
+        ({"q": "the godfather"}, {"search": "the godfather"}),
+        ({"q": "the", "ordering": "name"}, {"search": "the", "ordering": "name"}),
+        ({"q": "war", "genre": "Drama"}, {"search": "war", "genre": "Drama"}),
+        ({"genre": "Crime,Drama"}, {"genre": "Crime,Drama"}),
+        (
+            {"genre": "western", "ordering": "-imdb_score"},
+            {"genre": "Western", "ordering": "-imdb_score"},
+        ),
+    ],
+)
+def test_results_are_the_api_lists_movies_in_its_order(client, fixture_catalogue, site, api):
+    text = page(client, f"/?{urlencode(site)}")
+    assert listed_ids(text) == api_ids(client, limit=PAGE_SIZE, **api)
+    assert listed_ids(text)
+
+
+def test_results_say_how_many_movies_match(client, fixture_catalogue):
+    text = page(client, "/?q=drama,crime")
+    count = client.get("/api/movies?search=drama,crime").json()["count"]
+    last = -(-count // PAGE_SIZE)
+    assert f'<p class="count" id="result-count">{count} movies · page 1 of {last}</p>' in text
+    assert "<h1>Results for “drama,crime”</h1>" in text
+    assert "<title>Results for “drama,crime” – Movie catalogue</title>" in text
+    assert f'<meta name="description" content="{count} movies match “drama,crime”.">' in text
+    one = page(client, "/?q=the+godfather+part")
+    assert '<p class="count" id="result-count">1 movie</p>' in one
+
+
+def test_past_a_thousand_matches_the_count_is_a_lower_bound(client):
+    import_records(
+        records=[record(name=f"Saga {n}", genre=["Drama"]) for n in range(COUNT_LIMIT + 5)]
+    )
+    text = page(client, "/?q=saga")
+    assert '<p class="count" id="result-count">1,000+ movies</p>' in text
+    assert links(text, "next") == ["/?q=saga&page=2"]
+
+
+def test_previous_and_next_pages_link_to_each_other(client, fixture_catalogue):
+    first = page(client, "/?q=drama,crime")
+    assert links(first, "prev") == []
+    assert links(first, "next") == ["/?q=drama%2Ccrime&page=2"]
+    second = page(client, "/?q=drama,crime&page=2")
+    assert links(second, "prev") == ["/?q=drama%2Ccrime"]
+    assert links(second, "next") == ["/?q=drama%2Ccrime&page=3"]
+    assert "<title>Results for “drama,crime”, page 2 – Movie catalogue</title>" in second
+    assert '<ol class="results" start="21">' in second
+    assert not set(listed_ids(first)) & set(listed_ids(second))
+    count = client.get("/api/movies?search=drama,crime").json()["count"]
+    last = page(client, f"/?q=drama,crime&page={-(-count // PAGE_SIZE)}")
+    assert links(last, "next") == []
+
+
+def test_a_page_past_the_last_says_so(client, three_movies):
+    text = page(client, "/?q=heat&page=3")
+    assert "No more results" in text
+    assert 'href="/?q=heat"' in text
+
+
+def test_genre_chips_add_and_remove_a_genre_every_one_of_which_must_match(
+    client, fixture_catalogue
+):
+    text = page(client, "/?q=drama,crime")
+    add_thriller = "/?q=drama%2Ccrime&amp;genre=Thriller"
+    assert f'<a class="chip" href="{add_thriller}">Thriller' in text
+    narrowed = page(client, html.unescape(add_thriller))
+    ids = listed_ids(narrowed)
+    assert ids == api_ids(client, search="drama,crime", genre="Thriller", limit=PAGE_SIZE)
+    for movie in Movie.objects.filter(pk__in=ids).prefetch_related("genres"):
+        assert "Thriller" in {genre.name for genre in movie.genres.all()}
+    # Chosen, it comes first and takes itself out; another adds to it.
+    assert '<a class="chip chip--on" href="/?q=drama%2Ccrime">' in narrowed
+    assert '<a class="chip" href="/?q=drama%2Ccrime&amp;genre=Thriller&amp;genre=War">' in narrowed
+    both = page(client, "/?q=drama,crime&genre=Thriller&genre=War")
+    assert listed_ids(both) == api_ids(
+        client, search="drama,crime", genre="Thriller,War", limit=PAGE_SIZE
+    )
+
+
+def test_a_genre_is_matched_whatever_its_spelling_as_the_api_matches_it(client, three_movies):
+    assert listed_ids(page(client, "/?genre=DRAMA")) == listed_ids(page(client, "/?genre=Drama"))
+    assert "<h1>DRAMA movies</h1>" in page(client, "/?genre=DRAMA")
+
+
+def test_the_sort_selector_keeps_the_search_and_the_genres(client, fixture_catalogue):
+    text = page(client, "/?q=the&genre=Drama&ordering=-imdb_score")
+    form = re.search(r'<form class="sort".*?</form>', text, flags=re.S).group(0)
+    assert '<input type="hidden" name="q" value="the">' in form
+    assert '<input type="hidden" name="genre" value="Drama">' in form
+    assert '<label for="ordering">Sort by</label>' in form
+    assert '<option value="-imdb_score" selected>Highest score</option>' in form
+    assert '<option value="relevance">Best match</option>' in form
+    # Without a search there is no best match: the most popular come first.
+    genres_only = page(client, "/?genre=Drama")
+    assert '<option value="-popularity" selected>Most popular</option>' in genres_only
+    assert 'value="relevance"' not in genres_only
+
+
+def test_nothing_matched_offers_did_you_mean_with_the_same_genres(client, fixture_catalogue):
+    text = page(client, "/?q=the+godfahter&genre=Crime")
+    assert "No movies found" in text
+    assert 'Did you mean <a href="/?q=the+godfather&amp;genre=Crime">the godfather</a>?' in text
+    corrected = page(client, "/?q=the+godfather&genre=Crime")
+    assert godfather().pk in listed_ids(corrected)
+
+
+def test_an_empty_result_helps_without_a_correction(client, fixture_catalogue):
+    text = page(client, "/?q=zzqqxj&genre=War")
+    assert "No movies found" in text
+    assert "Did you mean" not in text
+    assert "Remove a genre above" in text
+    assert '<p class="count" id="result-count">No movies</p>' in text
+
+
+def test_results_pages_are_not_for_search_engines_but_movies_are(client, fixture_catalogue):
+    assert '<meta name="robots" content="noindex, follow">' in page(client, "/?q=heat")
+    movie = page(client, f"/movies/{godfather().pk}")
+    assert "noindex" not in movie
+    assert f'<link rel="canonical" href="/movies/{godfather().pk}">' in movie
+
+
+def test_a_page_of_results_reads_the_catalogue_in_five_queries(
+    client, fixture_catalogue, django_assert_num_queries
+):
+    # The catalogue version; the genres the terms match; up to 1,001 matches
+    # with what ranks them; the page's movies with their genres; the chips' genres.
+    with django_assert_num_queries(5):
+        client.get("/?q=godfather")
+
+
+# A movie
+
+
+def test_a_movie_page_shows_the_movie_and_links_its_genres(client, fixture_catalogue):
+    movie = godfather()
+    text = page(client, f"/movies/{movie.pk}")
+    assert "<h1>The Godfather</h1>" in text
+    assert "Directed by Francis Ford Coppola" in text
+    assert "<dd>9.2<" in text
+    assert "<dd>95.9<" in text
+    assert '<a class="chip" href="/?genre=Crime">Crime</a>' in text
+    assert '<a class="chip" href="/?genre=Drama">Drama</a>' in text
+    assert "<title>The Godfather (Francis Ford Coppola) – Movie catalogue</title>" in text
+    assert (
+        '<meta name="description" content="The Godfather, directed by Francis Ford Coppola: '
+        'IMDb score 9.2, popularity 95.9; Crime, Drama.">' in text
+    )
+    # The trailing slash is the same page.
+    assert client.get(f"/movies/{movie.pk}/").status_code == 200
+
+
+def test_a_movie_page_lists_more_by_its_director_and_similar_movies(client, fixture_catalogue):
+    movie = godfather()
+    text = page(client, f"/movies/{movie.pk}")
+    by_director, similar = text.split('id="similar"')
+    by_director = listed_ids(by_director.split('id="by-director"')[1])
+    expected = Movie.objects.filter(director=movie.director).exclude(pk=movie.pk)
+    expected = list(expected.order_by("-popularity", "-id").values_list("pk", flat=True)[:6])
+    assert by_director == expected
+    assert Movie.objects.get(name="The Godfather Part II").pk in by_director
+    # Crime and Drama both, as the API lists them: in the fixture, many.
+    similar_ids = listed_ids(similar)
+    genre_list = api_ids(client, genre="Crime,Drama", ordering="-popularity", limit=7)
+    assert similar_ids == [pk for pk in genre_list if pk != movie.pk][:6]
+    assert 'href="/?genre=Crime&amp;genre=Drama">Every movie in Crime, Drama</a>' in text
+
+
+def test_similar_movies_share_the_most_genres_then_are_the_most_popular(client):
+    crime, drama, war = (GenreFactory(name=name) for name in ("Crime", "Drama", "War"))
+    movie = MovieFactory(name="Heat", popularity=10, genres=[crime, drama])
+    both = MovieFactory(name="Both", popularity=50, genres=[crime, drama, war])
+    crime_only = MovieFactory(name="Crime only", popularity=90, genres=[crime])
+    drama_war = MovieFactory(name="Drama and war", popularity=95, genres=[drama, war])
+    MovieFactory(name="War only", popularity=99, genres=[war])
+    MovieFactory(name="No genre", popularity=100)
+    similar = page(client, f"/movies/{movie.pk}").split('id="similar"')[1]
+    assert listed_ids(similar) == [both.pk, drama_war.pk, crime_only.pk]
+
+
+def test_a_director_is_matched_exactly_not_as_part_of_a_name(client):
+    ford = MovieFactory(name="Stagecoach", director="John Ford", popularity=80)
+    MovieFactory(name="The Searchers", director="John Ford", popularity=79)
+    MovieFactory(name="Elsewhere", director="John Fordham", popularity=90)
+    text = page(client, f"/movies/{ford.pk}")
+    by_director = text.split('id="by-director"')[1].split('id="similar"')[0]
+    assert "The Searchers" in by_director
+    assert "Elsewhere" not in by_director
+
+
+def test_a_movie_without_other_movies_or_genres_says_so(client):
+    alone = MovieFactory(name="Alone", director="Nobody Else")
+    text = page(client, f"/movies/{alone.pk}")
+    assert "No other movie by Nobody Else in the catalogue." in text
+    assert "This movie has no genre to compare by." in text
+    lonely = MovieFactory(name="Lonely", director="Someone", genres=[GenreFactory(name="Rare")])
+    assert "No other movie shares its genres." in page(client, f"/movies/{lonely.pk}")
+
+
+# Errors
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter", "message"),
+    [
+        ({"q": "x" * 201}, "q", QUERY_TOO_LONG),
+        ({"q": " ".join("abcdefghijk")}, "q", TOO_MANY_TERMS),
+        ({"q": "war", "ordering": "year"}, "ordering", ORDERING_INVALID),
+        ({"q": "war", "page": "0"}, "page", PAGE_INVALID),
+        ({"q": "war", "page": "two"}, "page", PAGE_INVALID),
+        ({"q": "war", "page": str(MAX_PAGE + 1)}, "page", PAGE_TOO_DEEP),
+        ({"q": "war", "genre": "Dr\x00ama"}, "genre", "Null characters are not allowed."),
+    ],
+)
+def test_a_bad_parameter_is_a_friendly_400_page_naming_it(
+    client, three_movies, query, parameter, message
+):
+    response = client.get(f"/?{urlencode(query)}")
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert f"The parameter <code>{parameter}</code> was refused: {html.escape(message)}" in text
+    assert '<link rel="stylesheet" href="/static/catalog/site.css">' in text
+    assert "ETag" not in response.headers
+    assert "public" not in response.headers.get("Cache-Control", "")
+
+
+def test_the_deepest_page_the_api_serves_is_served(client, three_movies):
+    assert client.get(f"/?q=heat&page={MAX_PAGE}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "url", ["/movies/999999", "/movies/0", "/movies/1234567890123456789", "/movies/abc", "/films"]
+)
+def test_unknown_movies_and_pages_are_a_404_page_of_the_site(client, url):
+    text = page(client, url, status=404)
+    assert '<a class="brand" href="/">Movie catalogue</a>' in text
+    assert "not found" in text
+
+
+def test_an_unknown_movie_says_what_was_not_found(client):
+    text = page(client, "/movies/999999", status=404)
+    assert f"<h1>{views.MOVIE_NOT_FOUND}</h1>" in text
+    assert views.MOVIE_NOT_FOUND_MESSAGE in text
+
+
+def test_a_failure_is_a_500_page_of_the_site_without_a_traceback(client, monkeypatch):
+    def explode(*args, **kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr("catalog.site.views.search_results", explode)
+    client.raise_request_exception = False
+    response = client.get("/?q=war")
+    assert response.status_code == 500
+    text = response.content.decode()
+    assert views.SERVER_ERROR in text
+    assert "secret internals" not in text
+    assert '<link rel="stylesheet" href="/static/catalog/site.css">' in text
+
+
+def test_the_database_out_of_reach_is_a_503_page(client, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr("catalog.models.CatalogueVersion.current", refuse)
+    response = client.get("/?q=war")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert views.UNAVAILABLE in response.content.decode()
+    assert b"connect" not in response.content
+
+
+def test_only_reads_are_allowed(client):
+    assert client.post("/?q=war").status_code == 405
+    assert client.head("/").status_code == 200
+
+
+# Caching and throttling, as the API's reads
+
+
+def test_pages_carry_an_etag_and_answer_304(client, fixture_catalogue):
+    for url in ("/", "/?q=drama,crime&page=2", f"/movies/{godfather().pk}"):
+        first = client.get(url)
+        assert first.headers["Cache-Control"] == "public, max-age=30"
+        again = client.get(url, HTTP_IF_NONE_MATCH=first.headers["ETag"])
+        assert (again.status_code, again.content) == (304, b"")
+        assert again.headers["ETag"] == first.headers["ETag"]
+
+
+def test_a_repeated_anonymous_page_is_replayed_from_the_cache(
+    client, three_movies, monkeypatch, django_assert_num_queries
+):
+    first = client.get("/?q=heat", HTTP_ACCEPT="text/html,application/xhtml+xml")
+    monkeypatch.setattr(
+        "catalog.site.views.search_results", lambda *a, **k: pytest.fail("view ran")
+    )
+    # With Redis the published version comes with the bytes; else it is read.
+    with django_assert_num_queries(0 if shares_versions() else 1):
+        again = client.get("/?q=heat", HTTP_ACCEPT="text/html,application/xhtml+xml")
+    assert again.content == first.content
+    for header in ("Content-Type", "ETag", "Cache-Control", "Vary", "X-Frame-Options"):
+        assert again.headers[header] == first.headers[header]
+
+
+def test_every_write_invalidates_cached_pages(client, three_movies):
+    before = client.get("/?q=heat")
+    movie = client.get(f"/movies/{three_movies.heat.pk}")
+    three_movies.heat.name = "Heat Wave"
+    three_movies.heat.save()
+    after = client.get("/?q=heat", HTTP_IF_NONE_MATCH=before.headers["ETag"])
+    assert after.status_code == 200
+    assert "Heat Wave" in after.content.decode()
+    again = client.get(f"/movies/{three_movies.heat.pk}", HTTP_IF_NONE_MATCH=movie["ETag"])
+    assert again.status_code == 200
+    assert "<h1>Heat Wave</h1>" in again.content.decode()
+    GenreFactory(name="Noir")
+    assert "Noir" in client.get("/?q=heat").content.decode()
+
+
+def test_a_signed_in_reader_gets_a_private_page(client, three_movies):
+    client.force_login(UserFactory(staff=True))
+    response = client.get("/?q=heat")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "private, no-cache"
+
+
+def test_readers_are_throttled_with_a_429_page(client, three_movies, monkeypatch):
+    monkeypatch.setitem(api_settings.DEFAULT_THROTTLE_RATES, "anon", "3/minute")
+    monkeypatch.setattr(
+        "rest_framework.throttling.AnonRateThrottle.THROTTLE_RATES",
+        api_settings.DEFAULT_THROTTLE_RATES,
+    )
+    # The first answer is rendered, the next two replayed from the cache.
+    statuses = [client.get("/?q=heat").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    response = client.get(f"/movies/{three_movies.heat.pk}")
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 0
+    assert views.THROTTLED in response.content.decode()
