@@ -9,7 +9,14 @@ from rapidfuzz.distance import OSA
 
 from catalog import suggestions
 from catalog.models import Movie
-from catalog.search import line_words, relevance_tier, words
+from catalog.search import (
+    NAME_BEGINS_WITH_QUERY,
+    NAME_IS_QUERY,
+    OTHER_MATCH,
+    line_words,
+    relevance_tier,
+    words,
+)
 from catalog.suggestions import InvalidSuggestion, typed_words
 from catalog.vocabulary import allowed_edits
 from tests.factories import MovieFactory
@@ -133,28 +140,39 @@ VOCABULARY = ["star", "stars", "wars", "war", "the", "godfather", "godmother", "
 
 def brute_force(query: str, limit: int) -> list[int]:
     typed = words(query).split()
+    more_words = query[-1:].isspace()
     ranked = []
     for movie in Movie.objects.all():
         name_line, director_line = movie.search_text.split("\n")[:2]
-        held = set(line_words(name_line).split()) | set(line_words(director_line).split())
+        in_name = set(line_words(name_line).split())
+        held = in_name | set(line_words(director_line).split())
         edits = whole = 0
+        meant = []
         for position, word in enumerate(typed):
+            last = position == len(typed) - 1
             options = []
             for other in held:
                 off = OSA.distance(word, other)
                 if other == word or off <= allowed_edits(word, other):
-                    options.append((off, 1))
-                if position == len(typed) - 1 and other.startswith(word):
-                    options.append((0, 1 if other == word else 0))
+                    # The word being typed is whole only as a word of the name.
+                    options.append((off, -1 if other in in_name or not last else 0, other))
+                if last and other.startswith(word):
+                    options.append((0, -1 if other == word and other in in_name else 0, word))
             if not options:
                 break
-            best = min(options, key=lambda option: (option[0], -option[1]))
-            edits, whole = edits + best[0], whole + best[1]
+            best = min(options)
+            edits, whole = edits + best[0], whole - best[1]
+            meant.append(best[2])
         else:
             tier = relevance_tier(
-                name_line=name_line, terms=typed, query_words=" ".join(typed), still_typing=True
+                name_line=name_line, terms=meant, query_words=" ".join(meant), still_typing=True
             )
-            ranked.append(((edits, -whole, tier, -movie.popularity, -movie.pk), movie.pk))
+            if more_words and tier == NAME_IS_QUERY:
+                tier = NAME_BEGINS_WITH_QUERY
+            extra = len(line_words(name_line).split()) - len(meant) if tier < OTHER_MATCH else 0
+            length = (more_words and extra <= 0, extra)
+            key = (edits, -whole, tier, length, -movie.popularity, -movie.pk)
+            ranked.append((key, movie.pk))
     return [pk for _, pk in sorted(ranked)[:limit]]
 
 
@@ -173,7 +191,8 @@ def test_suggestions_rank_as_the_rule_says(client, monkeypatch, beginning):
             director=f"{chance.choice(['Wars', 'Stark', 'Retrun'])} {n}",
             popularity=float(chance.choice([10, 20, 30])),
         )
-    for query in ["st", "star", "star w", "stra wars", "godfathr", "the godm", "retrun", "x"]:
+    queries = ["st", "star", "star w", "stra wars", "godfathr", "the godm", "retrun", "x"]
+    for query in [*queries, "star ", "the ", "wars s", "stark"]:
         expected = brute_force(query, 20)
         found = [m["id"] for m in client.get(SUGGEST, {"q": query, "limit": 20}).json()["results"]]
         assert found == expected, query
@@ -215,3 +234,43 @@ def test_the_most_popular_are_the_same_whether_the_popular_slice_is_enough_or_no
         columns = ("pk", "popularity", "name")
         found = suggestions.most_popular(movies, columns, walk=False, vendor=vendor)
         assert found == expected
+
+
+@pytest.mark.django_db
+def test_the_word_being_typed_counts_whole_only_in_the_name(client):
+    MovieFactory(name="The Fly", director="Kurt Neumann", popularity=50)
+    MovieFactory(name="The Aida", director="F. Mann", popularity=90)
+    assert names(client.get(SUGGEST, {"q": "the f"})) == ["The Fly", "The Aida"]
+
+
+@pytest.mark.django_db
+def test_a_misspelt_title_ranks_as_the_title_meant(client):
+    MovieFactory(name="Psycho Night White", popularity=90)
+    MovieFactory(name="Psycho", popularity=50)
+    assert names(client.get(SUGGEST, {"q": "psyhco"})) == ["Psycho", "Psycho Night White"]
+
+
+@pytest.mark.django_db
+def test_names_the_text_makes_up_more_of_come_first(client):
+    MovieFactory(name="Nosferatu the Vampyre", popularity=90)
+    MovieFactory(name="Nosferatu", popularity=50)
+    assert names(client.get(SUGGEST, {"q": "nosfer"})) == ["Nosferatu", "Nosferatu the Vampyre"]
+
+
+@pytest.mark.django_db
+def test_a_space_after_the_last_word_says_another_word_is_coming(client):
+    MovieFactory(name="The Jazz", popularity=90)
+    MovieFactory(name="The Jazz Singer", popularity=50)
+    assert names(client.get(SUGGEST, {"q": "the jazz"})) == ["The Jazz", "The Jazz Singer"]
+    assert names(client.get(SUGGEST, {"q": "the jazz "})) == ["The Jazz Singer", "The Jazz"]
+
+
+@pytest.mark.django_db
+def test_a_name_that_is_the_text_typed_is_suggested_however_many_are_more_popular(
+    client, monkeypatch
+):
+    monkeypatch.setattr(suggestions, "CANDIDATES", 3)
+    for n in range(5):
+        MovieFactory(name=f"Mad {n}", director="Someone", popularity=90)
+    MovieFactory(name="M", director="Fritz Lang", popularity=10)
+    assert names(client.get(SUGGEST, {"q": "m"}))[0] == "M"

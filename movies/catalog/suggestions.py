@@ -11,14 +11,19 @@ last word, when mistyped, matches words within those edits, whole or as a
 prefix.
 
 Suggestions are ranked by fewer edits, then more words matched whole (the last
-word counts when it is a whole word of the movie), then the name's tier as
-catalog.search.relevance_tier ranks a search, read as typing (a name that
-begins with the text typed so far, even in the middle of a word, begins with
-the query), then popularity, then id. They are ranked among at most
-2 x CANDIDATES (200) movies: the most popular that hold every typed word (or
-one of its corrections) as a word, found through a word index of names and
-directors (migration 0009), and the most popular whose name begins with the
-typed text.
+word counts when it is a whole word of the movie's name), then the name's tier as
+catalog.search.relevance_tier ranks a search of the words meant (corrections
+for typos), read as typing (a name that begins with the text typed so far,
+even in the middle of a word, begins with the query), then names that the
+words make up more of (fewer other words; ``nosfer`` suggests "Nosferatu"
+before "Nosferatu the Vampyre"), then popularity, then id. Text that ends in
+a space says another word is coming: a name that is just the words typed then
+comes after the names that go on.
+
+They are ranked among at most 3 x CANDIDATES (300) movies: the most popular
+that hold every typed word (or one of its corrections) as a word, found
+through a word index of names and directors (migration 0009), the most
+popular whose name begins with the typed text, and those whose name is it.
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ from catalog import vocabulary
 from catalog.search import (
     FIELD_SEPARATOR,
     MAX_QUERY_LENGTH,
+    NAME_BEGINS_WITH_QUERY,
+    NAME_IS_QUERY,
+    OTHER_MATCH,
     line_words,
     name_words_starting,
     popular_first,
@@ -129,18 +137,26 @@ def suggest(queryset: QuerySet, query: str, limit: int) -> list[int]:
     starting = name_words_starting(typed_text, vendor, indexed=not many)
     beginning = popular_first(queryset.filter(starting), walk=many)
     rows.update((row[0], row) for row in beginning.values_list(*columns)[:CANDIDATES])
+    # Names that are the text typed: too few to be among the most popular of
+    # a short beginning ("M"), yet the best of suggestions.
+    named = popular_first(queryset.filter(name_words=typed_text), walk=False)
+    rows.update((row[0], row) for row in named.values_list(*columns)[:CANDIDATES])
+    more_words = query[-1:].isspace()
     ranked = []
     for pk, popularity, search_text in rows.values():
         name_line, director_line = (search_text.split(FIELD_SEPARATOR) + [""])[:2]
-        score = match(
-            options, set(line_words(name_line).split() + line_words(director_line).split())
+        found = match(
+            options, set(line_words(name_line).split()), set(line_words(director_line).split())
         )
-        if score is not None:
-            edits, whole = score
-            tier = relevance_tier(
-                name_line=name_line, terms=typed, query_words=typed_text, still_typing=True
+        if found is not None:
+            key = rank(
+                found,
+                name_line=name_line,
+                more_words=more_words,
+                popularity=popularity,
+                pk=pk,
             )
-            ranked.append(((edits, -whole, tier, -popularity, -pk), pk))
+            ranked.append((key, pk))
     return [pk for _, pk in sorted(ranked)[:limit]]
 
 
@@ -225,23 +241,56 @@ def expected_movies(options: list[list[Alternative]], size: int, using: str) -> 
     return expected
 
 
-def match(options: list[list[Alternative]], movie_words: set[str]) -> tuple[int, int] | None:
-    """(edits, words matched whole) of the best way the movie's words match, or None."""
+@dataclass(frozen=True)
+class Match:
+    """How a movie's words match what was typed: the words meant, edits, words whole."""
+
+    meant: tuple[str, ...]
+    edits: int
+    whole: int
+
+
+def match(
+    options: list[list[Alternative]], name_words: set[str], director_words: set[str]
+) -> Match | None:
+    """The best way the movie's words match the typed words (or their alternatives), or None.
+
+    Best: fewest edits, then most words matched whole, then the words meant
+    first alphabetically. The word still being typed counts as whole only as
+    a word of the name: that "F." directed a movie says nothing of ``the f``.
+    """
+    movie_words = name_words | director_words
+    meant: list[str] = []
     edits = whole = 0
     last = len(options) - 1
     for position, choices in enumerate(options):
         best = None
         for choice in choices:
-            if choice.word in movie_words:
-                found = (choice.edits, 1)
+            if choice.word in (name_words if position == last else movie_words):
+                found = (choice.edits, -1, choice.word)
             elif position == last and any(w.startswith(choice.word) for w in movie_words):
-                found = (choice.edits, 0)
+                found = (choice.edits, 0, choice.word)
             else:
                 continue
-            if best is None or (found[0], -found[1]) < (best[0], -best[1]):
+            if best is None or found < best:
                 best = found
         if best is None:
             return None
         edits += best[0]
-        whole += best[1]
-    return edits, whole
+        whole -= best[1]
+        meant.append(best[2])
+    return Match(tuple(meant), edits, whole)
+
+
+def rank(found: Match, *, name_line: str, more_words: bool, popularity: float, pk: int) -> tuple:
+    """The sort key of a suggestion, best first (see the module's docstring)."""
+    meant = " ".join(found.meant)
+    tier = relevance_tier(
+        name_line=name_line, terms=found.meant, query_words=meant, still_typing=True
+    )
+    if more_words and tier == NAME_IS_QUERY:
+        tier = NAME_BEGINS_WITH_QUERY  # another word is coming: the name must go on
+    # Within a tier of the name, the name the words typed make up more of first.
+    extra = len(line_words(name_line).split()) - len(found.meant) if tier < OTHER_MATCH else 0
+    length = (more_words and extra <= 0, extra)
+    return (found.edits, -found.whole, tier, length, -popularity, -pk)
