@@ -10,7 +10,7 @@ catalog.api.pagination.list_movies).
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.utils import translate_validation
 from rest_framework.exceptions import ValidationError
@@ -89,7 +89,12 @@ class RepeatedCSVWidget(django_filters.widgets.CSVWidget):
 
 
 class GenreNamesFilter(django_filters.BaseCSVFilter, django_filters.CharFilter):
-    """One or more genre names, comma-separated or repeated; a movie needs all."""
+    """One or more genre names, comma-separated or repeated; a movie needs all.
+
+    Asked of each movie's own ``genre_ids``, not of its links: PostgreSQL's
+    order indexes hold it, so a search walking one of them in order reads no
+    table rows, and SQLite reads it on the row it reads anyway.
+    """
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("widget", RepeatedCSVWidget)
@@ -102,10 +107,7 @@ class GenreNamesFilter(django_filters.BaseCSVFilter, django_filters.CharFilter):
         genre_ids = list(Genre.objects.filter(key__in=keys).values_list("pk", flat=True))
         if len(genre_ids) < len(keys):
             return queryset.none()
-        links = Movie.genres.through.objects.filter(movie_id=OuterRef("pk"))
-        for genre_id in genre_ids:
-            queryset = queryset.filter(Exists(links.filter(genre_id=genre_id)))
-        return queryset
+        return queryset.filter(genre_ids__has_keys=[str(pk) for pk in genre_ids])
 
 
 class DirectorFilter(django_filters.CharFilter):

@@ -44,6 +44,9 @@ NAMES_COMMON = 10
 # catalogue) are found through name_words' index and sorted; more are common
 # enough to walk the popularity index for.
 BEGINNING_SORTED = 20_000
+# Names with every term, in the whole catalogue, checked against the other
+# filters by key rather than walked for; more are walked for.
+NAMES_CHECKED = 2_000
 # The most movies a walk in popularity order is expected to pass on SQLite.
 WALK_SQLITE = 10_000
 
@@ -175,17 +178,26 @@ def best_keys(
     # Every tier so far is complete: the next ones leave out what they hold.
     ahead = set(keys)
     # A term in the name is in search_text too: said again for the trigram
-    # index. When the search alone filters, a name with every term matches,
-    # so such names are read from the whole catalogue, without the search's
-    # conditions on genres.
-    source = queryset.model._default_manager.using(queryset.db) if not other_filters else queryset
-    in_name = source.filter(name_has_every_term(terms)).filter(
+    # index. A name with every term matches the search, so such names are
+    # read from the whole catalogue, without the search's conditions on
+    # genres; when other filters apply, the few found are then checked
+    # against them by key, rather than every movie against the filters.
+    whole = queryset.model._default_manager.using(queryset.db)
+    named = whole.filter(name_has_every_term(terms)).filter(
         *[Q(search_text__contains=term) for term in terms]
     )
+    in_name = queryset.filter(pk__in=named.values("pk")) if other_filters else named
     needed = wanted + len(ahead)
     few = None
     if names_share * NAMES_COMMON < 1:
-        few = list(in_name.values_list("pk", "popularity")[: needed + 1])
+        few = list(named.values_list("pk", "popularity")[: max(needed, NAMES_CHECKED) + 1])
+        if len(few) > max(needed, NAMES_CHECKED):
+            few = None
+        elif other_filters:
+            held = set(
+                queryset.filter(pk__in=[row[0] for row in few]).values_list("pk", flat=True)
+            )
+            few = [row for row in few if row[0] in held]
     if few is not None and len(few) <= needed:
         keys += by_popularity([row for row in few if row[0] not in ahead])
     else:
