@@ -144,8 +144,10 @@ SUGGESTIONS = inline_serializer(
         "results": MovieSerializer(
             many=True,
             help_text=(
-                "Best first: fewer typos, then more words matched whole, then names that "
-                "are the query, begin with it or hold every word, then popularity."
+                "Best first: fewer typos, then more words matched whole (the word being "
+                "typed only in the name), then names that are the words meant, begin with "
+                "them or hold every word, then names they make up more of, then popularity. "
+                "Text ending in a space puts names that go on before the name it is."
             ),
         ),
     },
