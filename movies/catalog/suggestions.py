@@ -20,7 +20,7 @@ before "Nosferatu the Vampyre"), then popularity, then id. Text that ends in
 a space says another word is coming: a name that is just the words typed then
 comes after the names that go on.
 
-They are ranked among at most 3 x CANDIDATES (300) movies: the most popular
+They are ranked among at most 3 x CANDIDATES (150) movies: the most popular
 that hold every typed word (or one of its corrections) as a word, found
 through a word index of names and directors (migration 0009), the most
 popular whose name begins with the typed text, and those whose name is it.
@@ -51,7 +51,7 @@ from catalog.search import (
 MAX_WORDS = 10
 QUERY_TOO_LONG = f"Suggestions are limited to {MAX_QUERY_LENGTH} characters."
 TOO_MANY_WORDS = f"Suggestions are limited to {MAX_WORDS} words."
-CANDIDATES = 100
+CANDIDATES = 50
 # Names beginning with what is typed: fewer than this many (in the whole
 # catalogue) are collected and sorted by popularity, more are walked for in
 # popularity order.

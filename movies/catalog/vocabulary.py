@@ -232,9 +232,12 @@ def _candidates_by_length(
 ) -> dict[str, int]:
     threshold = trigram_threshold(term, edits)
     if connections[using].vendor == "postgresql" and threshold is not None:
-        with transaction.atomic(using=using), connections[using].cursor() as cursor:
-            cursor.execute(f"SET LOCAL pg_trgm.similarity_threshold = {threshold:.3f}")
-            cursor.execute(_CANDIDATES_POSTGRESQL, [term, low, high, low, high])
+        # One round trip: the statements of one query string run in one
+        # transaction, which is as long as SET LOCAL lasts.
+        set_threshold = f"SET LOCAL pg_trgm.similarity_threshold = {threshold:.3f}; "
+        with connections[using].cursor() as cursor:
+            cursor.execute(set_threshold + _CANDIDATES_POSTGRESQL, [term, low, high, low, high])
+            cursor.nextset()
             return dict(cursor.fetchall())
     words = Word.objects.using(using).annotate(length=Length("word"))
     return dict(words.filter(length__gte=low, length__lte=high).values_list("word", "movies"))
