@@ -184,7 +184,7 @@ def test_suggestions_rank_as_the_rule_says(client, monkeypatch, beginning):
         monkeypatch.setattr(suggestions, "WORDS_SORTED", 0)
         monkeypatch.setattr(suggestions, "WORDS_SORTED_IN_SLICE", 0)
     chance = random.Random(3)
-    for n in range(60):
+    for n in range(45):
         name = " ".join(chance.choice(VOCABULARY) for _ in range(chance.randint(1, 3)))
         MovieFactory(
             name=name.title(),
