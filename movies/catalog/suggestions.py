@@ -113,8 +113,34 @@ def suggest(queryset: QuerySet, query: str, limit: int) -> list[int]:
     typed = typed_words(query)
     if not typed:
         return []
+    options = [alternatives(word, queryset.db) for word in typed]
+    more_words = query[-1:].isspace()
+    ranked = []
+    for pk, popularity, search_text in candidates(queryset, options, " ".join(typed)):
+        name_line, director_line = (search_text.split(FIELD_SEPARATOR) + [""])[:2]
+        matched = match(
+            options, set(line_words(name_line).split()), set(line_words(director_line).split())
+        )
+        if matched is not None:
+            key = rank(
+                matched,
+                name_line=name_line,
+                more_words=more_words,
+                popularity=popularity,
+                pk=pk,
+            )
+            ranked.append((key, pk))
+    return [pk for _, pk in sorted(ranked)[:limit]]
+
+
+def candidates(queryset: QuerySet, options: list[list[Alternative]], typed_text: str) -> list:
+    """(pk, popularity, search_text) of the movies suggestions are ranked among, once each.
+
+    The CANDIDATES most popular holding every typed word (or an alternative),
+    the CANDIDATES most popular whose name begins with the text typed, and
+    those whose name is it.
+    """
     using = queryset.db
-    options = [alternatives(word, using) for word in typed]
     columns = ("pk", "popularity", "search_text")
     vendor = connections[using].vendor
     names = queryset.model._default_manager.using(using)
@@ -125,15 +151,14 @@ def suggest(queryset: QuerySet, query: str, limit: int) -> list[int]:
     condition = holding_every_word(options, using, walk=walk)
     popular = queryset.filter(condition) if condition is not None else queryset.none()
     rows = {row[0]: row for row in most_popular(popular, columns, walk=walk, vendor=vendor)}
-    typed_text = " ".join(typed)
     starting = name_words_starting(typed_text, vendor)
-    found = names.filter(starting)[:BEGINNING_SORTED].count()
-    many = found >= BEGINNING_SORTED
+    beginning_count = names.filter(starting)[:BEGINNING_SORTED].count()
+    many = beginning_count >= BEGINNING_SORTED
     if vendor == "sqlite":
         # Its popularity index holds no names: a walk reads the table for
-        # each movie it passes (about CANDIDATES * size / found), sorting for
-        # each movie found.
-        many = many or found * found > CANDIDATES * size
+        # each movie it passes (about CANDIDATES * size / beginning_count),
+        # sorting for each movie found.
+        many = many or beginning_count * beginning_count > CANDIDATES * size
     starting = name_words_starting(typed_text, vendor, indexed=not many)
     beginning = popular_first(queryset.filter(starting), walk=many)
     rows.update((row[0], row) for row in beginning.values_list(*columns)[:CANDIDATES])
@@ -141,23 +166,7 @@ def suggest(queryset: QuerySet, query: str, limit: int) -> list[int]:
     # a short beginning ("M"), yet the best of suggestions.
     named = popular_first(queryset.filter(name_words=typed_text), walk=False)
     rows.update((row[0], row) for row in named.values_list(*columns)[:CANDIDATES])
-    more_words = query[-1:].isspace()
-    ranked = []
-    for pk, popularity, search_text in rows.values():
-        name_line, director_line = (search_text.split(FIELD_SEPARATOR) + [""])[:2]
-        found = match(
-            options, set(line_words(name_line).split()), set(line_words(director_line).split())
-        )
-        if found is not None:
-            key = rank(
-                found,
-                name_line=name_line,
-                more_words=more_words,
-                popularity=popularity,
-                pk=pk,
-            )
-            ranked.append((key, pk))
-    return [pk for _, pk in sorted(ranked)[:limit]]
+    return list(rows.values())
 
 
 def most_popular(popular: QuerySet, columns: tuple[str, ...], *, walk: bool, vendor: str) -> list:

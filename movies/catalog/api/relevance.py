@@ -201,8 +201,8 @@ def best_keys(
     if few is not None and len(few) <= needed:
         keys += by_popularity([row for row in few if row[0] not in ahead])
     else:
-        walk = walk_is_cheap(vendor=vendor, needed=needed, share=names_share)
-        ordered = popular_first(in_name, walk=walk).values_list("pk", flat=True)
+        cheap = walk_is_cheap(vendor=vendor, needed=needed, share=names_share)
+        ordered = popular_first(in_name, walk=cheap).values_list("pk", flat=True)
         keys += [pk for pk in ordered[:needed] if pk not in ahead][: wanted - len(keys)]
     if len(keys) >= wanted:
         return keys[:wanted]
