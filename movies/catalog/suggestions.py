@@ -144,21 +144,36 @@ def candidates(queryset: QuerySet, options: list[list[Alternative]], typed_text:
     columns = ("pk", "popularity", "search_text")
     vendor = connections[using].vendor
     names = queryset.model._default_manager.using(using)
-    size = names.aggregate(size=Max("pk"))["size"] or 0
+    last = len(options) - 1
+    used = vocabulary.movies_using(
+        [([a.word for a in choices], i == last) for i, choices in enumerate(options)], using
+    )
+    # The catalogue's size, taken as its highest id, which an index answers.
+    size = None
+    if len(options) > 1 or vendor == "sqlite":
+        size = names.aggregate(size=Max("pk"))["size"] or 0
     # Few enough to collect through the word index and sort, else walked for.
     sorted_at_most = WORDS_SORTED_IN_SLICE if vendor == "postgresql" else WORDS_SORTED
-    walk = expected_movies(options, size, using) > sorted_at_most
+    walk = expected_movies(used, size) > sorted_at_most
     condition = holding_every_word(options, using, walk=walk)
     popular = queryset.filter(condition) if condition is not None else queryset.none()
     rows = {row[0]: row for row in most_popular(popular, columns, walk=walk, vendor=vendor)}
     starting = name_words_starting(typed_text, vendor)
-    beginning_count = names.filter(starting)[:BEGINNING_SORTED].count()
-    many = beginning_count >= BEGINNING_SORTED
-    if vendor == "sqlite":
-        # Its popularity index holds no names: a walk reads the table for
-        # each movie it passes (about CANDIDATES * size / beginning_count),
-        # sorting for each movie found.
-        many = many or beginning_count * beginning_count > CANDIDATES * size
+
+    # SQLite's popularity index holds no names: a walk reads the table for
+    # each movie it passes (about CANDIDATES * size / found), sorting for
+    # each movie found.
+    def walk_for(found: int) -> bool:
+        if vendor == "sqlite" and found * found > CANDIDATES * (size or 0):
+            return True
+        return found >= BEGINNING_SORTED
+
+    # A name beginning with the text typed uses each typed word: the fewest
+    # movies using one bounds how many there are, and when even that bound
+    # says to sort, they need not be counted.
+    many = walk_for(min(used))
+    if many:
+        many = walk_for(names.filter(starting)[:BEGINNING_SORTED].count())
     starting = name_words_starting(typed_text, vendor, indexed=not many)
     beginning = popular_first(queryset.filter(starting), walk=many)
     rows.update((row[0], row) for row in beginning.values_list(*columns)[:CANDIDATES])
@@ -231,22 +246,21 @@ def _tsquery_word(word: str, *, prefix: bool) -> str:
     return "'" + word + "'" + (":*" if prefix else "")
 
 
-def expected_movies(options: list[list[Alternative]], size: int, using: str) -> float:
-    """About how many of ``size`` movies hold every typed word, from the vocabulary's counts.
+def expected_movies(used: list[int], size: int | None) -> float:
+    """About how many movies hold every typed word, from the vocabulary's counts.
 
-    Each word's share of the catalogue (with its alternatives; the last word
-    as a prefix), multiplied as if the words were independent: an estimate,
-    only used to choose between sorting and walking. The catalogue's size is
-    taken as its highest id, which an index answers.
+    ``used``: for each typed word, the movies using it or its alternatives
+    (the last word as a prefix). Each word's share of the ``size`` movies,
+    multiplied as if the words were independent: an estimate, only used to
+    choose between sorting and walking. One word needs no size.
     """
+    if len(used) == 1:
+        return float(used[0])
     if not size:
         return 0
-    last = len(options) - 1
     expected = float(size)
-    for i, choices in enumerate(options):
-        words = [a.word for a in choices]
-        used = vocabulary.movies_using(words, prefix=i == last, using=using)
-        expected *= min(1.0, used / size)
+    for count in used:
+        expected *= min(1.0, count / size)
     return expected
 
 

@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from functools import lru_cache
+from functools import lru_cache, reduce
 
 from django.db import connections, router, transaction
 from django.db.models import Q, Sum
@@ -257,13 +258,24 @@ def closest(term: str, words: Mapping[str, int], *, count: int = 1) -> list[str]
     return [word for _, _, word in sorted(ranked)[:count]]
 
 
-def movies_using(words: list[str], *, prefix: bool, using: str) -> int:
-    """How many movies and genres use these words (or words starting with them), summed."""
-    condition = Q()
-    for word in words:
-        condition |= Q(word__startswith=word) if prefix else Q(word=word)
-    total = Word.objects.using(using).filter(condition).aggregate(total=Sum("movies"))["total"]
-    return total or 0
+def movies_using(groups: list[tuple[list[str], bool]], using: str) -> list[int]:
+    """For each group of words, how many movies and genres use them, summed; in one query.
+
+    A group is (words, prefix): with ``prefix``, the words starting with them.
+    """
+    conditions = []
+    for group, prefix in groups:
+        condition = Q()
+        for word in group:
+            condition |= Q(word__startswith=word) if prefix else Q(word=word)
+        conditions.append(condition)
+    if not conditions:
+        return []
+    sums = Word.objects.using(using).filter(reduce(operator.or_, conditions))
+    totals = sums.aggregate(
+        **{f"group{i}": Sum("movies", filter=condition) for i, condition in enumerate(conditions)}
+    )
+    return [totals[f"group{i}"] or 0 for i in range(len(conditions))]
 
 
 def is_misspelt(term: str, using: str) -> bool:
