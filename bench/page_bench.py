@@ -40,11 +40,10 @@ from bench import harness
 from bench.search_bench import (
     LIST_PATH,
     Query,
-    capture_statements,
     db_timer,
-    explain,
     interleaved,
     response_facts,
+    sql_breakdown,
     summarise,
 )
 
@@ -233,16 +232,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     result["modes"]["inprocess"] = measured
     if not args.no_explain:
         harness.say(f"[{args.label}] capturing SQL")
-        statements = capture_statements(queries)
-        for query in queries:
-            entry: dict[str, Any] = {"statements": statements[query.label]}
-            if measured["queries"][query.label]["p95_ms"] >= target and statements[query.label]:
-                slowest = max(statements[query.label], key=lambda s: s["median_ms"])
-                entry["explain_of_slowest"] = {
-                    "sql": slowest["sql"],
-                    "plan": explain(slowest["sql"], engine),
-                }
-            result.setdefault("sql", {})[query.label] = entry
+        result["sql"] = sql_breakdown(queries, measured["queries"], target, engine)
     result["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     harness.warn_if_code_changed(app_dir, code, result)
     return result

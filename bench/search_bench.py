@@ -322,6 +322,24 @@ def capture_statements(queries: Sequence[Query]) -> dict[str, list[dict[str, Any
     return statements
 
 
+def sql_breakdown(
+    queries: Sequence[Query], timed: dict[str, Any], target: float, engine: str
+) -> dict[str, Any]:
+    """Each query's statements, with the plan of the slowest where its p95 missed ``target``."""
+    statements = capture_statements(queries)
+    breakdown: dict[str, Any] = {}
+    for query in queries:
+        entry: dict[str, Any] = {"statements": statements[query.label]}
+        if timed[query.label]["p95_ms"] >= target and statements[query.label]:
+            slowest = max(statements[query.label], key=lambda s: s["median_ms"])
+            entry["explain_of_slowest"] = {
+                "sql": slowest["sql"],
+                "plan": explain(slowest["sql"], engine),
+            }
+        breakdown[query.label] = entry
+    return breakdown
+
+
 def explain(sql: str, engine: str) -> list[str]:
     from django.db import connection
 
@@ -417,17 +435,8 @@ def measure(args: argparse.Namespace, modes: Sequence[str]) -> dict[str, Any]:
         result["modes"][mode] = measured
     if not args.no_explain:
         harness.say(f"[{args.label}] capturing SQL")
-        statements = capture_statements(queries)
         reference = result["modes"].get("inprocess") or result["modes"]["gunicorn"]
-        for query in queries:
-            entry = {"statements": statements[query.label]}
-            if reference["queries"][query.label]["p95_ms"] >= target:
-                slowest = max(statements[query.label], key=lambda s: s["median_ms"])
-                entry["explain_of_slowest"] = {
-                    "sql": slowest["sql"],
-                    "plan": explain(slowest["sql"], engine),
-                }
-            result.setdefault("sql", {})[query.label] = entry
+        result["sql"] = sql_breakdown(queries, reference["queries"], target, engine)
     result["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     harness.warn_if_code_changed(app_dir, code, result)
     return result
