@@ -21,6 +21,7 @@ from catalog.search import (
     words,
 )
 from tests.factories import GenreFactory, MovieFactory
+from tests.support.answers import names
 
 
 def test_words_ignore_case_accents_and_punctuation():
@@ -47,11 +48,6 @@ def test_a_names_tier_for_the_godfather(name, tier):
         query_words="the godfather",
     )
     assert found == tier
-
-
-def names(response) -> list[str]:
-    assert response.status_code == 200, response.content
-    return [movie["name"] for movie in response.json()["results"]]
 
 
 @pytest.mark.django_db

@@ -20,6 +20,7 @@ from catalog.search import (
 from catalog.suggestions import InvalidSuggestion, typed_words
 from catalog.vocabulary import allowed_edits
 from tests.factories import MovieFactory
+from tests.support.answers import names
 
 SUGGEST = "/api/movies/suggest"
 
@@ -33,11 +34,6 @@ def test_typed_words_fold_case_accents_and_punctuation():
 def test_queries_past_the_limits_are_refused(query):
     with pytest.raises(InvalidSuggestion):
         typed_words(query)
-
-
-def names(response) -> list[str]:
-    assert response.status_code == 200, response.content
-    return [movie["name"] for movie in response.json()["results"]]
 
 
 @pytest.mark.django_db
