@@ -36,16 +36,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import harness
-from bench.search_bench import (
-    LIST_PATH,
-    Query,
-    db_timer,
-    interleaved,
-    response_facts,
-    sql_breakdown,
-    summarise,
-)
+from bench import harness, search_bench
+from bench.search_bench import LIST_PATH, Query, response_facts, sql_breakdown
 
 TARGET_P95_MS = {"postgresql": 30.0, "sqlite": 50.0}
 PAGE_PATH = "/"
@@ -138,31 +130,18 @@ def collect_static_files() -> None:
     call_command("collectstatic", "--no-input", stdout=StringIO())
 
 
+# What a browser accepts for a page; what a program accepts from the API.
+ACCEPTS = {PAGE_PATH: "text/html,application/xhtml+xml", LIST_PATH: "application/json"}
+
+
 def run_inprocess(queries: Sequence[Query], rounds: int, warmups: int) -> dict[str, Any]:
-    from django.core.cache import cache
-    from django.test import Client
-
-    client = Client(HTTP_HOST="127.0.0.1")
-    # What a browser accepts for a page; what a program accepts from the API.
-    accepts = {PAGE_PATH: "text/html,application/xhtml+xml", LIST_PATH: "application/json"}
-    db_ms: dict[str, list[float]] = {q.label: [] for q in queries}
-
-    def one(query: Query, sequence: int) -> tuple[float, dict[str, Any]]:
-        cache.clear()
-        with db_timer() as spent:
-            started = time.perf_counter()
-            response = client.get(query.path, HTTP_ACCEPT=accepts.get(query.endpoint, "*/*"))
-            elapsed = (time.perf_counter() - started) * 1000
-        db_ms[query.label].append(spent[0] * 1000)
-        return elapsed, facts(query, response.status_code, response.content)
-
-    results = interleaved(queries, rounds, warmups, one)
-    for query in queries:
-        entry = results[query.label]
-        entry.update(summarise(entry["samples_ms"]))
-        timed = db_ms[query.label][warmups:]
-        entry["db_execute_p50_ms"] = round(harness.percentile(timed, 50), 2)
-    return results
+    return search_bench.run_inprocess(
+        queries,
+        rounds,
+        warmups,
+        accept=lambda query: ACCEPTS.get(query.endpoint, "*/*"),
+        facts=facts,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -207,21 +207,35 @@ def response_facts(status: int, body: bytes) -> dict[str, Any]:
     }
 
 
-def run_inprocess(queries: Sequence[Query], rounds: int, warmups: int) -> dict[str, Any]:
+def run_inprocess(
+    queries: Sequence[Query],
+    rounds: int,
+    warmups: int,
+    *,
+    accept: Callable[[Query], str] = lambda query: "application/json",
+    facts: Callable[[Query, int, bytes], dict[str, Any]] = (
+        lambda query, status, body: response_facts(status, body)
+    ),
+) -> dict[str, Any]:
+    """Each query through Django's test client, the cache emptied before every request.
+
+    ``accept``: the Accept header a query is sent with; ``facts``: what is
+    recorded of its answer (response_facts by default).
+    """
     from django.core.cache import cache
     from django.test import Client
 
-    client = Client(HTTP_HOST="127.0.0.1", HTTP_ACCEPT="application/json")
+    client = Client(HTTP_HOST="127.0.0.1")
     db_ms: dict[str, list[float]] = {q.label: [] for q in queries}
 
     def one(query: Query, sequence: int) -> tuple[float, dict[str, Any]]:
         cache.clear()
         with db_timer() as spent:
             started = time.perf_counter()
-            response = client.get(query.path)
+            response = client.get(query.path, HTTP_ACCEPT=accept(query))
             elapsed = (time.perf_counter() - started) * 1000
         db_ms[query.label].append(spent[0] * 1000)
-        return elapsed, response_facts(response.status_code, response.content)
+        return elapsed, facts(query, response.status_code, response.content)
 
     results = interleaved(queries, rounds, warmups, one)
     for query in queries:
