@@ -254,18 +254,22 @@ class _CreatedKeys:
     def maybe_existing(self, keys: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
         if self.bitmap is None:
             return list(keys)
-        return [key for key in keys if self.bitmap[self._byte(key)] & self._bit(key)]
+        return [key for key in keys if self._marked(self.bitmap, key)]
 
     def add(self, keys: Iterable[tuple[str, str]]) -> None:
         if self.bitmap is not None:
             for key in keys:
-                self.bitmap[self._byte(key)] |= self._bit(key)
+                byte, bit = self._at(key)
+                self.bitmap[byte] |= bit
 
-    def _byte(self, key: tuple[str, str]) -> int:
-        return (hash(key) % self.BITS) >> 3
+    def _marked(self, bitmap: bytearray, key: tuple[str, str]) -> bool:
+        byte, bit = self._at(key)
+        return bool(bitmap[byte] & bit)
 
-    def _bit(self, key: tuple[str, str]) -> int:
-        return 1 << (hash(key) & 7)
+    def _at(self, key: tuple[str, str]) -> tuple[int, int]:
+        """The byte of the bitmap that marks ``key``, and its bit, from one hash."""
+        position = hash(key) % self.BITS
+        return position >> 3, 1 << (position & 7)
 
 
 def _write_batch(

@@ -190,8 +190,9 @@ def best_keys(
     needed = wanted + len(ahead)
     few = None
     if names_share * NAMES_COMMON < 1:
-        few = list(named.values_list("pk", "popularity")[: max(needed, NAMES_CHECKED) + 1])
-        if len(few) > max(needed, NAMES_CHECKED):
+        checked = max(needed, NAMES_CHECKED)
+        few = list(named.values_list("pk", "popularity")[: checked + 1])
+        if len(few) > checked:
             few = None
         elif other_filters:
             held = set(
