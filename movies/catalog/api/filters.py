@@ -1,7 +1,7 @@
 """Filters for the movie list: ``?search=``, structured filters and ``?ordering=``.
 
 Each step is a plain function of a queryset and the request's parameters
-(apply_search, apply_filters, apply_ordering; filter_movies runs all three):
+(apply_filters, apply_search, apply_ordering; filter_movies runs all three):
 the API's filter backends call them, and so does anything else that lists
 movies as the API does (the site's results page, through
 catalog.api.pagination.list_movies).
@@ -251,14 +251,17 @@ def filtered_beyond_search(params) -> bool:
 
 
 def filter_movies(queryset: QuerySet, params) -> QuerySet:
-    """The movie list's steps in the API's order: the search, the filters, the ordering.
+    """The movie list's steps in the API's order: the filters, the search, the ordering.
 
     What MovieViewSet's filter backends do for ``GET /api/movies``; a 400
-    (ValidationError) names a parameter that is refused.
+    (ValidationError) names a parameter that is refused. The filters come
+    first so that their conditions lead the query: SQLite tests conditions
+    in the order written, and a movie's genres (one look into genre_ids) are
+    cheaper to test than a term in its text.
     """
-    return apply_ordering(apply_filters(apply_search(queryset, params), params), params)
+    return apply_ordering(apply_search(apply_filters(queryset, params), params), params)
 
 
 def finds(queryset: QuerySet, query: str, params) -> bool:
     """Whether ``query`` as the search, with the other filters of ``params``, finds a movie."""
-    return apply_filters(search_movies(queryset, query), params).exists()
+    return search_movies(apply_filters(queryset, params), query).exists()
