@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from django.db import connection
 
 from catalog.api import relevance
 from catalog.models import Movie
@@ -228,3 +229,16 @@ def test_sqlite_walks_the_popularity_index_only_while_it_is_short():
     assert not relevance.walk_is_cheap(vendor="sqlite", needed=5021, share=0.1)
     assert relevance.walk_is_cheap(vendor="postgresql", needed=5021, share=0.1)
     assert not relevance.walk_is_cheap(vendor="postgresql", needed=21, share=0)
+
+
+@pytest.mark.django_db
+def test_sqlite_looks_for_names_holding_every_word_in_their_index_not_the_table():
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's plan")
+    MovieFactory(name="Star Wars")
+    named = relevance.names_with_every_term(Movie.objects.all(), ["star", "war"], "sqlite")
+    assert "COVERING INDEX movie_name_words" in named.values("pk", "popularity").explain()
+    assert list(named.values_list("name", flat=True)) == ["Star Wars"]
+    # A term that is not a word is sought in search_text's first line.
+    punctuated = relevance.names_with_every_term(Movie.objects.all(), ["star-"], "sqlite")
+    assert not punctuated.exists()

@@ -81,6 +81,22 @@ def matching_in_order(names: QuerySet, queryset: QuerySet | None, needed: int) -
     return found[:needed]
 
 
+def names_with_every_term(movies: QuerySet, terms: list[str], vendor: str) -> QuerySet:
+    """The movies whose name holds every term, as each database finds them fastest.
+
+    On PostgreSQL each term is said again of search_text, for its trigram
+    index (a term in the name is in search_text too). On SQLite, when every
+    term is a word, only name_words' index is scanned, which holds the names'
+    words and the ids and is several times smaller than the table.
+    """
+    named = movies.filter(name_has_every_term(terms))
+    if vendor != "sqlite":
+        return named.filter(*[Q(search_text__contains=term) for term in terms])
+    if all(is_word(term) for term in terms):
+        return movies.filter(pk__in=named.values("pk"))
+    return named
+
+
 def by_popularity(rows: list[tuple]) -> list[int]:
     """Keys of (pk, popularity) rows, the more popular first, then the higher id."""
     return [row[0] for row in sorted(rows, key=lambda row: (-row[1], -row[0]))]
@@ -177,15 +193,12 @@ def best_keys(
             return keys[:wanted]
     # Every tier so far is complete: the next ones leave out what they hold.
     ahead = set(keys)
-    # A term in the name is in search_text too: said again for the trigram
-    # index. A name with every term matches the search, so such names are
-    # read from the whole catalogue, without the search's conditions on
-    # genres; when other filters apply, the few found are then checked
-    # against them by key, rather than every movie against the filters.
+    # A name with every term matches the search, so such names are read
+    # from the whole catalogue, without the search's conditions on genres;
+    # when other filters apply, the few found are then checked against them
+    # by key, rather than every movie against the filters.
     whole = queryset.model._default_manager.using(queryset.db)
-    named = whole.filter(name_has_every_term(terms)).filter(
-        *[Q(search_text__contains=term) for term in terms]
-    )
+    named = names_with_every_term(whole, terms, vendor)
     in_name = queryset.filter(pk__in=named.values("pk")) if other_filters else named
     needed = wanted + len(ahead)
     few = None
