@@ -228,6 +228,10 @@ def performance_sections() -> list[tuple[str, list[str]]]:
             search_table("search-postgres-1m-other"),
         ),
         (
+            "Search, SQLite, another catalogue (bench.generate --profile other)",
+            search_table("search-sqlite-100k-other"),
+        ),
+        (
             "Throughput, PostgreSQL, the legacy catalogue (248 movies)",
             throughput_table("throughput-postgres-legacy"),
         ),
