@@ -197,3 +197,34 @@ def test_the_word_index_takes_the_movies_already_there():
                     "WHERE words @@ to_tsquery('simple', 'premi:*')"
                 )
             assert cursor.fetchone()[0] == 1
+
+
+BEFORE_DIGIT_PAIRS = [("catalog", "0010_popular_movie_words_index")]
+
+
+def found_by(query: str) -> list[str]:
+    from catalog.models import Movie
+    from catalog.search import search_movies
+
+    return sorted(search_movies(Movie.objects.all(), query).values_list("name", flat=True))
+
+
+def test_digit_pairs_are_filled_for_the_movies_already_there_and_can_go_again():
+    with migrated_back_to(BEFORE_DIGIT_PAIRS) as (_, Movie):
+        for n, text in enumerate(["laura\notto preminger\n70.0\n8.0", "se7en\nd\n9.5\n8.6"]):
+            Movie.objects.create(
+                name=f"M{n}", director="D", popularity=1, imdb_score=1, search_text=text
+            )
+        after = migrate()
+        pairs = after.get_model("catalog", "Movie").objects.values_list("name", "digit_pairs")
+        assert dict(pairs) == {"M0": ".0 0. 70 8.", "M1": ".5 .6 7e 8. 9. e7"}
+        assert found_by("70") == ["M0"]
+        assert found_by("e7,.6") == ["M1"]
+        migrate(BEFORE_DIGIT_PAIRS)
+        columns = [
+            column.name
+            for column in connection.introspection.get_table_description(
+                connection.cursor(), "catalog_movie"
+            )
+        ]
+        assert "digit_pairs" not in columns

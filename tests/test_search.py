@@ -1,6 +1,9 @@
 import random
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
+from django.db import connection
 
 from catalog.models import Genre, Movie
 from catalog.search import (
@@ -9,13 +12,15 @@ from catalog.search import (
     QUERY_TOO_LONG,
     TOO_MANY_TERMS,
     InvalidSearch,
+    digit_pairs,
     format_number,
+    is_digit_pair,
     normalise,
     search_document,
     search_movies,
     split_terms,
 )
-from tests.factories import GenreFactory, MovieFactory
+from tests.factories import GenreFactory, MovieFactory, record
 from tests.support.reference import movie_fields, reference_search
 
 
@@ -178,6 +183,82 @@ def test_deleting_a_genre_updates_its_movies():
     genre.delete()
     assert search_ids("documentary") == set()
     assert Movie.objects.get(pk=movie.pk).search_text.count("\n") == 3
+
+
+# Terms of two characters with a digit, found through digit_pairs
+
+
+def test_digit_pairs_are_the_pieces_of_two_characters_holding_a_digit():
+    pieces = digit_pairs("se7en 1970s\nx\n70.5\n8.0").split(" ")
+    assert pieces == [".0", ".5", "0.", "0s", "19", "70", "7e", "8.", "97", "e7"]
+    # No term holds whitespace, a comma or a control character: nor do the pieces.
+    assert digit_pairs("a 7,b\n7\t") == ""
+
+
+def test_a_two_character_term_with_a_digit_is_in_the_text_exactly_when_a_piece():
+    rng = random.Random(11)
+    alphabet = "07a. ,\n-é"
+    for _ in range(2_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        pieces = set(digit_pairs(text).split(" "))
+        for term in {a + b for a in alphabet for b in alphabet}:
+            if is_digit_pair(term) and not set(term) & set(" ,\n"):
+                assert (term in text) == (term in pieces), (text, term)
+
+
+@pytest.mark.django_db
+def test_two_character_terms_with_a_digit_find_what_the_reference_finds():
+    MovieFactory(name="Se7en", director="David Fincher", popularity=70.5, imdb_score=8.6)
+    MovieFactory(name="The 1970s", director="Ann 7", popularity=12.0, imdb_score=7.0)
+    MovieFactory(name="Heat", director="Michael Mann", popularity=83.0, imdb_score=8.3)
+    movies = list(Movie.objects.prefetch_related("genres"))
+    for query in ["70", "e7", "0s", ".5", "7.", "n 7", "the,70", "3.", "70,e7", "99", "7"]:
+        assert search_ids(query) == reference_search(movies, query), query
+
+
+@pytest.mark.django_db
+def test_every_write_keeps_the_digit_pairs_of_the_text(
+    editor_client, admin_client, write_catalogue
+):
+    def pairs_follow_the_text() -> bool:
+        rows = Movie.objects.values_list("search_text", "digit_pairs")
+        return all(pairs == digit_pairs(text) for text, pairs in rows)
+
+    movie = MovieFactory(name="Heat", director="Michael Mann", popularity=83.0)
+    assert pairs_follow_the_text()
+    movie.popularity = 70.5
+    movie.save(update_fields=["popularity"])
+    assert pairs_follow_the_text()
+    assert search_ids("70") == {movie.pk}
+    patched = editor_client.patch(f"/api/movies/{movie.pk}", {"imdb_score": 9.1}, format="json")
+    assert patched.status_code == 200
+    assert pairs_follow_the_text()
+    form = {"name": "Heat 2", "director": "Michael Mann", "popularity": "7", "imdb_score": "1"}
+    changed = admin_client.post(f"/admin/catalog/movie/{movie.pk}/change/", form)
+    assert changed.status_code == 302
+    assert pairs_follow_the_text()
+    records = [
+        record(name="Heat 2", director="Michael Mann", popularity=45.5, score=4.5),
+        record(name="Ran", director="Akira Kurosawa", popularity=82.0, score=8.2),
+    ]
+    call_command("populate_db", str(write_catalogue(records)), stdout=StringIO())
+    assert pairs_follow_the_text()
+    assert search_ids("45") == {movie.pk}
+    assert search_ids("82") == {Movie.objects.get(name="Ran").pk}
+
+
+@pytest.mark.requires_postgres
+@pytest.mark.django_db
+def test_postgresql_finds_a_two_character_term_with_a_digit_through_its_index():
+    MovieFactory(name="The Johnsons", director="John Ford", popularity=70.5)
+    found = search_movies(Movie.objects.all(), "the,john,70,7")
+    with connection.cursor() as cursor:
+        sql, params = found.values("pk").query.sql_with_params()
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "movie_digit_pairs" in plan
+    assert list(found.values_list("name", flat=True)) == ["The Johnsons"]
 
 
 # The reference

@@ -19,7 +19,22 @@ TEXT = st.lists(WORDS, min_size=1, max_size=3).map(" ".join)
 POPULARITY = st.sampled_from([0.0, 7.0, 7.5, 70.0, 8.25, 100.0])
 SCORE = st.sampled_from([0.0, 7.0, 7.5, 8.25, 10.0])
 PICK = st.integers(min_value=0, max_value=50)  # which existing object, modulo their number
-SINGLE_TERMS = ["war", "the", "amelie", "ab", "b c", "70", "7", ".", "%", "_", "drama", "x"]
+SINGLE_TERMS = [
+    "war",
+    "the",
+    "amelie",
+    "ab",
+    "b c",
+    "70",
+    "7",
+    ".",
+    "%",
+    "_",
+    "drama",
+    "x",
+    "0.",
+    ".5",
+]
 QUERY = st.lists(st.sampled_from(SINGLE_TERMS + ["é", "0", "c"]), max_size=3).map(",".join)
 
 OPERATIONS = st.one_of(

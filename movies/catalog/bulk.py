@@ -14,11 +14,12 @@ from django.db import connection
 
 _INSERT_MOVIES = (
     "INSERT INTO catalog_movie (name, director, popularity, imdb_score, search_text, "
-    "name_words, genre_ids, created_at, updated_at) VALUES {rows} RETURNING id, name, director"
+    "name_words, digit_pairs, genre_ids, created_at, updated_at) VALUES {rows} "
+    "RETURNING id, name, director"
 )
 UPDATE_MOVIE = (
     "UPDATE catalog_movie SET popularity = %s, imdb_score = %s, search_text = %s, "
-    "genre_ids = %s, updated_at = %s WHERE id = %s"
+    "digit_pairs = %s, genre_ids = %s, updated_at = %s WHERE id = %s"
 )
 _INSERT_LINKS = "INSERT INTO catalog_movie_genres (movie_id, genre_id) VALUES {rows}"
 # Rows per multi-row INSERT: well under SQLite's and PostgreSQL's parameter limits.
@@ -42,7 +43,7 @@ def _insert_rows(cursor, statement: str, rows: list[tuple]) -> list[tuple]:
 
 _COPY_MOVIES = (
     "COPY catalog_movie (id, name, director, popularity, imdb_score, search_text, "
-    "name_words, genre_ids, created_at, updated_at) FROM STDIN"
+    "name_words, digit_pairs, genre_ids, created_at, updated_at) FROM STDIN"
 )
 _COPY_LINKS = "COPY catalog_movie_genres (movie_id, genre_id) FROM STDIN"
 _NEXT_MOVIE_IDS = (

@@ -315,7 +315,17 @@ def _write_batch(
         if row is None:
             name_words = search.words(record.name)
             new_rows.append(
-                (*key, record.popularity, record.imdb_score, text, name_words, ids_json, now, now)
+                (
+                    *key,
+                    record.popularity,
+                    record.imdb_score,
+                    text,
+                    name_words,
+                    search.digit_pairs(text),
+                    ids_json,
+                    now,
+                    now,
+                )
             )
             new_genres[key] = genre_ids
             new_name_words[key] = name_words
@@ -330,7 +340,8 @@ def _write_batch(
         if same_fields and not genres_changed:
             result.unchanged += 1
             continue
-        updates.append((record.popularity, record.imdb_score, text, ids_json, now, pk))
+        pairs = search.digit_pairs(text)
+        updates.append((record.popularity, record.imdb_score, text, pairs, ids_json, now, pk))
         if genres_changed:
             relink[pk] = genre_ids
 

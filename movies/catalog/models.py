@@ -231,6 +231,10 @@ class Movie(models.Model):
     # search.words(name): searches rank names equal to the query's words, or
     # beginning with them, first, and find those through this column's index.
     name_words = models.TextField(editable=False, default="")
+    # search.digit_pairs(search_text): a term of two characters with a digit
+    # (``70``), which the trigram index cannot serve, is found through an
+    # index of these on PostgreSQL (migration 0011).
+    digit_pairs = models.TextField(editable=False, default="")
     # The ids of its genres as the keys of an object ({"7": true}), kept with the
     # links (catalog.upkeep): a search tests a movie's genres on its own row,
     # so an order index that includes it answers without visiting the links.
@@ -298,10 +302,10 @@ class Movie(models.Model):
     def save(self, *args, **kwargs) -> None:
         self.name = clean_text(self.name)
         self.director = clean_text(self.director)
-        # search_text and name_words are rebuilt on the way in (catalog.upkeep.movie_saving).
+        # The derived columns are rebuilt on the way in (catalog.upkeep.movie_saving).
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
-            kwargs["update_fields"] = {*update_fields, "search_text", "name_words"}
+            kwargs["update_fields"] = {*update_fields, "search_text", "name_words", "digit_pairs"}
         super().save(*args, **kwargs)
 
     def clean(self) -> None:

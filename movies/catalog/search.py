@@ -15,6 +15,11 @@ each genre stores its normalised name (``Genre.search_name``), a term is looked
 up among the genres (a few dozen rows), and a movie with one that matches
 (``Movie.genre_ids``, on its own row) matches too. So renaming or deleting a
 genre rewrites no movie row, whatever the number of its movies.
+
+The trigram index cannot serve a term shorter than three characters. Each
+movie also stores the two-character pieces of its search_text that hold a
+digit (``Movie.digit_pairs``), and PostgreSQL indexes them: a term of two
+characters with a digit (``70``) is sought among them instead.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from typing import Any
 
 from django.db import connections
 from django.db.models import (
+    BooleanField,
     Case,
     F,
     Func,
@@ -177,12 +183,70 @@ def director_contains(queryset: QuerySet, text: str) -> QuerySet:
     )
 
 
+_DIGIT = re.compile(r"[0-9]")
+
+
+def digit_pairs(document: str) -> str:
+    """The two-character pieces of ``document`` that hold a digit, space-separated, sorted.
+
+    Stored for each movie as ``Movie.digit_pairs`` (of its search_text). A
+    term never holds whitespace, a comma or a control character, so pieces
+    with one are left out; a term of two characters with a digit is then in
+    the document exactly when it is one of the pieces (is_digit_pair).
+    """
+    pairs = set()
+    for digit in _DIGIT.finditer(document):
+        at = digit.start()
+        for pair in (document[at - 1 : at + 1] if at else "", document[at : at + 2]):
+            if len(pair) == 2 and not _TERM_SEPARATORS.search(pair):
+                pairs.add(pair)
+    return " ".join(sorted(pairs))
+
+
+def is_digit_pair(term: str) -> bool:
+    """Whether ``term`` (a normalised term) is sought among the movies' digit_pairs."""
+    return len(term) == 2 and _DIGIT.search(term) is not None
+
+
+class HoldsDigitPair(Func):
+    """Movies whose digit_pairs hold ``pair``, as PostgreSQL's index of them reads them.
+
+    The index (migration 0011) is of ``string_to_array(digit_pairs, ' ')``:
+    the condition must be written on that same expression to use it.
+    """
+
+    output_field = BooleanField()
+
+    def __init__(self, pair: str) -> None:
+        super().__init__(F("digit_pairs"), Value(pair))
+
+    def as_sql(
+        self, compiler, connection, function=None, template=None, arg_joiner=None, **extra_context
+    ):
+        column, column_params = compiler.compile(self.source_expressions[0])
+        pair, pair_params = compiler.compile(self.source_expressions[1])
+        sql = f"string_to_array({column}, ' ') @> ARRAY[{pair}]::text[]"
+        return sql, (*column_params, *pair_params)
+
+
+def term_in_text(term: str, vendor: str) -> Q:
+    """Movies whose own fields hold ``term``: a substring of search_text.
+
+    Through the trigram index on PostgreSQL, or, for a term of two characters
+    with a digit, which no trigram holds, through the index of digit_pairs.
+    SQLite reads every row either way, and search_text is on it.
+    """
+    if vendor == "postgresql" and is_digit_pair(term):
+        return Q(HoldsDigitPair(term))
+    return Q(search_text__contains=term)
+
+
 def search_movies(queryset: QuerySet, query: str) -> QuerySet:
     """Filter a Movie queryset down to the movies matching every term of ``query``.
 
     One query reads which genres each term matches; the movies' query then has,
-    per term, a substring test of search_text, or of that and of the movie's
-    genre_ids for those genres.
+    per term, a substring test of search_text (term_in_text), or of that and of
+    the movie's genre_ids for those genres.
     """
     terms = split_terms(query)
     if not terms:
@@ -196,8 +260,9 @@ def search_movies(queryset: QuerySet, query: str) -> QuerySet:
         for term in terms:
             if term in search_name:
                 matching_genres[term].append(pk)
+    vendor = connections[queryset.db].vendor
     for term in terms:
-        condition = Q(search_text__contains=term)
+        condition = term_in_text(term, vendor)
         if matching_genres[term]:
             condition |= Q(genre_ids__has_any_keys=[str(pk) for pk in matching_genres[term]])
         queryset = queryset.filter(condition)

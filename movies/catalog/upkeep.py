@@ -17,8 +17,9 @@ catalog.signals, which only adapt Django's signals to the events below
   only ever grows and expires after VERSION_HINT_TTL_MS, which bounds how long
   reads can miss a write whose writer died between commit and publication.
 - Movie.search_text (catalog.search.search_document) holds a movie's own
-  fields, Movie.name_words its name's words, and Genre.search_name a genre's
-  name: each save builds its own.
+  fields, Movie.name_words its name's words, Movie.digit_pairs the pieces of
+  its search_text that hold a digit, and Genre.search_name a genre's name:
+  each save builds its own.
   Movie.genre_ids follows the movie's links: every change of links rewrites it
   for the movies whose links changed (genre_ids_of). A genre's rename or
   deletion touches no movie row: a deleted genre's id may stay in genre_ids,
@@ -58,7 +59,7 @@ from django.db.models.functions import Coalesce, Greatest
 
 from catalog import vocabulary
 from catalog.models import CatalogueVersion, Genre, Movie
-from catalog.search import search_document, words
+from catalog.search import digit_pairs, search_document, words
 
 Link = Movie.genres.through
 
@@ -280,6 +281,7 @@ def movie_saving(movie: Movie, using: str, update_fields: Iterable[str] | None =
         imdb_score=movie.imdb_score,
     )
     movie.name_words = words(movie.name)
+    movie.digit_pairs = digit_pairs(movie.search_text)
     renamed = update_fields is None or not {"name", "director"}.isdisjoint(update_fields)
     stored = stored_movie_words(movie.pk, using) if renamed else None
     _keep(movie, Pending(words_before=stored))
