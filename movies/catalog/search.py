@@ -54,7 +54,8 @@ TOO_MANY_TERMS = f"Search is limited to {MAX_TERMS} terms."
 FIELD_SEPARATOR = "\n"
 # Control characters (NUL included) separate terms like whitespace does: they
 # cannot be stored in PostgreSQL text and never occur in the catalogue.
-_TERM_SEPARATORS = re.compile(r"[\s,\x00-\x1f\x7f-\x9f]+")
+_SEPARATOR_CHARACTERS = r"\s,\x00-\x1f\x7f-\x9f"
+_TERM_SEPARATORS = re.compile(f"[{_SEPARATOR_CHARACTERS}]+")
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 
 
@@ -184,23 +185,22 @@ def director_contains(queryset: QuerySet, text: str) -> QuerySet:
 
 
 _DIGIT = re.compile(r"[0-9]")
+# Where a piece of two characters with a digit begins, the piece in a group:
+# a lookahead, so that overlapping pieces are all found in one pass.
+_NOT_SEPARATOR = f"[^{_SEPARATOR_CHARACTERS}]"
+_DIGIT_PAIR = re.compile(rf"(?=({_NOT_SEPARATOR}[0-9]|[0-9]{_NOT_SEPARATOR}))")
 
 
 def digit_pairs(document: str) -> str:
     """The two-character pieces of ``document`` that hold a digit, space-separated, sorted.
 
     Stored for each movie as ``Movie.digit_pairs`` (of its search_text). A
-    term never holds whitespace, a comma or a control character, so pieces
-    with one are left out; a term of two characters with a digit is then in
-    the document exactly when it is one of the pieces (is_digit_pair).
+    term never holds whitespace, a comma or a control character (the term
+    separators), so pieces with one are left out; a term of two characters
+    with a digit is then in the document exactly when it is one of the pieces
+    (is_digit_pair).
     """
-    pairs = set()
-    for digit in _DIGIT.finditer(document):
-        at = digit.start()
-        for pair in (document[at - 1 : at + 1] if at else "", document[at : at + 2]):
-            if len(pair) == 2 and not _TERM_SEPARATORS.search(pair):
-                pairs.add(pair)
-    return " ".join(sorted(pairs))
+    return " ".join(sorted(set(_DIGIT_PAIR.findall(document))))
 
 
 def is_digit_pair(term: str) -> bool:

@@ -13,19 +13,13 @@ from django.db import migrations, models
 
 # search.digit_pairs as this migration was written, so that it fills the
 # column the same whatever the code becomes.
-_DIGIT = re.compile(r"[0-9]")
-_TERM_SEPARATORS = re.compile(r"[\s,\x00-\x1f\x7f-\x9f]+")
+_NOT_SEPARATOR = r"[^\s,\x00-\x1f\x7f-\x9f]"
+_DIGIT_PAIR = re.compile(rf"(?=({_NOT_SEPARATOR}[0-9]|[0-9]{_NOT_SEPARATOR}))")
 _BATCH = 2_000
 
 
 def digit_pairs(document: str) -> str:
-    pairs = set()
-    for digit in _DIGIT.finditer(document):
-        at = digit.start()
-        for pair in (document[at - 1 : at + 1] if at else "", document[at : at + 2]):
-            if len(pair) == 2 and not _TERM_SEPARATORS.search(pair):
-                pairs.add(pair)
-    return " ".join(sorted(pairs))
+    return " ".join(sorted(set(_DIGIT_PAIR.findall(document))))
 
 
 def fill_digit_pairs(apps, schema_editor):
