@@ -300,3 +300,16 @@ def test_search_agrees_with_the_reference_on_the_legacy_catalogue(seed_path):
     for query in sample_queries(movies, count=200, seed=7):
         assert search_ids(query) == reference_search(movies, query), query
     assert Genre.objects.count() == 28
+
+
+@pytest.mark.django_db
+def test_recount_genres_repairs_digit_pairs_written_behind_the_upkeep():
+    seventy = MovieFactory(popularity=70.5)
+    eighty = MovieFactory(popularity=80.5)
+    Movie.objects.filter(pk=seventy.pk).update(digit_pairs="")  # as code before the column
+    out = StringIO()
+    call_command("recount_genres", stdout=out)
+    assert "Repaired the digit pairs of 1 movies." in out.getvalue()
+    assert Movie.objects.get(pk=seventy.pk).digit_pairs == digit_pairs(seventy.search_text)
+    assert search_ids("70") == {seventy.pk}
+    assert search_ids("80") == {eighty.pk}

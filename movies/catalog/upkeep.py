@@ -210,6 +210,33 @@ def recount_movie_counts(genres: QuerySet[Genre] | None = None) -> int:
     return chosen.update(movie_count=Coalesce(Subquery(count), 0))
 
 
+def refresh_digit_pairs(using: str = "default") -> int:
+    """Rewrite Movie.digit_pairs wherever it is not what the movie's search_text makes.
+
+    Writes keep it right; this repairs movies written by code that predates
+    it (during a rolling deploy) or by hand in SQL. Returns how many changed.
+    """
+    rows = (
+        Movie.objects.using(using).order_by("pk").values_list("pk", "search_text", "digit_pairs")
+    )
+    stale: list[tuple[str, int]] = []
+    changed = 0
+    with connections[using].cursor() as cursor:
+        for pk, text, stored in rows.iterator(chunk_size=_REPAIR_BATCH):
+            if (wanted := digit_pairs(text)) != stored:
+                stale.append((wanted, pk))
+            if len(stale) == _REPAIR_BATCH:
+                cursor.executemany(_SET_DIGIT_PAIRS, stale)
+                changed, stale = changed + len(stale), []
+        if stale:
+            cursor.executemany(_SET_DIGIT_PAIRS, stale)
+    return changed + len(stale)
+
+
+_SET_DIGIT_PAIRS = "UPDATE catalog_movie SET digit_pairs = %s WHERE id = %s"
+_REPAIR_BATCH = 2_000
+
+
 # Genre ids
 
 

@@ -1,5 +1,5 @@
-"""``manage.py recount_genres``: set every genre's movie count from its links, and
-rebuild the vocabulary from the catalogue."""
+"""``manage.py recount_genres``: set every genre's movie count from its links,
+rebuild the vocabulary from the catalogue and repair the movies' digit pairs."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from catalog import upkeep, vocabulary
 class Command(BaseCommand):
     help = (
         "Recount the movies of every genre from the catalogue's links, and rebuild the "
-        "vocabulary (the words did_you_mean corrects to) from the movies and genres. "
-        "Writes keep both right by themselves; this repairs changes made by code that "
-        "predates them (during a rolling deploy) or by hand in SQL."
+        "vocabulary (the words did_you_mean corrects to) from the movies and genres, and "
+        "the movies' digit pairs (what short terms with a digit are found by) from their "
+        "text. Writes keep all three right by themselves; this repairs changes made by "
+        "code that predates them (during a rolling deploy) or by hand in SQL."
     )
 
     def handle(self, *args, **options) -> None:
@@ -23,5 +24,7 @@ class Command(BaseCommand):
             upkeep.bump_version()
             recounted = upkeep.recount_movie_counts()
             words = vocabulary.rebuild()
+            repaired = upkeep.refresh_digit_pairs()
         self.stdout.write(self.style.SUCCESS(f"Recounted the movies of {recounted} genres."))
         self.stdout.write(self.style.SUCCESS(f"Rebuilt the vocabulary: {words} words."))
+        self.stdout.write(self.style.SUCCESS(f"Repaired the digit pairs of {repaired} movies."))
