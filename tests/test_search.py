@@ -304,8 +304,8 @@ def test_search_agrees_with_the_reference_on_the_legacy_catalogue(seed_path):
 
 @pytest.mark.django_db
 def test_recount_genres_repairs_digit_pairs_written_behind_the_upkeep():
-    seventy = MovieFactory(popularity=70.5)
-    eighty = MovieFactory(popularity=80.5)
+    seventy = MovieFactory(name="Heat", popularity=70.5)
+    eighty = MovieFactory(name="Ran", popularity=80.5)
     Movie.objects.filter(pk=seventy.pk).update(digit_pairs="")  # as code before the column
     out = StringIO()
     call_command("recount_genres", stdout=out)
