@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connections
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from catalog.search import (
     NameLine,
@@ -34,6 +34,7 @@ from catalog.search import (
     popular_first,
     relevance_tier,
     split_terms,
+    term_in_text,
     words,
 )
 
@@ -84,14 +85,14 @@ def matching_in_order(names: QuerySet, queryset: QuerySet | None, needed: int) -
 def names_with_every_term(movies: QuerySet, terms: list[str], vendor: str) -> QuerySet:
     """The movies whose name holds every term, as each database finds them fastest.
 
-    On PostgreSQL each term is said again of search_text, for its trigram
-    index (a term in the name is in search_text too). On SQLite, when every
+    On PostgreSQL each term is said again of search_text (term_in_text), for
+    its indexes (a term in the name is in search_text too). On SQLite, when every
     term is a word, only name_words' index is scanned, which holds the names'
     words and the ids and is several times smaller than the table.
     """
     named = movies.filter(name_has_every_term(terms))
     if vendor != "sqlite":
-        return named.filter(*[Q(search_text__contains=term) for term in terms])
+        return named.filter(*[term_in_text(term, vendor) for term in terms])
     if all(is_word(term) for term in terms):
         return movies.filter(pk__in=named.values("pk"))
     return named
