@@ -251,13 +251,16 @@ def test_every_write_keeps_the_digit_pairs_of_the_text(
 @pytest.mark.django_db
 def test_postgresql_finds_a_two_character_term_with_a_digit_through_its_index():
     MovieFactory(name="The Johnsons", director="John Ford", popularity=70.5)
-    found = search_movies(Movie.objects.all(), "the,john,70,7")
+    # The term alone: with others, the planner may rightly prefer the trigram
+    # index for them, as it weighs a few rows of a test's table.
+    seventy = search_movies(Movie.objects.all(), "70")
     with connection.cursor() as cursor:
-        sql, params = found.values("pk").query.sql_with_params()
+        sql, params = seventy.values("pk").query.sql_with_params()
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "movie_digit_pairs" in plan
+    found = search_movies(Movie.objects.all(), "the,john,70,7")
     assert list(found.values_list("name", flat=True)) == ["The Johnsons"]
 
 
