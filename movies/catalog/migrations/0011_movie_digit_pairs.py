@@ -16,6 +16,7 @@ from django.db import migrations, models
 _NOT_SEPARATOR = r"[^\s,\x00-\x1f\x7f-\x9f]"
 _DIGIT_PAIR = re.compile(rf"(?=({_NOT_SEPARATOR}[0-9]|[0-9]{_NOT_SEPARATOR}))")
 _BATCH = 2_000
+_SET_DIGIT_PAIRS = "UPDATE catalog_movie SET digit_pairs = %s WHERE id = %s"
 
 
 def digit_pairs(document: str) -> str:
@@ -31,10 +32,10 @@ def fill_digit_pairs(apps, schema_editor):
         for pk, search_text in rows.iterator(chunk_size=_BATCH):
             batch.append((digit_pairs(search_text), pk))
             if len(batch) == _BATCH:
-                cursor.executemany("UPDATE catalog_movie SET digit_pairs = %s WHERE id = %s", batch)
+                cursor.executemany(_SET_DIGIT_PAIRS, batch)
                 batch = []
         if batch:
-            cursor.executemany("UPDATE catalog_movie SET digit_pairs = %s WHERE id = %s", batch)
+            cursor.executemany(_SET_DIGIT_PAIRS, batch)
 
 
 POSTGRESQL = [
