@@ -210,6 +210,10 @@ def recount_movie_counts(genres: QuerySet[Genre] | None = None) -> int:
     return chosen.update(movie_count=Coalesce(Subquery(count), 0))
 
 
+_SET_DIGIT_PAIRS = "UPDATE catalog_movie SET digit_pairs = %s WHERE id = %s"
+_REPAIR_BATCH = 2_000
+
+
 def refresh_digit_pairs(using: str = "default") -> int:
     """Rewrite Movie.digit_pairs wherever it is not what the movie's search_text makes.
 
@@ -225,16 +229,13 @@ def refresh_digit_pairs(using: str = "default") -> int:
         for pk, text, stored in rows.iterator(chunk_size=_REPAIR_BATCH):
             if (wanted := digit_pairs(text)) != stored:
                 stale.append((wanted, pk))
+                changed += 1
             if len(stale) == _REPAIR_BATCH:
                 cursor.executemany(_SET_DIGIT_PAIRS, stale)
-                changed, stale = changed + len(stale), []
+                stale = []
         if stale:
             cursor.executemany(_SET_DIGIT_PAIRS, stale)
-    return changed + len(stale)
-
-
-_SET_DIGIT_PAIRS = "UPDATE catalog_movie SET digit_pairs = %s WHERE id = %s"
-_REPAIR_BATCH = 2_000
+    return changed
 
 
 # Genre ids
