@@ -207,6 +207,31 @@ def test_an_anonymous_api_read_is_served_by_the_replica(client):
 
 
 @through_replication
+def test_an_anonymous_site_page_is_served_by_the_replica(client):
+    movie = MovieFactory(name="Rashomon")
+    assert eventually(lambda: on_every_replica(Movie, pk=movie.pk))
+
+    for path in ("/?q=rashomon", f"/movies/{movie.pk}"):
+        with queries_by_alias() as queries:
+            response = client.get(path)
+
+        assert response.status_code == 200
+        assert "Rashomon" in response.content.decode()
+        assert len(set(queries)) == 1
+        assert set(queries) <= set(REPLICAS)
+
+
+@through_replication
+def test_a_site_page_read_with_a_session_comes_from_the_primary(admin_client):
+    # Staff who save in the admin and follow "View site" see what they saved.
+    movie = MovieFactory(name="Rashomon")
+    with queries_by_alias() as queries:
+        response = admin_client.get(f"/movies/{movie.pk}")
+    assert response.status_code == 200
+    assert set(queries) == {PRIMARY}
+
+
+@through_replication
 def test_an_api_write_reads_and_writes_on_the_primary_only(editor_client):
     with queries_by_alias() as queries:
         response = editor_client.post(

@@ -11,10 +11,12 @@ whenever that could be seen:
   routed here, i.e. any ``db_for_write``), its later reads use the primary,
   so a POST answers with what it wrote.
 - Requests that may write (any method but GET, HEAD and OPTIONS) and
-  back-office requests (the admin, the browsable API with a session) read
+  back-office requests (the admin; the browsable API and the site's pages
+  with a session) read
   from the primary from the start: an update must not start from a stale row,
   and staff who save and are redirected to a list expect to see what they
-  saved. What is left for the replicas is the public, anonymous API traffic.
+  saved. What is left for the replicas is the public, anonymous traffic: the
+  API's reads and the site's pages.
 - Inside an open transaction on the primary (``transaction.atomic``: an
   import by populate_db, a serializer's save, migrations) every read uses the
   primary, which sees the transaction's own uncommitted rows.
@@ -44,7 +46,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpRequest, HttpResponse
 
-from catalog.api.requests import is_api_read
+from catalog.api.requests import is_public_read
 
 PRIMARY = DEFAULT_DB_ALIAS
 REPLICA_PREFIX = "replica_"
@@ -130,5 +132,5 @@ class PrimaryAfterWriteMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        with request_scope(primary=not is_api_read(request)):
+        with request_scope(primary=not is_public_read(request)):
             return self.get_response(request)

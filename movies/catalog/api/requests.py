@@ -1,12 +1,15 @@
-"""Which requests are API requests, and which of them are anonymous reads.
+"""Which requests are API requests or the site's pages, and which of them are anonymous reads.
 
 One definition for everything that treats such requests differently: the
 back-office middleware that steps aside for them, the response cache that may
 answer them (and the site's anonymous page reads), the database router that
-may send them to a replica, and the error pages that answer them in JSON.
+may send them (and the site's pages) to a replica, and the error pages that
+answer them in JSON.
 """
 
 from __future__ import annotations
+
+import re
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -14,6 +17,8 @@ from django.http import HttpRequest
 API_PREFIX = "/api/"
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CACHEABLE_METHODS = frozenset({"GET", "HEAD"})
+# The public site's pages (catalog.site.urls): the search page and the movies' pages.
+_SITE_PAGE = re.compile(r"/(?:movies/.*)?\Z", re.DOTALL)
 
 
 def is_api_request(request: HttpRequest) -> bool:
@@ -25,9 +30,19 @@ def is_sessionless_api_request(request: HttpRequest) -> bool:
     return is_api_request(request) and settings.SESSION_COOKIE_NAME not in request.COOKIES
 
 
-def is_api_read(request: HttpRequest) -> bool:
-    """A read-only API request without a session: it may read from a replica."""
-    return request.method in READ_ONLY_METHODS and is_sessionless_api_request(request)
+def is_site_page(request: HttpRequest) -> bool:
+    return _SITE_PAGE.match(request.path_info) is not None
+
+
+def is_public_read(request: HttpRequest) -> bool:
+    """A read-only request without a session, of the API or of the site's pages: it may
+    read from a replica. With a session (staff back from the admin) it reads what
+    the session's own writes left on the primary."""
+    return (
+        request.method in READ_ONLY_METHODS
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
+        and (is_api_request(request) or is_site_page(request))
+    )
 
 
 def is_anonymous_read(request: HttpRequest) -> bool:
