@@ -347,6 +347,7 @@ def test_a_failure_is_a_500_page_of_the_site_without_a_traceback(client, monkeyp
     assert views.SERVER_ERROR in text
     assert "secret internals" not in text
     assert '<link rel="stylesheet" href="/static/catalog/site.css">' in text
+    assert response.headers["Content-Security-Policy"] == views.CONTENT_SECURITY_POLICY
 
 
 def test_the_database_out_of_reach_is_a_503_page(client, monkeypatch):
@@ -359,6 +360,28 @@ def test_the_database_out_of_reach_is_a_503_page(client, monkeypatch):
     assert response.headers["Retry-After"] == "5"
     assert views.UNAVAILABLE in response.content.decode()
     assert b"connect" not in response.content
+    assert response.headers["Content-Security-Policy"] == views.CONTENT_SECURITY_POLICY
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/", 200),
+        ("/?q=heat", 200),
+        ("/movies/{heat}", 200),
+        ("/?q=heat&page=two", 400),
+        ("/movies/999999", 404),
+        ("/films", 404),
+    ],
+)
+def test_the_site_runs_no_code_and_loads_no_file_but_its_own(client, three_movies, url, status):
+    response = client.get(url.format(heat=three_movies.heat.pk))
+    assert response.status_code == status
+    policy = response.headers["Content-Security-Policy"]
+    assert policy == views.CONTENT_SECURITY_POLICY
+    assert "default-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    assert "<script>" not in response.content.decode()
 
 
 def test_only_reads_are_allowed(client):
@@ -389,7 +412,14 @@ def test_a_repeated_anonymous_page_is_replayed_from_the_cache(
     with django_assert_num_queries(0 if shares_versions() else 1):
         again = client.get("/?q=heat", HTTP_ACCEPT="text/html,application/xhtml+xml")
     assert again.content == first.content
-    for header in ("Content-Type", "ETag", "Cache-Control", "Vary", "X-Frame-Options"):
+    for header in (
+        "Content-Type",
+        "ETag",
+        "Cache-Control",
+        "Vary",
+        "X-Frame-Options",
+        "Content-Security-Policy",
+    ):
         assert again.headers[header] == first.headers[header]
 
 
@@ -428,3 +458,4 @@ def test_readers_are_throttled_with_a_429_page(client, three_movies, monkeypatch
     assert response.status_code == 429
     assert int(response.headers["Retry-After"]) > 0
     assert views.THROTTLED in response.content.decode()
+    assert response.headers["Content-Security-Policy"] == views.CONTENT_SECURITY_POLICY

@@ -33,6 +33,8 @@ CHROMIUM_ARGS = [
 ]
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 ARTIFACTS_ROOT = settings.REPO_ROOT / "test-artifacts" / "e2e"
+# How Chromium's console reports what a page's Content-Security-Policy refused.
+POLICY_REFUSAL = "Content Security Policy"
 # Generous for a loaded CI machine, short enough that a stuck step fails well inside 30 s.
 STEP_TIMEOUT_MS = 10_000
 PLAYWRIGHT_MISSING = "playwright is not installed (pip install -r requirements-dev.txt)"
@@ -113,11 +115,15 @@ def new_page(request, browser, live_server, artifacts_dir) -> Iterator[Callable[
     ``new_page(width=390, color_scheme="dark", java_script_enabled=False)``.
 
     Each page talks to the live server only; when the test fails, each open page is
-    saved as a screenshot.
+    saved as a screenshot. Anything a page's Content-Security-Policy refuses fails
+    the test, unless the page is opened with ``refusals_expected=True``.
     """
     contexts = []
+    refused: list[str] = []
 
-    def open_page(*, width: int = 1280, height: int = 900, **options: Any):
+    def open_page(
+        *, width: int = 1280, height: int = 900, refusals_expected: bool = False, **options: Any
+    ):
         context = browser.new_context(
             base_url=live_server.url, viewport={"width": width, "height": height}, **options
         )
@@ -127,7 +133,15 @@ def new_page(request, browser, live_server, artifacts_dir) -> Iterator[Callable[
             lambda route: route.continue_() if is_local(route.request.url) else route.abort(),
         )
         contexts.append(context)
-        return context.new_page()
+        opened = context.new_page()
+        if not refusals_expected:
+            opened.on(
+                "console",
+                lambda message: (
+                    refused.append(message.text) if POLICY_REFUSAL in message.text else None
+                ),
+            )
+        return opened
 
     try:
         yield open_page
@@ -141,6 +155,8 @@ def new_page(request, browser, live_server, artifacts_dir) -> Iterator[Callable[
                         opened.screenshot(path=artifacts_dir / name, full_page=True)
         for context in contexts:
             context.close()
+    if refused:
+        pytest.fail("Content-Security-Policy refused: " + " | ".join(refused))
 
 
 @pytest.fixture

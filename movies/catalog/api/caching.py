@@ -226,8 +226,16 @@ class CachedResponseMiddleware:
 
     ROUTES = {"movie-list", "movie-detail", "movie-suggest", "genre-list", "genre-detail"}
     PAGE_ROUTES = {"site-search", "site-movie"}
-    # X-Frame-Options: set inside this middleware (XFrameOptionsMiddleware), for pages.
-    REPLAYED_HEADERS = ("Content-Type", "Allow", "Vary", "Cache-Control", "X-Frame-Options")
+    # X-Frame-Options (XFrameOptionsMiddleware) and Content-Security-Policy (the site's
+    # views): set inside this middleware, for pages.
+    REPLAYED_HEADERS = (
+        "Content-Type",
+        "Allow",
+        "Vary",
+        "Cache-Control",
+        "X-Frame-Options",
+        "Content-Security-Policy",
+    )
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
