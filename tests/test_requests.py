@@ -6,7 +6,8 @@ import pytest
 from django.conf import settings
 from django.test import RequestFactory
 
-from catalog.api.requests import is_public_read
+from catalog.api.requests import SITE_PAGE_ROUTES, is_public_read
+from catalog.site import urls as site_urls
 
 factory = RequestFactory()
 
@@ -35,3 +36,8 @@ def test_a_request_with_a_session_is_not(path):
 @pytest.mark.parametrize("path", ["/api/movies", "/"])
 def test_a_request_that_may_write_is_not(path):
     assert not is_public_read(factory.post(path))
+
+
+def test_the_site_page_routes_are_routes_of_the_site():
+    # A renamed route would leave its page uncached and on the primary.
+    assert {route.name for route in site_urls.urlpatterns} >= SITE_PAGE_ROUTES

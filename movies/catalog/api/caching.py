@@ -38,7 +38,7 @@ from rest_framework.settings import api_settings
 from rest_framework.utils.mediatypes import _MediaType
 
 from catalog.api.errors import DatabaseUnavailable, api_unavailable
-from catalog.api.requests import is_anonymous_read
+from catalog.api.requests import SITE_PAGE_ROUTES, is_anonymous_read
 from catalog.models import CatalogueVersion
 from catalog.search import InvalidSearch, terms_as_typed
 from catalog.upkeep import VERSION_HINT_KEY, publish_version, shares_versions
@@ -225,7 +225,7 @@ class CachedResponseMiddleware:
     """
 
     ROUTES = {"movie-list", "movie-detail", "movie-suggest", "genre-list", "genre-detail"}
-    PAGE_ROUTES = {"site-search", "site-movie"}
+    PAGE_ROUTES = SITE_PAGE_ROUTES
     # X-Frame-Options (XFrameOptionsMiddleware) and Content-Security-Policy (the site's
     # views): set inside this middleware, for pages.
     REPLAYED_HEADERS = (

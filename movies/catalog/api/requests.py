@@ -9,16 +9,15 @@ answer them in JSON.
 
 from __future__ import annotations
 
-import re
-
 from django.conf import settings
 from django.http import HttpRequest
+from django.urls import Resolver404, resolve
 
 API_PREFIX = "/api/"
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CACHEABLE_METHODS = frozenset({"GET", "HEAD"})
-# The public site's pages (catalog.site.urls): the search page and the movies' pages.
-_SITE_PAGE = re.compile(r"/(?:movies/.*)?\Z", re.DOTALL)
+# The routes of the public site's pages (catalog.site.urls).
+SITE_PAGE_ROUTES = frozenset({"site-search", "site-movie"})
 
 
 def is_api_request(request: HttpRequest) -> bool:
@@ -31,7 +30,10 @@ def is_sessionless_api_request(request: HttpRequest) -> bool:
 
 
 def is_site_page(request: HttpRequest) -> bool:
-    return _SITE_PAGE.match(request.path_info) is not None
+    try:
+        return resolve(request.path_info).url_name in SITE_PAGE_ROUTES
+    except Resolver404:
+        return False
 
 
 def is_public_read(request: HttpRequest) -> bool:
