@@ -150,7 +150,7 @@ def conditional_page(request: HttpRequest, produce: Callable[[], HttpResponse]) 
     The page must depend on its URL and the catalogue alone, as the API's
     reads do: its ETag is the catalogue version and the request's fingerprint,
     so every write invalidates it, and CachedResponseMiddleware keeps and
-    replays an anonymous reader's answer (see its PAGE_ROUTES). Shared caches
+    replays an anonymous reader's answer (see SITE_PAGE_ROUTES). Shared caches
     may keep the answers of anonymous readers only. Only a 200 gets an ETag
     and Cache-Control.
     """
@@ -218,14 +218,14 @@ class CachedResponseMiddleware:
     qualify: GET or HEAD with no credentials and no session cookie, of a
     movie or genre list or detail or of suggestions with JSON accepted
     (ROUTES), or of one of the site's pages, which are HTML whatever is
-    accepted (PAGE_ROUTES, answered through conditional_page). Their bytes are
-    stored under the response's ETag (catalogue version + request fingerprint)
-    the first time the view answers, and replayed from then on, after the same
-    throttles the API applies. Everything else goes through the views as usual.
+    accepted (SITE_PAGE_ROUTES, answered through conditional_page). Their
+    bytes are stored under the response's ETag (catalogue version + request
+    fingerprint) the first time the view answers, and replayed from then on,
+    after the same throttles the API applies. Everything else goes through the
+    views as usual.
     """
 
     ROUTES = {"movie-list", "movie-detail", "movie-suggest", "genre-list", "genre-detail"}
-    PAGE_ROUTES = SITE_PAGE_ROUTES
     # X-Frame-Options (XFrameOptionsMiddleware) and Content-Security-Policy (the site's
     # views): set inside this middleware, for pages.
     REPLAYED_HEADERS = (
@@ -253,7 +253,7 @@ class CachedResponseMiddleware:
         if url is None:
             return self.get_response(request)
         match, fingerprint = url
-        page = match.url_name in self.PAGE_ROUTES
+        page = match.url_name in SITE_PAGE_ROUTES
         if not page and not self._accepts_compact_json(request):
             return self.get_response(request)
         request.resolver_match = match
@@ -339,7 +339,7 @@ class CachedResponseMiddleware:
                 match = None
             if match is not None and match.url_name in self.ROUTES:
                 facts = (match, request_fingerprint(request, "json"))
-            elif match is not None and match.url_name in self.PAGE_ROUTES:
+            elif match is not None and match.url_name in SITE_PAGE_ROUTES:
                 facts = (match, request_fingerprint(request, PAGE_REPRESENTATION))
         if len(self._urls) >= URL_MEMO_SIZE:
             self._urls.clear()
