@@ -53,6 +53,9 @@ IMPORT_CODE = (
     "movies/catalog/models.py",
     "movies/catalog/search.py",
     "movies/catalog/signals.py",
+    "movies/catalog/writes.py",
+    "movies/catalog/bulk.py",
+    "movies/catalog/derived.py",
     "movies/config/settings.py",
 )
 VENV_PYTHON = harness.REPO_ROOT / ".venv" / "bin" / "python"

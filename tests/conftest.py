@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
 
-from catalog.importer import import_file
+from catalog.writes import import_file
 from tests.factories import (
     ThreeMovies,
     UserFactory,

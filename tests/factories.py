@@ -7,30 +7,39 @@ from django.contrib.auth.models import Permission, User
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from catalog import writes
 from catalog.models import Genre, Movie
 
 
-class GenreFactory(factory.django.DjangoModelFactory):
+class GenreFactory(factory.Factory):
+    """A genre, added through catalog.writes as every writer adds one."""
+
     class Meta:
         model = Genre
 
     name = factory.Sequence(lambda n: f"Genre {n}")
 
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs) -> Genre:
+        return writes.create_genre(**kwargs)
 
-class MovieFactory(factory.django.DjangoModelFactory):
+
+class MovieFactory(factory.Factory):
+    """A movie, added through catalog.writes with ``genres`` (Genre objects)."""
+
     class Meta:
         model = Movie
-        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Movie {n}")
     director = "Some Director"
     popularity = 50.0
     imdb_score = 5.0
+    genres: list[Genre] = []
 
-    @factory.post_generation
-    def genres(self, create, extracted, **kwargs):
-        if create and extracted:
-            self.genres.set(extracted)
+    @classmethod
+    def _create(cls, model_class, *args, genres=(), **kwargs) -> Movie:
+        movie = writes.create_movie(**kwargs, genres=[genre.name for genre in genres])
+        return Movie.objects.get(pk=movie.id)
 
 
 @dataclass(frozen=True)

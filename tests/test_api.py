@@ -3,8 +3,8 @@ import pytest
 from bench.search_bench import README_SEARCHES
 from catalog.api.filters import ORDERING_FIELDS, ordering_keys
 from catalog.api.pagination import COUNT_LIMIT, MAX_OFFSET
-from catalog.importer import import_file
 from catalog.models import Movie
+from catalog.writes import import_file
 from tests.factories import GenreFactory, MovieFactory
 from tests.support.reference import reference_search
 
@@ -48,8 +48,9 @@ def test_legacy_catalogue_counts(client, seed_path):
 
 def test_movie_has_the_legacy_field_names(client):
     drama = GenreFactory(name="Drama")
-    movie = MovieFactory(name="Heat", director="Michael Mann", popularity=83.0, imdb_score=8.3)
-    movie.genres.add(drama)
+    movie = MovieFactory(
+        name="Heat", director="Michael Mann", popularity=83.0, imdb_score=8.3, genres=[drama]
+    )
     assert get(client, f"/api/movies/{movie.pk}") == {
         "id": movie.pk,
         "name": "Heat",

@@ -8,9 +8,11 @@ refusal rather than a database error.
 import pytest
 from django.core.management import CommandError, call_command
 
-from catalog.importer import CatalogueError, import_records
+from catalog import writes
+from catalog.importer import CatalogueError
 from catalog.models import Genre, Movie
 from catalog.search import MAX_DOCUMENT_BYTES, search_document
+from catalog.writes import import_records
 from tests.factories import GenreFactory, MovieFactory, record
 from tests.support.reference import real_movie_counts, stored_movie_counts
 
@@ -103,7 +105,7 @@ def test_the_importer_refuses_invisible_characters_naming_record_and_field():
     [("i", "İ"), ("İstanbul", "istanbul"), ("straße", "STRASSE"), ("σ", "ς"), ("ﬁlm", "film")],
 )
 def test_genres_that_fold_differently_in_the_database_are_no_500(editor_client, existing, sent):
-    Genre.objects.create(name=existing)
+    writes.create_genre(name=existing)
     response = editor_client.post(
         "/api/movies", {**MOVIE, "genre": [sent, existing]}, format="json"
     )
@@ -122,7 +124,7 @@ def test_two_names_of_one_genre_in_one_request(editor_client):
 
 @pytest.mark.parametrize(("existing", "sent"), [("i", "İ"), ("straße", "STRASSE"), ("σ", "ς")])
 def test_the_importer_folds_genres_as_the_api_does(existing, sent):
-    Genre.objects.create(name=existing)
+    writes.create_genre(name=existing)
     import_records(records=[record(genre=[sent, existing, sent.upper()])])
     assert Genre.objects.count() == Genre.objects.values("key").distinct().count()
     assert real_movie_counts() == stored_movie_counts()

@@ -20,9 +20,9 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from catalog import reading
-from catalog.importer import import_records
 from catalog.models import Genre, Movie
 from catalog.reading import UnreadableCatalogue, read_records
+from catalog.writes import import_records
 from tests.factories import record
 
 MANAGE = str(settings.BASE_DIR / "manage.py")

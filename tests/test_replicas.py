@@ -26,6 +26,7 @@ from django.db import connections, transaction
 from django.http import HttpResponse
 from django.test import RequestFactory
 
+from catalog import writes
 from catalog.models import Genre, Movie
 from operations.database_routing import (
     PRIMARY,
@@ -94,7 +95,7 @@ def raw_replica_connection(alias: str) -> psycopg.Connection:
 
 @through_replication
 def test_a_committed_write_reaches_the_replica_within_seconds():
-    genre = Genre.objects.create(name="Film-Noir")
+    genre = writes.create_genre(name="Film-Noir")
     with raw_replica_connection(REPLICAS[0]) as replica:
         assert replica.execute("SELECT pg_is_in_recovery()").fetchone() == (True,)
 
@@ -170,7 +171,7 @@ def test_a_request_reads_from_the_primary_once_it_has_written():
     def view(request) -> HttpResponse:
         with queries_by_alias() as before:
             Movie.objects.count()
-        Genre.objects.create(name=f"Western {Genre.objects.using(PRIMARY).count()}")
+        writes.create_genre(name=f"Western {Genre.objects.using(PRIMARY).count()}")
         with queries_by_alias() as after:
             Movie.objects.count()
         seen.update(before=set(before), after=set(after))

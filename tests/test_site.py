@@ -12,14 +12,15 @@ from django.contrib.staticfiles import finders
 from django.db import OperationalError
 from rest_framework.settings import api_settings
 
+from catalog import writes
 from catalog.api.filters import ORDERING_INVALID
 from catalog.api.pagination import COUNT_LIMIT
-from catalog.importer import import_records
 from catalog.models import Movie
 from catalog.search import QUERY_TOO_LONG, TOO_MANY_TERMS
 from catalog.site import views
 from catalog.site.params import MAX_PAGE, PAGE_INVALID, PAGE_SIZE, PAGE_TOO_DEEP
-from catalog.upkeep import shares_versions
+from catalog.versions import shares_versions
+from catalog.writes import import_records
 from tests.factories import GenreFactory, MovieFactory, UserFactory, record
 
 pytestmark = pytest.mark.django_db
@@ -426,8 +427,7 @@ def test_a_repeated_anonymous_page_is_replayed_from_the_cache(
 def test_every_write_invalidates_cached_pages(client, three_movies):
     before = client.get("/?q=heat")
     movie = client.get(f"/movies/{three_movies.heat.pk}")
-    three_movies.heat.name = "Heat Wave"
-    three_movies.heat.save()
+    writes.update_movie(three_movies.heat.pk, name="Heat Wave")
     after = client.get("/?q=heat", HTTP_IF_NONE_MATCH=before.headers["ETag"])
     assert after.status_code == 200
     assert "Heat Wave" in after.content.decode()

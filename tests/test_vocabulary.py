@@ -5,20 +5,21 @@ from __future__ import annotations
 
 import itertools
 import random
-import re
-from collections import Counter
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from catalog import vocabulary
-from catalog.importer import import_records
+from catalog import vocabulary, writes
 from catalog.models import Genre, Movie, Word
-from catalog.search import normalise, search_movies
+from catalog.search import search_movies
+from catalog.writes import import_records
 from tests.factories import GenreFactory, MovieFactory, record
-from tests.support.reference import reference_search, reference_terms
+from tests.support.reference import (
+    reference_did_you_mean,
+    reference_words,
+)
 
 # -- pure functions ---------------------------------------------------------------------
 
@@ -135,17 +136,6 @@ def test_the_trigram_threshold_never_loses_a_word_within_the_allowed_edits():
 # -- the stored vocabulary follows every write ------------------------------------------
 
 
-def reference_words() -> dict[str, int]:
-    """Each word's count, by brute force over every movie and genre."""
-    counted: Counter[str] = Counter()
-    for name, director in Movie.objects.values_list("name", "director"):
-        fields = normalise(name) + " " + normalise(director)
-        counted.update({w for w in re.findall(r"\w+", fields) if not re.search(r"\d", w)})
-    for name in Genre.objects.values_list("name", flat=True):
-        counted.update({w for w in re.findall(r"\w+", normalise(name)) if not re.search(r"\d", w)})
-    return dict(counted)
-
-
 def stored_words() -> dict[str, int]:
     return dict(Word.objects.values_list("word", "movies"))
 
@@ -217,37 +207,40 @@ def test_genre_renames_and_deletions_through_the_api(catalogue, editor_client):
     assert_vocabulary_is_right()
 
 
-ORM_WRITES = {
-    "genre save": lambda c: (setattr(c["war"], "name", "Drama War"), c["war"].save()),
-    "genre delete": lambda c: c["drama"].delete(),
-    "genres deleted as a queryset": lambda c: Genre.objects.all().delete(),
-    "movie rename": lambda c: (
-        (movie := Movie.objects.get(name="Heat")).__setattr__("name", "Heat Wave"),
-        movie.save(),
+def movie_id(name: str) -> int:
+    return Movie.objects.get(name=name).pk
+
+
+WRITES = {
+    "genre rename": lambda c: writes.rename_genre(c["war"].pk, name="Drama War"),
+    "genre delete": lambda c: writes.delete_genre(c["drama"].pk),
+    "every genre deleted": lambda c: writes.delete_genres(
+        Genre.objects.values_list("pk", flat=True)
     ),
-    "movie save with update_fields": lambda c: (
-        (movie := Movie.objects.get(name="Heat")).__setattr__("director", "Mann"),
-        movie.save(update_fields=["director"]),
+    "genre create": lambda c: writes.create_genre(name="Neo-Noir"),
+    "movie rename": lambda c: writes.update_movie(movie_id("Heat"), name="Heat Wave"),
+    "movie director": lambda c: writes.update_movie(movie_id("Heat"), director="Mann"),
+    "movie of other fields": lambda c: writes.update_movie(movie_id("Heat"), popularity=1.0),
+    "movie delete": lambda c: writes.delete_movie(movie_id("The Shining")),
+    "movies deleted together": lambda c: writes.delete_movies(
+        Movie.objects.filter(director="Stanley Kubrick").values_list("pk", flat=True)
     ),
-    "movie save of other fields": lambda c: (
-        (movie := Movie.objects.get(name="Heat")).__setattr__("popularity", 1.0),
-        movie.save(update_fields=["popularity"]),
+    "movie genres replaced": lambda c: writes.update_movie(movie_id("Heat"), genres=["War"]),
+    "genres created by name": lambda c: writes.update_movie(
+        movie_id("Heat"), genres=["Drama", "Neo-Noir", "Neo Noir"]
     ),
-    "movie delete": lambda c: Movie.objects.get(name="The Shining").delete(),
-    "movies deleted as a queryset": lambda c: Movie.objects.filter(
-        director="Stanley Kubrick"
-    ).delete(),
-    "movie.genres.set()": lambda c: Movie.objects.get(name="Heat").genres.set([c["war"]]),
-    "genre.movies.clear()": lambda c: c["drama"].movies.clear(),
-    "genres created by name": lambda c: Genre.objects.resolve(["Drama", "Neo-Noir", "Neo Noir"]),
-    "created through the relation": lambda c: c["war"].movies.create(
-        name="Full Metal Jacket", director="Stanley Kubrick", popularity=1, imdb_score=1
+    "movie create": lambda c: writes.create_movie(
+        name="Full Metal Jacket",
+        director="Stanley Kubrick",
+        popularity=1,
+        imdb_score=1,
+        genres=["War", "Film Noir"],
     ),
 }
 
 
-@pytest.mark.parametrize("write", ORM_WRITES.values(), ids=ORM_WRITES.keys())
-def test_every_orm_write_keeps_the_vocabulary(catalogue, write):
+@pytest.mark.parametrize("write", WRITES.values(), ids=WRITES.keys())
+def test_every_write_keeps_the_vocabulary(catalogue, write):
     write(catalogue)
     assert_vocabulary_is_right()
 
@@ -294,7 +287,7 @@ def test_populate_db_creates_and_reimports_keeping_the_vocabulary(catalogue, wri
 
 @pytest.mark.parametrize("flush_at", [100_000, 3], ids=["at the end", "along the way"])
 def test_an_import_into_an_empty_catalogue_counts_every_word(db, monkeypatch, flush_at):
-    monkeypatch.setattr("catalog.importer._NewWords.FLUSH_AT", flush_at)
+    monkeypatch.setattr("catalog.bulk._NewWords.FLUSH_AT", flush_at)
     records = [record(name=f"Movie {n} of Night", director=f"Director {n % 7}") for n in range(50)]
     import_records(records=records, batch_size=16)
     assert_vocabulary_is_right()
@@ -308,62 +301,10 @@ def test_recount_genres_rebuilds_a_vocabulary_changed_behind_the_writes(catalogu
     out = StringIO()
     call_command("recount_genres", stdout=out)
     assert_vocabulary_is_right()
-    assert f"Rebuilt the vocabulary: {len(reference_words())} words." in out.getvalue()
+    assert "Repaired 3 derived values." in out.getvalue()
 
 
 # -- did_you_mean agrees with the brute-force reference ---------------------------------
-
-
-def osa(a: str, b: str) -> int:
-    """The optimal string alignment distance, from its definition."""
-    rows = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
-    for i in range(1, len(a) + 1):
-        for j in range(1, len(b) + 1):
-            cost = a[i - 1] != b[j - 1]
-            rows[i][j] = min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                rows[i][j] = min(rows[i][j], rows[i - 2][j - 2] + 1)
-    return rows[len(a)][len(b)]
-
-
-def reference_did_you_mean(query: str) -> str | None:
-    """did_you_mean from the definition, over every movie, without the stored vocabulary."""
-    movies = list(Movie.objects.prefetch_related("genres"))
-    if reference_search(movies, query):
-        return None
-    words = reference_words()
-    terms = list(dict.fromkeys(reference_terms(query)))
-    # The query's pieces: the words of each term, what lies between them, spaces.
-    pieces = " ".join(terms)
-    choices = []
-    for piece in re.split(r"(\w+)", pieces):
-        misspelt = re.fullmatch(r"\w+", piece) and not any(piece in word for word in words)
-        near = sorted(
-            (osa(piece, word), -count, word)
-            for word, count in words.items()
-            if misspelt and osa(piece, word) <= allowed(piece, word)
-        )
-        choices.append([word for _, _, word in near[:4]] or [piece])
-    if "".join(texts[0] for texts in choices) == pieces and all(len(t) == 1 for t in choices):
-        return None
-    # Every combination of the pieces' closest words, fewest steps down the lists first.
-    combinations = sorted(
-        itertools.product(*(range(len(texts)) for texts in choices)),
-        key=lambda steps: (sum(steps), steps),
-    )[:4]
-    for steps in combinations:
-        suggestion = "".join(texts[step] for texts, step in zip(choices, steps, strict=True))
-        if reference_search(movies, suggestion):
-            return suggestion
-    return None
-
-
-def allowed(term: str, word: str) -> int:
-    """The edits the definition allows: by the longer word, none with a digit."""
-    longer = max(len(term), len(word))
-    if re.search(r"\d", term + word) or longer < 5:
-        return 0
-    return 1 if longer <= 8 else 2
 
 
 def did_you_mean(query: str) -> str | None:
@@ -395,10 +336,8 @@ TITLES = [
 @pytest.fixture
 def titles(db):
     for name, director, genres in TITLES:
-        MovieFactory(
-            name=name,
-            director=director,
-            genres=list(Genre.objects.resolve(genres).by_key.values()),
+        writes.create_movie(
+            name=name, director=director, popularity=50.0, imdb_score=5.0, genres=genres
         )
 
 

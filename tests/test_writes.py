@@ -5,8 +5,11 @@ from django.core.management import CommandError, call_command
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from catalog import consistency, writes
 from catalog.api import schema as docs
 from catalog.models import Genre, Movie
+from catalog.writes import import_file
+from tests.conftest import FIXTURE_PATH
 from tests.factories import GenreFactory, MovieFactory, UserFactory, api_token, token_client
 
 pytestmark = pytest.mark.django_db
@@ -29,8 +32,63 @@ def test_non_staff_writes_are_403():
     assert response.json()["code"] == "permission_denied"
 
 
+def found(client, query: str) -> list[str]:
+    return [
+        movie["name"] for movie in client.get("/api/movies", {"search": query}).json()["results"]
+    ]
+
+
+def suggested(client, query: str) -> list[str]:
+    answer = client.get("/api/movies/suggest", {"q": query}).json()
+    return [movie["name"] for movie in answer["results"]]
+
+
+def test_an_edit_through_the_api_is_what_every_reader_finds_at_once(editor_client, client):
+    """Each edit is found by its new values and no longer by its old ones, everywhere."""
+    import_file(path=FIXTURE_PATH)
+    psycho = Movie.objects.get(name="Psycho", director="Alfred Hitchcock")
+    # Read once, so that a cached answer would be there to go stale.
+    assert found(client, "psycho hitchcock") == ["Psycho"]
+    assert suggested(client, "psycho hitch") == ["Psycho"]
+
+    patched = editor_client.patch(
+        f"/api/movies/{psycho.pk}", {"name": "Zanzibarque Nights"}, format="json"
+    )
+    assert patched.status_code == 200, patched.content
+    assert found(client, "zanzibarque") == ["Zanzibarque Nights"]
+    assert found(client, "psycho hitchcock") == []
+    assert suggested(client, "zanzib") == ["Zanzibarque Nights"]
+    assert suggested(client, "psycho hitch") == []
+    misspelt = client.get("/api/movies", {"search": "zanzibarqe"}).json()
+    assert misspelt["did_you_mean"] == "zanzibarque"
+
+    replaced = editor_client.put(
+        f"/api/movies/{psycho.pk}",
+        {
+            "name": "Quorvex",
+            "director": "Ilse Vantongeren",
+            "popularity": 81.25,
+            "imdb_score": 8.75,
+        },
+        format="json",
+    )
+    assert replaced.status_code == 200, replaced.content
+    assert found(client, "quorvex") == found(client, "vantongeren") == ["Quorvex"]
+    assert found(client, "quorvex 8.75") == found(client, "quorvex 81.25") == ["Quorvex"]
+    assert found(client, "zanzibarque") == found(client, "hitchcock zanzibarque") == []
+    assert suggested(client, "vantong") == ["Quorvex"]
+
+    rescored = editor_client.patch(f"/api/movies/{psycho.pk}", {"imdb_score": 2.5}, format="json")
+    assert rescored.status_code == 200, rescored.content
+    assert found(client, "quorvex 2.5") == ["Quorvex"]
+    assert found(client, "quorvex 8.75") == []
+    detail = client.get(f"/api/movies/{psycho.pk}").json()
+    assert (detail["name"], detail["imdb_score"]) == ("Quorvex", 2.5)
+    assert list(consistency.check()) == []
+
+
 def test_staff_creates_a_movie_with_genre_names(editor_client):
-    Genre.objects.create(name="Drama")
+    writes.create_genre(name="Drama")
     response = editor_client.post("/api/movies", PATHS_OF_GLORY, format="json")
     assert response.status_code == 201, response.content
     body = response.json()
@@ -197,7 +255,7 @@ def test_each_movie_write_takes_its_own_permission(permission, allowed):
 
 def test_new_genres_through_a_movie_take_the_add_genre_permission():
     client = token_client(UserFactory(staff=True, permissions=["add_movie"]))
-    Genre.objects.create(name="Drama")
+    writes.create_genre(name="Drama")
     refused = client.post("/api/movies", PATHS_OF_GLORY, format="json")
     assert refused.status_code == 403
     assert "war" in refused.json()["detail"]
@@ -225,20 +283,18 @@ def test_a_patch_racing_a_delete_is_never_a_500_nor_brings_the_movie_back(
 
     from django.db import connection
 
-    from catalog.api.serializers import MovieWriteSerializer
+    from catalog.api.views import MovieViewSet
 
     movie = MovieFactory()
-    deleter = threading.Thread(
-        target=lambda: (Movie.objects.filter(pk=movie.pk).delete(), connection.close())
-    )
-    save = MovieWriteSerializer.save
+    deleter = threading.Thread(target=lambda: (writes.delete_movie(movie.pk), connection.close()))
+    update = MovieViewSet.perform_update
 
-    def save_while_deleted(self, **kwargs):
+    def update_while_deleted(self, serializer):
         deleter.start()
-        deleter.join(timeout=1)  # it waits for the PATCH's row lock, or has deleted
-        return save(self, **kwargs)
+        deleter.join(timeout=1)  # it waits for the PATCH's catalogue lock, or has deleted
+        return update(self, serializer)
 
-    monkeypatch.setattr(MovieWriteSerializer, "save", save_while_deleted)
+    monkeypatch.setattr(MovieViewSet, "perform_update", update_while_deleted)
     response = editor_client.patch(f"/api/movies/{movie.pk}", {"name": "Back"}, format="json")
     deleter.join()
     assert response.status_code in (200, 404), response.content
@@ -247,7 +303,7 @@ def test_a_patch_racing_a_delete_is_never_a_500_nor_brings_the_movie_back(
 
 def test_a_write_to_a_movie_already_gone_is_a_404(editor_client):
     movie = MovieFactory()
-    Movie.objects.filter(pk=movie.pk).delete()
+    writes.delete_movie(movie.pk)
     response = editor_client.patch(f"/api/movies/{movie.pk}", {"name": "Back"}, format="json")
     assert (response.status_code, response.json()["code"]) == (404, "not_found")
 
@@ -292,8 +348,6 @@ def test_a_change_too_slow_for_a_request_is_undone_and_answered_in_json(
     """As under gunicorn, where DATABASE_STATEMENT_TIMEOUT bounds every statement."""
     from django.db import connection
 
-    from catalog import upkeep
-
     genre = GenreFactory(name="Noir")
     MovieFactory(genres=[genre])
 
@@ -302,7 +356,7 @@ def test_a_change_too_slow_for_a_request_is_undone_and_answered_in_json(
             cursor.execute("SET LOCAL statement_timeout = 50")
             cursor.execute("SELECT pg_sleep(1)")
 
-    monkeypatch.setattr(upkeep, "bump_version", slow_statement)
+    monkeypatch.setattr(writes, "bump_version", slow_statement)
     response = editor_client.patch(f"/api/genres/{genre.pk}", {"name": "Film noir"}, format="json")
     assert (response.status_code, response.headers["Content-Type"]) == (503, "application/json")
     assert response.json()["code"] == "timeout"

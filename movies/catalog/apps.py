@@ -7,5 +7,4 @@ class CatalogConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from catalog import signals  # noqa: F401  (connects the receivers)
-        from catalog.api import caching  # noqa: F401
+        from catalog import guard  # noqa: F401  (connects its receivers)

@@ -2,10 +2,10 @@
 
 A movie is identified by (name, director): the legacy catalogue has two
 different "The Wizard of Oz" and two "Batman". ``Movie.search_text`` (see
-``catalog.search``) and ``Genre.movie_count`` are derived, and kept right on
-every write by ``catalog.upkeep``, as is the vocabulary (``Word``, see
-``catalog.vocabulary``). Text is stored as ``catalog.text`` cleans it; a genre
-is identified by its key.
+``catalog.search``), its other derived columns and ``Genre.movie_count`` are
+computed by ``catalog.derived`` and written only by ``catalog.writes``, as is
+the vocabulary (``Word``, see ``catalog.vocabulary``). Text is stored as
+``catalog.text`` cleans it; a genre is identified by its key.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from django.db import connections, models, router
 from django.db.models.fields.json import HasAnyKeys, HasKey, HasKeyLookup, HasKeys
 from django.db.models.functions import Length
 
-from catalog import search
 from catalog.text import INVISIBLE_CHARACTER, InvalidText, clean_text, find_invisible, text_key
 
 POPULARITY_RANGE = (0.0, 100.0)
@@ -48,68 +47,10 @@ def validate_visible_text(value: str) -> None:
         raise ValidationError(INVISIBLE_CHARACTER.format(codepoint=codepoint), code="invisible")
 
 
-@dataclass(frozen=True)
-class ResolvedGenres:
-    by_key: dict[str, Genre]
-    # Those this call inserted: a concurrent writer's genres are not counted.
-    created: list[Genre]
-
-    def __getitem__(self, name: str) -> Genre:
-        return self.by_key[genre_key(name)]
-
-
-_INSERT_MISSING_GENRES = (
-    "INSERT INTO catalog_genre (name, key, search_name, movie_count) VALUES {rows} "
-    "ON CONFLICT (key) DO NOTHING RETURNING id, name, key, search_name"
-)
-
-
 class GenreQuerySet(models.QuerySet["Genre"]):
     def named(self, name: str) -> GenreQuerySet:
         """The genre ``name`` names, whatever its spelling: the one with its key."""
         return self.filter(key=genre_key(name))
-
-    def resolve(self, names: Iterable[str]) -> ResolvedGenres:
-        """The genres with these names, by key, creating the missing ones.
-
-        ``names`` must already be clean (catalog.text.clean_text). A genre
-        that a concurrent writer creates first is used, and not reported as
-        created here.
-        """
-        wanted: dict[str, str] = {}
-        for name in names:
-            wanted.setdefault(genre_key(name), name)  # the first spelling names it
-        by_key: dict[str, Genre] = {genre.key: genre for genre in self.filter(key__in=wanted)}
-        missing = {key: name for key, name in wanted.items() if key not in by_key}
-        created: list[Genre] = []
-        if missing:
-            rows = ", ".join(["(%s, %s, %s, 0)"] * len(missing))
-            params = [
-                value
-                for key, name in missing.items()
-                for value in (name, key, search.field_line(name))
-            ]
-            with connections[self.db].cursor() as cursor:
-                cursor.execute(_INSERT_MISSING_GENRES.format(rows=rows), params)
-                for pk, name, key, search_name in cursor.fetchall():
-                    genre = Genre(
-                        pk=pk, name=name, key=key, search_name=search_name, movie_count=0
-                    )
-                    genre._state.adding = False
-                    genre._state.db = self.db
-                    created.append(genre)
-            by_key.update((genre.key, genre) for genre in created)
-            if created:
-                # Inserted past the signals: their words are counted here.
-                from catalog import vocabulary  # it reads these models
-
-                vocabulary.genres_added([genre.name for genre in created], self.db)
-            if len(by_key) < len(wanted):
-                by_key.update(
-                    (genre.key, genre)
-                    for genre in self.filter(key__in=[k for k in wanted if k not in by_key])
-                )
-        return ResolvedGenres(by_key, created)
 
 
 class Genre(models.Model):
@@ -119,8 +60,8 @@ class Genre(models.Model):
     key = models.TextField(unique=True, editable=False)
     # The name as search terms are matched against it (catalog.search).
     search_name = models.TextField(editable=False, default="")
-    # How many movies have this genre. Written by the database only (increments
-    # and recounts, see catalog.upkeep): save() never writes back a count it read.
+    # How many movies have this genre: moved in the database by the links each
+    # write adds or removes (catalog.writes), never written back from a read.
     # The column default lets code that predates it insert genres (rolling deploys).
     movie_count = models.PositiveIntegerField(default=0, db_default=0, editable=False)
 
@@ -134,20 +75,6 @@ class Genre(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def save(self, *args, **kwargs) -> None:
-        self.name = clean_text(self.name)
-        self.key = genre_key(self.name)
-        self.search_name = search.field_line(self.name)
-        if not self._state.adding:
-            # The count read with the row may be out of date by now: keep the row's.
-            fields = kwargs.get("update_fields")
-            if fields is None:
-                fields = [
-                    field.name for field in self._meta.concrete_fields if not field.primary_key
-                ]
-            kwargs["update_fields"] = [name for name in fields if name != "movie_count"]
-        super().save(*args, **kwargs)
 
     def clean(self) -> None:
         try:
@@ -236,7 +163,7 @@ class Movie(models.Model):
     # index of these on PostgreSQL (migration 0011).
     digit_pairs = models.TextField(editable=False, default="")
     # The ids of its genres as the keys of an object ({"7": true}), kept with the
-    # links (catalog.upkeep): a search tests a movie's genres on its own row,
+    # links (catalog.writes): a search tests a movie's genres on its own row,
     # so an order index that includes it answers without visiting the links.
     # A deleted genre's id may stay: ids are never reused, and no search asks
     # for a genre that is gone.
@@ -299,15 +226,6 @@ class Movie(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.director})"
 
-    def save(self, *args, **kwargs) -> None:
-        self.name = clean_text(self.name)
-        self.director = clean_text(self.director)
-        # The derived columns are rebuilt on the way in (catalog.upkeep.movie_saving).
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None:
-            kwargs["update_fields"] = {*update_fields, "search_text", "name_words", "digit_pairs"}
-        super().save(*args, **kwargs)
-
     def clean(self) -> None:
         # Invisible characters are reported by the fields' validators.
         with contextlib.suppress(InvalidText):
@@ -359,7 +277,7 @@ class CatalogueVersion(models.Model):
 
     Cached responses and ETags are keyed by it, so no cached answer outlives a
     change, whichever process (web worker, admin, populate_db) made it. Writes
-    raise it through catalog.upkeep.
+    raise it through catalog.versions.
     """
 
     SINGLETON_ID = 1
@@ -384,7 +302,7 @@ class Word(models.Model):
 
     ``movies`` counts the movies (by name or director) and the genres whose
     names use it; a word goes when no movie or genre uses it any more. Kept
-    right on every write by catalog.upkeep and the importer.
+    right on every write by catalog.writes.
     """
 
     word = models.TextField(unique=True)

@@ -4,8 +4,9 @@ The vocabulary is every word of the movies' names and directors and of the
 genres' names, as catalog.search.words splits them (maximal runs of ``\\w``
 in the normalised text), words with a digit left out. Each word is stored
 once (``Word``) with the number of movies (by name or director) and genres that
-use it; a word whose number reaches 0 goes. catalog.upkeep keeps it right on
-every ORM write, the importer on its bulk writes; rebuild() recomputes it.
+use it; a word whose number reaches 0 goes. catalog.writes keeps it right on
+every write, by the words each adds and removes; catalog.consistency checks
+and repairs it.
 
 A search that finds nothing may have a correction. A term may be one edit
 from the word that replaces it when the longer of the two has 5 to 8
@@ -30,16 +31,15 @@ import itertools
 import math
 import operator
 import re
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import lru_cache, reduce
 
-from django.db import connections, router, transaction
+from django.db import connections, router
 from django.db.models import Q, Sum
 from django.db.models.functions import Length
 from rapidfuzz.distance import OSA
 
-from catalog.models import Genre, Movie, Word
+from catalog.models import Word
 from catalog.search import InvalidSearch, terms_as_typed, words
 
 # Words pg_trgm splits into trigrams exactly as words_of splits text into words.
@@ -120,49 +120,6 @@ def shift(changes: Mapping[str, int], using: str) -> None:
         for start in range(0, len(fewer), _ROWS_PER_STATEMENT):
             gone = fewer[start : start + _ROWS_PER_STATEMENT]
             cursor.execute(_DELETE_UNUSED.format(words=", ".join(["%s"] * len(gone))), gone)
-
-
-def genres_added(names: Iterable[str], using: str) -> None:
-    """Count the words of new genres with these names."""
-    counted: Counter[str] = Counter()
-    for name in names:
-        counted.update(words_of(name))
-    shift(counted, using)
-
-
-def catalogue_words(using: str | None = None) -> Counter[str]:
-    """Each word's count, computed from every movie and genre, in bounded memory per chunk."""
-    using = using or router.db_for_write(Word)
-    counted: Counter[str] = Counter()
-    last = 0
-    movies = Movie.objects.using(using).order_by("pk")
-    while True:
-        chunk = list(movies.filter(pk__gt=last).values_list("pk", "name", "director")[:_CHUNK])
-        if not chunk:
-            break
-        for _, name, director in chunk:
-            counted.update(movie_words(name, director))
-        last = chunk[-1][0]
-    for name in Genre.objects.using(using).values_list("name", flat=True):
-        counted.update(words_of(name))
-    return counted
-
-
-def rebuild(using: str | None = None) -> int:
-    """Recompute the whole vocabulary from the catalogue; returns its number of words.
-
-    For repairs. Call it holding the catalogue lock, so that no writer moves a
-    count meanwhile.
-    """
-    using = using or router.db_for_write(Word)
-    counted = catalogue_words(using)
-    with transaction.atomic(using=using):
-        Word.objects.using(using).all().delete()
-        Word.objects.using(using).bulk_create(
-            [Word(word=word, movies=count) for word, count in sorted(counted.items())],
-            batch_size=_ROWS_PER_STATEMENT,
-        )
-    return len(counted)
 
 
 # Corrections

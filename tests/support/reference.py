@@ -4,38 +4,146 @@ Search, written from the definition, field by field, without the stored
 search_text: a movie matches when every term is a case- and accent-insensitive
 substring of its name, director, popularity, imdb_score or one of its genre
 names. A genre's movie count, counted from the links rather than read from
-Genre.movie_count.
+Genre.movie_count. The vocabulary and "did you mean", from their definitions.
+
+Movies are Movie rows, or Row values a test keeps of its own (a model of what
+the catalogue should hold).
 """
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from catalog.models import Genre, Movie
 from catalog.search import normalise
+
+
+@dataclass(frozen=True)
+class Row:
+    """A movie as the references read it."""
+
+    pk: int
+    name: str
+    director: str
+    popularity: float
+    imdb_score: float
+    genres: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, movie: Movie | Row) -> Row:
+        if isinstance(movie, Row):
+            return movie
+        genres = tuple(genre.name for genre in movie.genres.all())
+        return cls(
+            movie.pk, movie.name, movie.director, movie.popularity, movie.imdb_score, genres
+        )
 
 
 def reference_terms(query: str) -> list[str]:
     return [term for term in re.split(r"[\s,\x00]+", normalise(query)) if term]
 
 
-def movie_fields(movie: Movie) -> list[str]:
+def movie_fields(movie: Movie | Row) -> list[str]:
+    row = Row.of(movie)
     return [
-        movie.name,
-        movie.director,
-        repr(float(movie.popularity)),
-        repr(float(movie.imdb_score)),
-        *(genre.name for genre in movie.genres.all()),
+        row.name,
+        row.director,
+        repr(float(row.popularity)),
+        repr(float(row.imdb_score)),
+        *row.genres,
     ]
 
 
-def reference_search(movies: list[Movie], query: str) -> set[int]:
+def reference_search(movies: Iterable[Movie | Row], query: str) -> set[int]:
     terms = reference_terms(query)
     return {
         movie.pk
         for movie in movies
         if all(any(term in normalise(field) for field in movie_fields(movie)) for term in terms)
     }
+
+
+def text_words(text: str) -> set[str]:
+    """The vocabulary's words of a text: runs of word characters, normalised, none with a digit."""
+    return {word for word in re.findall(r"\w+", normalise(text)) if not re.search(r"\d", word)}
+
+
+def reference_words(
+    movies: Iterable[Movie | Row] | None = None, genre_names: Iterable[str] | None = None
+) -> dict[str, int]:
+    """Each word's count, by brute force over every movie and genre (those stored by default)."""
+    rows = [Row.of(movie) for movie in (Movie.objects.all() if movies is None else movies)]
+    if genre_names is None:
+        genre_names = Genre.objects.values_list("name", flat=True)
+    counted: Counter[str] = Counter()
+    for row in rows:
+        counted.update(text_words(row.name) | text_words(row.director))
+    for name in genre_names:
+        counted.update(text_words(name))
+    return dict(counted)
+
+
+def osa(a: str, b: str) -> int:
+    """The optimal string alignment distance, from its definition."""
+    rows = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            rows[i][j] = min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                rows[i][j] = min(rows[i][j], rows[i - 2][j - 2] + 1)
+    return rows[len(a)][len(b)]
+
+
+def allowed_edits(term: str, word: str) -> int:
+    """The edits the definition allows: by the longer word, none with a digit."""
+    longer = max(len(term), len(word))
+    if re.search(r"\d", term + word) or longer < 5:
+        return 0
+    return 1 if longer <= 8 else 2
+
+
+def reference_did_you_mean(
+    query: str,
+    movies: Iterable[Movie | Row] | None = None,
+    genre_names: Iterable[str] | None = None,
+) -> str | None:
+    """did_you_mean from the definition, over every movie, without the stored vocabulary."""
+    rows = [
+        Row.of(movie)
+        for movie in (Movie.objects.prefetch_related("genres") if movies is None else movies)
+    ]
+    if reference_search(rows, query):
+        return None
+    words = reference_words(rows, genre_names)
+    terms = list(dict.fromkeys(reference_terms(query)))
+    # The query's pieces: the words of each term, what lies between them, spaces.
+    pieces = " ".join(terms)
+    choices = []
+    for piece in re.split(r"(\w+)", pieces):
+        misspelt = re.fullmatch(r"\w+", piece) and not any(piece in word for word in words)
+        near = sorted(
+            (osa(piece, word), -count, word)
+            for word, count in words.items()
+            if misspelt and osa(piece, word) <= allowed_edits(piece, word)
+        )
+        choices.append([word for _, _, word in near[:4]] or [piece])
+    if "".join(texts[0] for texts in choices) == pieces and all(len(t) == 1 for t in choices):
+        return None
+    # Every combination of the pieces' closest words, fewest steps down the lists first.
+    combinations = sorted(
+        itertools.product(*(range(len(texts)) for texts in choices)),
+        key=lambda steps: (sum(steps), steps),
+    )[:4]
+    for steps in combinations:
+        suggestion = "".join(texts[step] for texts, step in zip(choices, steps, strict=True))
+        if reference_search(rows, suggestion):
+            return suggestion
+    return None
 
 
 def real_movie_counts() -> dict[str, int]:

@@ -1,7 +1,7 @@
 """Caching of catalogue reads: ETags, Cache-Control and a server-side response cache.
 
 Both the ETag and the cache keys start with the catalogue version, which every
-write raises in its own transaction (catalog.upkeep). A write therefore
+write raises in its own transaction (catalog.versions). A write therefore
 invalidates every cached response and every ETag at once, in every process,
 without deleting keys; stale entries simply age out.
 
@@ -11,7 +11,7 @@ time, before Django REST framework or the site's views run at all, and
 CachedReadMixin keeps list data for the other reads (signed-in clients, the
 browsable API). What one layer tells the other about a request travels in its
 CatalogueRead. With Redis as the cache, the version published there
-(catalog.upkeep) spares a repeated read its database query. Plain Django views
+(catalog.versions) spares a repeated read its database query. Plain Django views
 (the site's pages) get the API's ETags, Cache-Control and throttles through
 conditional_page and throttle_wait.
 """
@@ -41,7 +41,7 @@ from catalog.api.errors import DatabaseUnavailable, api_unavailable
 from catalog.api.requests import SITE_PAGE_ROUTES, is_anonymous_read
 from catalog.models import CatalogueVersion
 from catalog.search import InvalidSearch, terms_as_typed
-from catalog.upkeep import VERSION_HINT_KEY, publish_version, shares_versions
+from catalog.versions import VERSION_HINT_KEY, publish_version, shares_versions
 
 CACHE_KEY_PREFIX = "api-response"
 BYTES_KEY_PREFIX = "api-bytes"

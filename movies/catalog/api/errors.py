@@ -21,6 +21,8 @@ from rest_framework.exceptions import APIException, NotFound, PermissionDenied, 
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from catalog import writes
+
 NOT_FOUND = "Not found."
 BAD_REQUEST = "Bad request."
 SERVER_ERROR = "Internal server error."
@@ -70,7 +72,28 @@ def _summary(errors: dict[str, list[str]]) -> str:
     )
 
 
+class Conflict(APIException):
+    status_code = 409
+    default_detail = "The request conflicts with the catalogue."
+    default_code = "conflict"
+
+
+def as_api_error(refused: writes.WriteRefused) -> APIException:
+    """The HTTP error of a write the catalogue refused."""
+    message = str(refused)
+    if isinstance(refused, writes.NotFound):
+        return NotFound(message)
+    if isinstance(refused, writes.NewGenresRefused):
+        return PermissionDenied(message)
+    detail = {refused.field: [message]} if refused.field else [message]
+    if isinstance(refused, writes.Duplicate):
+        return Conflict(detail)
+    return ValidationError(detail)
+
+
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, writes.WriteRefused):
+        exc = as_api_error(exc)
     # DRF's own handler turns Django's Http404 and PermissionDenied into these.
     if isinstance(exc, Http404):
         exc = NotFound()

@@ -3,34 +3,17 @@
 Movies are written with genre names (``"genre": ["Drama", "War"]``) and read
 with genre objects (``[{"id": 7, "name": "Drama"}]``); missing genres are
 created (by accounts that may add genres), matched by genre_key as populate_db
-matches them. Text is stored as catalog.text cleans it.
+matches them. Text is stored as catalog.text cleans it. The serializers only
+check and read fields: the views hand what they checked to catalog.writes.
 """
 
 from __future__ import annotations
 
-from django.db import IntegrityError, models, transaction
+from django.db import models
 from rest_framework import serializers
-from rest_framework.exceptions import APIException, PermissionDenied
 
-from catalog import search
-from catalog.models import (
-    DUPLICATE_GENRE,
-    DUPLICATE_MOVIE,
-    GENRE_NAME_MAX_LENGTH,
-    MAX_GENRES,
-    Genre,
-    ListedMovie,
-    Movie,
-)
+from catalog.models import GENRE_NAME_MAX_LENGTH, MAX_GENRES, Genre, ListedMovie, Movie
 from catalog.text import InvalidText, clean_text
-
-NO_GENRE_CREATION = "This account may not add genres: {names} would be new."
-
-
-class Conflict(APIException):
-    status_code = 409
-    default_detail = "The request conflicts with the catalogue."
-    default_code = "conflict"
 
 
 class CatalogueTextField(serializers.CharField):
@@ -81,23 +64,8 @@ class GenreWithCountSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "movie_count"]
         validators: list = []
 
-    def validate_name(self, name: str) -> str:
-        clashes = Genre.objects.named(name)
-        if self.instance is not None:
-            clashes = clashes.exclude(pk=self.instance.pk)
-        if clashes.exists():
-            raise Conflict({"name": [DUPLICATE_GENRE]})
-        return name
-
     def to_representation(self, genre: Genre) -> dict:
         return {"id": genre.pk, "name": genre.name, "movie_count": genre.movie_count}
-
-    def save(self, **kwargs):
-        try:
-            with transaction.atomic():
-                return super().save(**kwargs)
-        except IntegrityError:
-            raise Conflict({"name": [DUPLICATE_GENRE]}) from None
 
 
 class MovieSerializer(serializers.ModelSerializer):
@@ -140,56 +108,18 @@ class MovieWriteSerializer(serializers.ModelSerializer):
     class Meta:
         model = Movie
         fields = ["name", "director", "popularity", "imdb_score", "genre"]
-        # (name, director) uniqueness is checked in validate(), answering 409.
+        # (name, director) uniqueness is catalog.writes' to check, under its lock.
         validators: list = []
 
-    def validate(self, attrs: dict) -> dict:
-        name = attrs.get("name", getattr(self.instance, "name", None))
-        director = attrs.get("director", getattr(self.instance, "director", None))
-        others = Movie.objects.filter(name=name, director=director)
-        if self.instance is not None:
-            others = others.exclude(pk=self.instance.pk)
-        if others.exists():
-            raise Conflict({"name": [DUPLICATE_MOVIE]})
-        return attrs
+    def movie_fields(self) -> dict:
+        """What was sent, as catalog.writes takes it: genres by name, under ``genres``."""
+        fields = dict(self.validated_data)
+        if "genre" in fields:
+            fields["genres"] = fields.pop("genre")
+        return fields
 
-    def to_representation(self, movie: Movie) -> dict:
-        return MovieSerializer().to_representation(ListedMovie.of(movie))
-
-    def save(self, **kwargs) -> Movie:
-        genre_names = self.validated_data.pop("genre", None)
-        try:
-            with transaction.atomic():
-                genres = None
-                if genre_names is not None:
-                    resolved = Genre.objects.resolve(genre_names)
-                    self._check_may_create(resolved.created)
-                    genres = {resolved[name] for name in genre_names}
-                self._check_document()
-                movie = super().save(**kwargs)
-                if genres is not None:
-                    movie.genres.set(genres)
-        except IntegrityError:
-            raise Conflict({"name": [DUPLICATE_MOVIE]}) from None
-        return movie
-
-    def _check_may_create(self, created: list[Genre]) -> None:
-        request = self.context.get("request")
-        if created and request is not None and not request.user.has_perm("catalog.add_genre"):
-            names = ", ".join(sorted(genre.name for genre in created))
-            raise PermissionDenied(NO_GENRE_CREATION.format(names=names))
-
-    def _check_document(self) -> None:
-        """Refuse, as a 400 naming the field, a movie whose search text would not fit."""
-        fields = {**self._current_fields(), **self.validated_data}
-        error = search.document_error(fields)
-        if error is not None:
-            raise serializers.ValidationError({error.field: [str(error)]})
-
-    def _current_fields(self) -> dict:
-        if self.instance is None:
-            return {}
-        return {field: getattr(self.instance, field) for field in search.DOCUMENT_FIELDS}
+    def to_representation(self, movie: ListedMovie) -> dict:
+        return MovieSerializer().to_representation(movie)
 
 
 class TokenRequestSerializer(serializers.Serializer):

@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from catalog import writes
 from catalog.api import schema as docs
 from catalog.api.caching import CachedReadMixin
 from catalog.api.filters import (
@@ -42,7 +43,7 @@ from catalog.api.serializers import (
 )
 from catalog.models import Genre, ListedMovie, Movie
 from catalog.suggestions import InvalidSuggestion, suggest
-from catalog.upkeep import lock_catalogue
+from catalog.versions import lock_catalogue
 
 INVALID_CREDENTIALS = "Unable to log in with the given username and password."
 NOT_STAFF = "Only staff accounts get API tokens."
@@ -72,14 +73,14 @@ def suggestion_limit(params) -> int:
 
 
 class SerialWritesMixin(_ViewSet):
-    """Each write in one transaction that first takes the catalogue lock.
+    """Each write request in one transaction that first takes the catalogue lock.
 
-    Every writer takes that lock before any row (catalog.upkeep), so API
-    writes run one at a time, never wait for each other in a circle, and
-    validate against what the writes before them committed: a PATCH racing a
-    DELETE of the same movie sees it gone (404), two renames that would
-    together make a movie too long cannot both pass, and a genre deleted
-    meanwhile is created again rather than linked to a row that is gone.
+    The write itself is catalog.writes', which takes the same lock (every
+    writer does, the importer and the admin too); taken before the request
+    reads anything, it makes API writes queue behind other writers in one
+    order and validate against what they committed: a PATCH racing a DELETE
+    of the same movie sees it gone (404), two renames that would together
+    make a movie too long cannot both pass.
     """
 
     def create(self, request, *args, **kwargs):
@@ -143,6 +144,24 @@ class MovieViewSet(CachedReadMixin, SerialWritesMixin, viewsets.ModelViewSet):
         if self.action in ("create", "update", "partial_update"):
             return MovieWriteSerializer
         return MovieSerializer
+
+    def perform_create(self, serializer) -> None:
+        serializer.instance = writes.create_movie(
+            **serializer.movie_fields(), may_create_genres=self._may_create_genres()
+        )
+
+    def perform_update(self, serializer) -> None:
+        serializer.instance = writes.update_movie(
+            serializer.instance.pk,
+            **serializer.movie_fields(),
+            may_create_genres=self._may_create_genres(),
+        )
+
+    def perform_destroy(self, instance) -> None:
+        writes.delete_movie(instance.pk)
+
+    def _may_create_genres(self) -> bool:
+        return self.request.user.has_perm("catalog.add_genre")
 
     def get_queryset(self):
         if self.action == "list":
@@ -215,6 +234,17 @@ class GenreViewSet(CachedReadMixin, SerialWritesMixin, viewsets.ModelViewSet):
 
     def get_queryset(self):
         return Genre.objects.order_by("name", "id")
+
+    def perform_create(self, serializer) -> None:
+        serializer.instance = writes.create_genre(name=serializer.validated_data["name"])
+
+    def perform_update(self, serializer) -> None:
+        if "name" in serializer.validated_data:
+            name = serializer.validated_data["name"]
+            serializer.instance = writes.rename_genre(serializer.instance.pk, name=name)
+
+    def perform_destroy(self, instance) -> None:
+        writes.delete_genre(instance.pk)
 
 
 @extend_schema(

@@ -1,4 +1,4 @@
-"""``manage.py populate_db [PATH | -]``: load a catalogue file (see catalog.importer)."""
+"""``manage.py populate_db [PATH | -]``: load a catalogue file (catalog.writes.import_file)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog.importer import CatalogueError, import_file, import_records, read_records
+from catalog.importer import CatalogueError, read_records
 from catalog.models import Movie
+from catalog.writes import import_file, import_records
 
 DEFAULT_PATH = settings.REPO_ROOT / "fixtures" / "imdb.json"
 PROGRESS_BAR_MIN_BYTES = 5 * 1024 * 1024
