@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from http.client import HTTPConnection
+from urllib.parse import urlencode
 
 import pytest
 
@@ -152,3 +153,92 @@ def test_requests_nginx_rejects_are_answered_in_the_api_json_error_shape(
     assert (answer["status"], answer["code"], answer["errors"]) == (status, code, {})
     if detail is not None:
         assert answer == error_body(status, code, detail)
+
+
+# After a write returns, no reader gets an answer from before it.
+
+FRESHNESS_REDIS_URL = "redis://127.0.0.1:6379/13"
+
+
+def redis_answers() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as connection:
+            connection.sendall(b"PING\r\n")
+            return connection.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def request(port: int, method: str, target: str, body=None, **headers) -> tuple[int, dict, dict]:
+    connection = HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        payload = json.dumps(body) if body is not None else None
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+        connection.request(method, target, body=payload, headers=headers)
+        response = connection.getresponse()
+        raw = response.read()
+    finally:
+        connection.close()
+    return response.status, dict(response.getheaders()), json.loads(raw) if raw else {}
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory) -> Iterator[tuple[int, str]]:
+    """gunicorn behind nginx with Redis as the cache, the fixture loaded; its port and a token."""
+    from tests.support.servers import manage, sqlite_url
+
+    if not redis_answers():
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    import redis
+
+    redis.Redis.from_url(FRESHNESS_REDIS_URL).flushdb()
+    folder = tmp_path_factory.mktemp("deployed")
+    url = sqlite_url(folder / "db.sqlite3")
+    manage(url, "migrate", "--no-input")
+    manage(url, "populate_db")
+    create = "from django.contrib.auth.models import User; User.objects.create_superuser('ed')"
+    manage(url, "shell", "-c", create)
+    token = manage(url, "api_token", "issue", "ed").strip()
+    # Readers many more than a client may be: the throttles are not what is tested.
+    environment = {
+        "REDIS_URL": FRESHNESS_REDIS_URL,
+        "NUM_PROXIES": "1",
+        "THROTTLE_ANON_RATE": "100000/minute",
+    }
+    with ExitStack() as stack:
+        server = stack.enter_context(start_gunicorn(url, folder / "server.log", **environment))
+        proxy = stack.enter_context(Nginx(port=free_port(), upstream=f"127.0.0.1:{server.port}"))
+        yield proxy.port, token
+
+
+def test_after_a_write_returns_every_reader_through_nginx_gets_it(deployed):
+    port, token = deployed
+    staff = {"Authorization": f"Token {token}"}
+    status, _, listing = request(port, "GET", "/api/movies?ordering=name&limit=30")
+    assert status == 200, listing
+    for round_, movie in enumerate(listing["results"]):
+        # One term no other movie holds, without a digit (scores hold digits).
+        new_name = "Qzx" + "".join(chr(ord("a") + int(digit)) for digit in str(round_))
+        search = f"/api/movies?search={new_name}"
+        old_search = f"/api/movies?{urlencode({'search': movie['name'], 'limit': 100})}"
+        # Answers cached before the write, by every worker and in Redis.
+        for _ in range(3):
+            assert request(port, "GET", search)[2]["count"] == 0
+            request(port, "GET", old_search)
+        _, headers, _ = request(port, "GET", old_search)
+        status, _, written = request(
+            port, "PATCH", f"/api/movies/{movie['id']}", {"name": new_name}, **staff
+        )
+        assert status == 200, written
+        for _ in range(4):  # whichever worker answers, from whatever cache
+            assert [found["id"] for found in request(port, "GET", search)[2]["results"]] == [
+                movie["id"]
+            ]
+            _, _, old = request(port, "GET", old_search)
+            assert movie["id"] not in [found["id"] for found in old["results"]]
+            assert request(port, "GET", f"/api/movies/{movie['id']}")[2]["name"] == new_name
+            revalidated, _, _ = request(
+                port, "GET", old_search, **{"If-None-Match": headers["ETag"]}
+            )
+            assert revalidated == 200
