@@ -191,3 +191,41 @@ def test_the_movie_list_takes_only_its_own_filters_from_the_url(admin_client, lo
     MovieFactory()
     response = admin_client.get(f"/admin/catalog/movie/?{lookup}")
     assert response.status_code in (302, 400)  # Django's answer to a lookup it does not offer
+
+
+@pytest.mark.requires_postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("reads_from_primary")
+def test_a_save_racing_a_genre_delete_is_a_form_error_not_a_500(admin_client):
+    import threading
+
+    from django.db import connections
+
+    from catalog import writes
+
+    noir, drama = GenreFactory(name="Noir"), GenreFactory(name="Drama")
+    movie = MovieFactory(genres=[drama])
+    deleting, release = threading.Event(), threading.Event()
+
+    def delete_noir_slowly() -> None:
+        try:
+            with writes.catalogue_write():
+                writes.delete_genre(noir.pk)
+                deleting.set()
+                release.wait(10)
+        finally:
+            deleting.set()
+            connections.close_all()
+
+    deleter = threading.Thread(target=delete_noir_slowly)
+    deleter.start()
+    assert deleting.wait(10)
+    threading.Timer(0.5, release.set).start()  # the save below waits for the lock meanwhile
+    form = {"name": movie.name, "director": movie.director, "popularity": "50", "imdb_score": "5"}
+    response = admin_client.post(
+        f"/admin/catalog/movie/{movie.pk}/change/", {**form, "genres": [noir.pk]}
+    )
+    deleter.join(10)
+    assert response.status_code == 200
+    assert "genres" in response.context["adminform"].form.errors
+    assert list(Movie.objects.get(pk=movie.pk).genres.values_list("name", flat=True)) == ["Drama"]

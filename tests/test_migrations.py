@@ -228,3 +228,28 @@ def test_digit_pairs_are_filled_for_the_movies_already_there_and_can_go_again():
             )
         ]
         assert "digit_pairs" not in columns
+
+
+def test_after_a_rolling_deploy_of_the_digit_pairs_the_check_finds_only_what_old_code_wrote():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from catalog import consistency, writes
+    from catalog.models import Movie
+
+    for name, popularity in [("Laura", 70.0), ("Se7en", 9.5), ("Heat", 83.0)]:
+        writes.create_movie(
+            name=name, director="D", popularity=popularity, imdb_score=8.0, genres=["Noir"]
+        )
+    migrate(BEFORE_DIGIT_PAIRS)
+    migrate()
+    assert list(consistency.check()) == []
+    # A machine still on the old release writes a movie: its text, not its pairs.
+    Movie.objects.filter(name="Laura").update(search_text="laura\nd\n71.0\n8.0", digit_pairs="")
+    Movie.objects.filter(name="Laura").update(popularity=71.0)
+    found = {(d.subject, d.field) for d in consistency.check()}
+    assert found == {("movie", "digit_pairs")}
+    call_command("check_catalogue", "--repair", stdout=StringIO())
+    assert list(consistency.check()) == []
+    assert found_by("71") == ["Laura"]
