@@ -409,6 +409,26 @@ def genre_details(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def consistency_details(result: dict[str, Any]) -> str:
+    lines = [
+        f"check_catalogue, {result['movies']:,} movies ({result['label']})",
+        "",
+        "| step | seconds | peak RSS | exit status | differences |",
+        "|---|---|---|---|---|",
+    ]
+    for step in result["steps"]:
+        rss = step["peak_rss_mb"]
+        cells = [
+            step["step"],
+            f"{step['seconds']:.1f}",
+            "-" if rss is None else f"{rss:.0f} MB",
+            str(step["exit_status"]),
+            f"{step['differences']:,}",
+        ]
+        lines.append(row(cells))
+    return "\n".join(lines)
+
+
 def yes_no(met: bool) -> str:
     return "yes" if met else "**no**"
 
@@ -521,6 +541,7 @@ def details(results: Sequence[dict[str, Any]]) -> str:
         "load": load_details,
         "genre": genre_details,
         "search-quality": quality_details,
+        "consistency": consistency_details,
     }
     tables = [import_details(imports)] if imports else []
     tables += [renderers[r["benchmark"]](r) for r in results if r["benchmark"] in renderers]
