@@ -5,6 +5,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from operations.metrics import OTHER_METHOD, UNMATCHED_ROUTE
+from tests.factories import MovieFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -37,3 +38,32 @@ def test_made_up_methods_and_unknown_paths_add_at_most_one_label_value_each(clie
 def test_known_methods_keep_their_own_label(client):
     client.options("/api/genres")
     assert "OPTIONS" in label_values("method")
+
+
+def test_routes_are_labelled_by_their_names_never_their_patterns(client):
+    movie = MovieFactory()
+    for path in (
+        "/api/movies",
+        f"/api/movies/{movie.pk}",
+        f"/api/movies/{movie.pk}/",
+        "/api/movies/suggest?q=mo",
+        "/api/schema",
+        "/api/schema/",
+        "/api/nowhere",
+        "/",
+        f"/movies/{movie.pk}",
+        "/admin/login/",
+    ):
+        client.get(path)
+    routes = label_values("route")
+    assert {
+        "movie-list",
+        "movie-detail",
+        "movie-suggest",
+        "schema",
+        "api-not-found",
+        "site-search",
+        "site-movie",
+        "admin:login",
+    } <= routes
+    assert not [route for route in routes if not route or set(route) & set("^$?()[]{}<>/")]

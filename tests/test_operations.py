@@ -103,7 +103,7 @@ def test_metrics_count_requests_per_route_and_status(client):
     client.get("/api/movies")
     client.get("/api/movies?limit=abc")
     body = client.get("/metrics").content.decode()
-    assert 'movies_http_requests_total{method="GET",route="api/movies/?$",status="200"}' in body
+    assert 'movies_http_requests_total{method="GET",route="movie-list",status="200"}' in body
     assert 'status="400"' in body
     assert "movies_db_queries_total" in body
     assert "movies_http_request_duration_seconds_bucket" in body

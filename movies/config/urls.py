@@ -9,7 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("catalog.api.urls")),
     # Unknown API URLs answer in the API's JSON error shape, DEBUG or not.
-    re_path(r"^api/", api_page_not_found),
+    re_path(r"^api/", api_page_not_found, name="api-not-found"),
     path("livez", livez, name="livez"),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),

@@ -1,9 +1,10 @@
 """Prometheus metrics: requests, latencies and database queries per route.
 
-Every label takes its values from a fixed set, whatever clients send: a
-made-up method counts as "other" and a path no route matches as "unmatched",
-so /metrics cannot be grown by requests (each label value is a time series
-kept for the life of the worker).
+Every label takes its values from a fixed set, whatever clients send: a route
+is the name of the URL pattern that matched (``movie-detail``), a made-up
+method counts as "other" and a path no route matches as "unmatched", so
+/metrics cannot be grown by requests (each label value is a time series kept
+for the life of the worker).
 
 Under gunicorn each worker keeps its own counters; set PROMETHEUS_MULTIPROC_DIR
 to a directory the workers share to have /metrics aggregate them all
@@ -47,9 +48,12 @@ UNMATCHED_ROUTE = "unmatched"
 
 
 def _route(request: HttpRequest) -> str:
-    """The URL pattern that matched, never the path itself."""
+    """The name of the route that matched (namespaced: ``admin:index``), never the path.
+
+    A route without a name is known by its view's dotted path, as Django names it.
+    """
     match = getattr(request, "resolver_match", None)
-    return match.route if match is not None else UNMATCHED_ROUTE
+    return match.view_name if match is not None else UNMATCHED_ROUTE
 
 
 def _method(request: HttpRequest) -> str:
