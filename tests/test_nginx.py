@@ -19,6 +19,7 @@ import pytest
 from catalog.api.errors import TOO_LARGE, UNAVAILABLE, error_body
 from config.gunicorn_json import BAD_REQUEST, URI_TOO_LONG
 from deploy.nginx import NOT_INSTALLED, Nginx, nginx_binary
+from operations.metrics import LOCAL_ONLY
 from tests.support.servers import (
     WORKERS,
     Gunicorn,
@@ -90,6 +91,24 @@ def test_without_nginx_as_many_stalled_clients_as_workers_stop_gunicorn_answerin
     with slow_clients(gunicorn.port, WORKERS), pytest.raises(TimeoutError):
         healthz_seconds(gunicorn.port, timeout=PROMPT_SECONDS)
     assert healthz_seconds(gunicorn.port) < PROMPT_SECONDS  # free once they hang up
+
+
+def get(port: int, path: str) -> tuple[int, bytes]:
+    connection = HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_metrics_are_refused_through_nginx_and_served_to_a_scraper_on_the_machine(nginx, gunicorn):
+    # Production settings: DEBUG off, no METRICS_TOKEN.
+    assert get(nginx.port, "/metrics") == (403, LOCAL_ONLY.encode())
+    status, body = get(gunicorn.port, "/metrics")
+    assert status == 200
+    assert b"movies_http_requests_total" in body
 
 
 def test_nginx_answers_in_the_api_json_shape_when_gunicorn_is_down():
