@@ -1,14 +1,19 @@
-"""The shipped nginx configuration (``deploy/nginx.conf``) for any port and upstream.
+"""The shipped nginx configuration (``deploy/nginx.conf``) for a machine, address and upstream.
 
-``python deploy/nginx.py --listen 80 --upstream 127.0.0.1:8000 > nginx.conf`` prints
-it; ``Nginx`` runs it in a directory of its own, for the tests and the benchmarks.
-Only the ``listen`` address and the upstream ``server`` change: everything else
-is the shipped file as it stands.
+``python deploy/nginx.py --listen 10.0.0.12:8080 --upstream 127.0.0.1:8000 > nginx.conf``
+prints it; ``Nginx`` runs it in a directory of its own, for the tests, the
+benchmarks and ``make serve``. Only three things change: the ``listen`` address,
+the upstream ``server``, and the open files and connections of each worker,
+which are lowered (in the shipped proportion) to what the machine lets a
+process open (its hard ``RLIMIT_NOFILE``, ``ulimit -Hn``) when that is below the
+shipped 40,000, so that nginx never fails to raise its limit. Everything else is
+the shipped file as it stands.
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import signal
 import socket
@@ -20,20 +25,40 @@ from collections.abc import Sequence
 from pathlib import Path
 
 CONFIG = Path(__file__).with_name("nginx.conf")
-SHIPPED_LISTEN = "listen 8080;"
+SHIPPED_LISTEN = "listen 127.0.0.1:8080;"
 SHIPPED_UPSTREAM = "server 127.0.0.1:8000;"
+# Each worker's open files, and its connections: a proxied request holds two
+# connections (the client's and gunicorn's) and may buffer to temporary files.
+OPEN_FILES = 40000
+CONNECTIONS = 16384
+SHIPPED_OPEN_FILES = f"worker_rlimit_nofile {OPEN_FILES};"
+SHIPPED_CONNECTIONS = f"worker_connections {CONNECTIONS};"
 NOT_SHIPPED_ONCE = "deploy/nginx.conf must hold {line!r} exactly once"
 NOT_INSTALLED = "nginx is not installed (Debian: apt-get install nginx; CI: .ci/install-nginx)"
 DID_NOT_START = "nginx did not start: {log}"
 STARTUP_SECONDS = 10.0
 
 
-def render(*, listen: str, upstream: str) -> str:
-    """The shipped configuration listening on ``listen``, proxying to ``upstream``."""
+def open_files_allowed() -> int:
+    """The most files this machine lets a process open: its hard RLIMIT_NOFILE."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return OPEN_FILES if hard == resource.RLIM_INFINITY else hard
+
+
+def render(*, listen: str, upstream: str, open_files: int | None = None) -> str:
+    """The shipped configuration listening on ``listen``, proxying to ``upstream``.
+
+    Each worker opens at most ``open_files`` files (by default what this process
+    may open, ``open_files_allowed()``), never more than the shipped 40,000, and
+    takes connections in the shipped proportion to them.
+    """
+    files = min(OPEN_FILES, open_files_allowed() if open_files is None else open_files)
     text = CONFIG.read_text()
     for shipped, wanted in (
         (SHIPPED_LISTEN, f"listen {listen};"),
         (SHIPPED_UPSTREAM, f"server {upstream};"),
+        (SHIPPED_OPEN_FILES, f"worker_rlimit_nofile {files};"),
+        (SHIPPED_CONNECTIONS, f"worker_connections {CONNECTIONS * files // OPEN_FILES};"),
     ):
         if text.count(shipped) != 1:
             raise ValueError(NOT_SHIPPED_ONCE.format(line=shipped))
@@ -106,10 +131,22 @@ class Nginx:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--listen", default="8080", help="address and/or port (8080)")
+    parser.add_argument(
+        "--listen",
+        default="127.0.0.1:8080",
+        help="address and/or port (127.0.0.1:8080; a port alone is every interface)",
+    )
     parser.add_argument("--upstream", default="127.0.0.1:8000", help="gunicorn's address")
+    parser.add_argument(
+        "--open-files",
+        type=int,
+        default=None,
+        help="files nginx may open (default: this process's hard limit, ulimit -Hn)",
+    )
     args = parser.parse_args(argv)
-    sys.stdout.write(render(listen=args.listen, upstream=args.upstream))
+    sys.stdout.write(
+        render(listen=args.listen, upstream=args.upstream, open_files=args.open_files)
+    )
     return 0
 
 
