@@ -12,7 +12,8 @@ router.register("genres", GenreViewSet, basename="genre")
 
 schema = SpectacularAPIView.as_view()
 swagger_ui = SpectacularSwaggerView.as_view(url_name="schema")
-redoc = SpectacularRedocView.as_view(url_name="schema")
+# drf-spectacular's page without what it loads from other hosts.
+redoc = SpectacularRedocView.as_view(url_name="schema", template_name="catalog/api/redoc.html")
 
 urlpatterns = [
     # Answered with and without the trailing slash, as every API path is, under one
