@@ -23,6 +23,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO
 
 CONFIG = Path(__file__).with_name("nginx.conf")
 SHIPPED_LISTEN = "listen 127.0.0.1:8080;"
@@ -72,19 +73,28 @@ def nginx_binary() -> str | None:
 
 
 class Nginx:
-    """nginx with the shipped configuration on a loopback port, in a temporary prefix."""
+    """nginx with the shipped configuration on a port (of loopback unless ``host`` says
+    otherwise), in a temporary prefix.
 
-    def __init__(self, *, port: int, upstream: str) -> None:
+    Its error log goes to ``prefix/nginx.log``, or to ``output`` (a file, such as the
+    terminal's standard error) when given.
+    """
+
+    def __init__(
+        self, *, port: int, upstream: str, host: str = "127.0.0.1", output: IO | None = None
+    ) -> None:
         binary = nginx_binary()
         if binary is None:
             raise RuntimeError(NOT_INSTALLED)
+        self.host = host
         self.port = port
+        self.output = output
         self.prefix = Path(tempfile.mkdtemp(prefix="movies-nginx-"))
         # Run as root, nginx's workers drop to an unprivileged user that must reach
         # the temporary files it buffers bodies in.
         self.prefix.chmod(0o755)
         self.config = self.prefix / "nginx.conf"
-        self.config.write_text(render(listen=f"127.0.0.1:{port}", upstream=upstream))
+        self.config.write_text(render(listen=f"{host}:{port}", upstream=upstream))
         self.log = self.prefix / "nginx.log"
         self.command = [
             binary,
@@ -101,11 +111,17 @@ class Nginx:
 
     def __enter__(self) -> Nginx:
         with self.log.open("wb") as log:
-            self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                self.command,
+                stdout=self.output or log,
+                stderr=subprocess.STDOUT,
+                # Stopped by __exit__, not by the terminal's Ctrl-C to its caller.
+                start_new_session=True,
+            )
         deadline = time.monotonic() + STARTUP_SECONDS
         while not self._answers():
             if self.process.poll() is not None or time.monotonic() > deadline:
-                log = self.log.read_text(errors="replace")
+                log = self.log.read_text(errors="replace") if self.output is None else "see above"
                 self.__exit__(None, None, None)
                 raise RuntimeError(DID_NOT_START.format(log=log))
             time.sleep(0.05)
@@ -122,8 +138,9 @@ class Nginx:
         shutil.rmtree(self.prefix, ignore_errors=True)
 
     def _answers(self) -> bool:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "*") else self.host.strip("[]")
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+            with socket.create_connection((host, self.port), timeout=1):
                 return True
         except OSError:
             return False
