@@ -9,7 +9,7 @@ PORT ?= 8000
 export DEBUG ?= 1
 export SECRET_KEY ?= dev-only-insecure-key-change-me
 
-.PHONY: run test test-fast lint format bench clean superuser token manage audit
+.PHONY: run serve test test-fast lint format bench clean superuser token manage audit
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ run: $(VENV)/.runtime-installed
 	$(MANAGE) migrate --no-input
 	$(MANAGE) populate_db --if-empty
 	$(MANAGE) runserver $(HOST):$(PORT)
+
+# Production-like, on this machine, in the foreground: PostgreSQL, Redis, gunicorn behind
+# nginx, DEBUG off (deploy/serve.py; docs/deployment.md). The development SECRET_KEY
+# above is not passed on: serve keeps a generated one in .serve/ unless one is set.
+serve: $(VENV)/.runtime-installed
+	$(if $(filter file,$(origin SECRET_KEY)),env -u SECRET_KEY) $(BIN)/python -m deploy.serve $(ARGS)
 
 superuser: $(VENV)/.runtime-installed
 	$(MANAGE) migrate --no-input
@@ -67,4 +73,4 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.import_bench
 
 clean:
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .serve

@@ -7,8 +7,13 @@ production. A slow client here sends half a request line and then nothing.
 from __future__ import annotations
 
 import json
+import re
+import resource
+import signal
 import socket
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -19,10 +24,13 @@ import pytest
 
 from catalog.api.errors import TOO_LARGE, UNAVAILABLE, error_body
 from config.gunicorn_json import BAD_REQUEST, URI_TOO_LONG
-from deploy.nginx import NOT_INSTALLED, Nginx, nginx_binary
+from deploy.nginx import CONFIG, NOT_INSTALLED, OPEN_FILES, Nginx, nginx_binary, render
+from operations.metrics import LOCAL_ONLY
+from tests.support import waiting
 from tests.support.servers import (
     WORKERS,
     Gunicorn,
+    answers,
     exchange,
     free_port,
     raw_get,
@@ -35,6 +43,8 @@ pytestmark = [
 ]
 
 SLOW_CLIENTS = 50
+# A machine that lets a process open 4,096 files (ulimit -Hn), a tenth of the shipped 40,000.
+MACHINE_OPEN_FILES = 4096
 HALF_A_REQUEST_LINE = b"GET /healthz HT"
 PROMPT_SECONDS = 1.0
 
@@ -85,12 +95,35 @@ def test_behind_nginx_fifty_stalled_clients_leave_healthz_answering_within_a_sec
     assert max(stalled) - baseline < PROMPT_SECONDS, (baseline, stalled)
 
 
+def test_nginx_logs_nothing_as_it_starts(nginx):
+    # No alert about open files it could not have, on whatever machine runs it.
+    assert nginx.log.read_text() == ""
+
+
 def test_without_nginx_as_many_stalled_clients_as_workers_stop_gunicorn_answering(gunicorn):
     # What nginx is there for: each stalled client holds a sync worker until it
     # gives up (gunicorn's 30 s timeout), so the next request waits as long.
     with slow_clients(gunicorn.port, WORKERS), pytest.raises(TimeoutError):
         healthz_seconds(gunicorn.port, timeout=PROMPT_SECONDS)
     assert healthz_seconds(gunicorn.port) < PROMPT_SECONDS  # free once they hang up
+
+
+def get(port: int, path: str) -> tuple[int, bytes]:
+    connection = HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_metrics_are_refused_through_nginx_and_served_to_a_scraper_on_the_machine(nginx, gunicorn):
+    # Production settings: DEBUG off, no METRICS_TOKEN.
+    assert get(nginx.port, "/metrics") == (403, LOCAL_ONLY.encode())
+    status, body = get(gunicorn.port, "/metrics")
+    assert status == 200
+    assert b"movies_http_requests_total" in body
 
 
 def test_nginx_answers_in_the_api_json_shape_when_gunicorn_is_down():
@@ -242,3 +275,57 @@ def test_after_a_write_returns_every_reader_through_nginx_gets_it(deployed):
                 port, "GET", old_search, **{"If-None-Match": headers["ETag"]}
             )
             assert revalidated == 200
+
+
+def on_a_machine_with_few_open_files() -> None:
+    """In the child, before it runs: the hard limit such a machine sets."""
+    resource.setrlimit(resource.RLIMIT_NOFILE, (1024, MACHINE_OPEN_FILES))
+
+
+def what_nginx_logs_as_it_starts(config: str, prefix) -> str:
+    """nginx's log from its start until it answers, run with ``config`` on that machine."""
+    prefix.mkdir()
+    (prefix / "nginx.conf").write_text(config)
+    port = int(re.search(r"listen 127\.0\.0\.1:(\d+);", config).group(1))
+    process = subprocess.Popen(
+        [nginx_binary(), "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", "stderr"]
+        + ["-g", "daemon off;"],
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=on_a_machine_with_few_open_files,
+    )
+    try:
+        assert waiting.eventually(lambda: answers(port), seconds=10)
+        time.sleep(0.5)  # for the workers to have started and set their limits
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, log = process.communicate(timeout=10)
+    return log
+
+
+def test_nginx_fits_its_open_files_to_the_machine_and_starts_without_an_alert(tmp_path):
+    upstream = f"127.0.0.1:{free_port()}"
+    fitted = render(listen=f"127.0.0.1:{free_port()}", upstream=upstream, open_files=4096)
+    assert "worker_rlimit_nofile 4096;" in fitted
+    assert "worker_connections 1677;" in fitted
+    assert what_nginx_logs_as_it_starts(fitted, tmp_path / "fitted") == ""
+    # What it fits: the shipped 40,000, which such a machine refuses at every start.
+    shipped = render(listen=f"127.0.0.1:{free_port()}", upstream=upstream, open_files=OPEN_FILES)
+    assert "[alert]" in what_nginx_logs_as_it_starts(shipped, tmp_path / "shipped")
+
+
+def test_the_configuration_is_rendered_for_the_machine_it_is_rendered_on():
+    rendered = subprocess.run(
+        [sys.executable, "-m", "deploy.nginx"],
+        capture_output=True,
+        text=True,
+        check=True,
+        preexec_fn=on_a_machine_with_few_open_files,
+    ).stdout
+    assert f"worker_rlimit_nofile {MACHINE_OPEN_FILES};" in rendered
+
+
+def test_the_shipped_configuration_listens_on_loopback_only():
+    assert re.findall(r"^\s*listen\s+([^;]+);", CONFIG.read_text(), flags=re.M) == [
+        "127.0.0.1:8080"
+    ]

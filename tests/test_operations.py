@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,8 @@ from rest_framework.settings import api_settings
 
 from catalog.api.errors import BAD_REQUEST, error_body
 from tests.factories import MovieFactory
+from tests.support.redis import redis_server
+from tests.support.tcp_proxy import TCPProxy
 
 pytestmark = pytest.mark.django_db
 
@@ -36,11 +39,71 @@ def test_healthz_is_503_when_the_database_does_not(client, monkeypatch):
     assert (body["status"], body["checks"]["database"]) == ("unavailable", "unavailable")
 
 
+def test_livez_answers_without_asking_the_database(client, monkeypatch):
+    refuse_database(monkeypatch, "operations.health.connection.cursor", "connection refused")
+    response = client.get("/livez")
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+@pytest.fixture
+def redis_behind_a_proxy(settings) -> Iterator[TCPProxy]:
+    """The real Redis as the cache, configured as in production, through a proxy to cut."""
+    redis = redis_server()
+    if not redis.answers():
+        pytest.skip(f"Redis does not answer on {redis.host}:{redis.port}")
+    with TCPProxy(upstream=(redis.host, redis.port)) as proxy:
+        settings.REDIS_URL = redis.url(port=proxy.port)
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django_redis.cache.RedisCache",
+                "LOCATION": settings.REDIS_URL,
+                "KEY_PREFIX": f"movies-test-health-{os.getpid()}",
+                "OPTIONS": {
+                    "IGNORE_EXCEPTIONS": True,
+                    "SOCKET_CONNECT_TIMEOUT": 0.25,
+                    "SOCKET_TIMEOUT": 0.25,
+                },
+            }
+        }
+        yield proxy
+
+
+def test_with_redis_down_healthz_is_200_degraded_and_the_api_answers(client, redis_behind_a_proxy):
+    MovieFactory()
+    healthy = client.get("/healthz")
+    assert (healthy.status_code, healthy.json()) == (
+        200,
+        {"status": "ok", "checks": {"database": "ok", "redis": "ok"}},
+    )
+    redis_behind_a_proxy.cut()
+    degraded = client.get("/healthz")
+    # Every machine shares the one Redis: a 503 here would take them all out of rotation.
+    assert (degraded.status_code, degraded.json()) == (
+        200,
+        {"status": "degraded", "checks": {"database": "ok", "redis": "unavailable"}},
+    )
+    assert client.get("/api/movies").json()["count"] == 1
+    redis_behind_a_proxy.restore()
+    assert client.get("/healthz").json()["status"] == "ok"
+
+
+def test_with_the_database_down_healthz_is_503_whatever_redis_says(
+    client, monkeypatch, redis_behind_a_proxy
+):
+    refuse_database(monkeypatch, "operations.health.connection.cursor", "connection refused")
+    redis_behind_a_proxy.cut()
+    response = client.get("/healthz")
+    assert (response.status_code, response.json()) == (
+        503,
+        {"status": "unavailable", "checks": {"database": "unavailable", "redis": "unavailable"}},
+    )
+
+
 def test_metrics_count_requests_per_route_and_status(client):
     client.get("/api/movies")
     client.get("/api/movies?limit=abc")
     body = client.get("/metrics").content.decode()
-    assert 'movies_http_requests_total{method="GET",route="api/movies/?$",status="200"}' in body
+    assert 'movies_http_requests_total{method="GET",route="movie-list",status="200"}' in body
     assert 'status="400"' in body
     assert "movies_db_queries_total" in body
     assert "movies_http_request_duration_seconds_bucket" in body

@@ -12,6 +12,8 @@ the PostgreSQL server other databases live on.
 ``REDIS_URL`` is left unset, so each worker caches in its own memory and
 ``/healthz`` reports on the database alone; every read asks the database for the
 catalogue version before it looks in any cache, so no cache can hide an outage.
+Redis going away is the last part: a server of its own reaches the real Redis
+through a second proxy.
 
 Which worker answered a request is read from the access log, whose every line
 names the worker's pid.
@@ -39,6 +41,7 @@ from django.db import connection
 
 from catalog.api.errors import RETRY_AFTER_SECONDS, UNAVAILABLE
 from tests.support import waiting
+from tests.support.redis import redis_server
 from tests.support.servers import WORKERS, Gunicorn, free_port, manage, start_gunicorn
 from tests.support.tcp_proxy import TCPProxy
 
@@ -315,6 +318,14 @@ def test_with_the_database_cut_off_every_worker_answers_json_503s_at_once(server
     assert "Traceback" not in log
 
 
+def test_with_the_database_cut_off_livez_still_answers_at_once(server, outage):
+    # Liveness: a process that answers is not restarted because its database is away.
+    outage.cut()
+    for _, reply in server.burst(["/livez"]):
+        assert (reply.status, reply.json()) == (200, {"status": "ok"})
+        assert reply.seconds < PROMPT_SECONDS
+
+
 def test_a_staff_write_while_the_database_is_away_is_a_503_and_writes_nothing(
     server, outage, outage_database, postgres
 ):
@@ -436,3 +447,46 @@ def test_a_database_that_never_answers_is_a_503_within_the_connect_timeout(
     for path, reply in zip(paths, replies, strict=True):
         # One wait each: a list read is answered as soon as its first query fails.
         assert_unavailable(path, reply, within=CONNECT_TIMEOUT_SECONDS + 3)
+
+
+# Redis going away
+
+
+@pytest.fixture
+def redis_proxy() -> Iterator[TCPProxy]:
+    redis = redis_server()
+    if not redis.answers():
+        pytest.skip(f"Redis does not answer on {redis.host}:{redis.port}")
+    with TCPProxy(upstream=(redis.host, redis.port)) as proxy:
+        yield proxy
+
+
+def test_with_redis_cut_off_every_worker_stays_in_rotation_and_answers(
+    outage_database, postgres, redis_proxy, tmp_path
+):
+    redis_url = redis_server().url(port=redis_proxy.port)
+    url = postgres.url(outage_database.name)
+    with start_server(url, tmp_path / "server.log", REDIS_URL=redis_url) as server:
+        health = server.request("/healthz")
+        assert (health.status, health.json()) == (
+            200,
+            {"status": "ok", "checks": {"database": "ok", "redis": "ok"}},
+        )
+        redis_proxy.cut()
+        since = len(server.access_log())
+
+        def every_worker_answered() -> bool:
+            for path, reply in server.burst(["/healthz", *READ_PATHS]):
+                assert reply.status == 200, (path, reply.body)
+                assert reply.seconds < PROMPT_SECONDS, path
+                if path == "/healthz":
+                    assert reply.json() == {
+                        "status": "degraded",
+                        "checks": {"database": "ok", "redis": "unavailable"},
+                    }
+            return server.served(since, status=200, path="/healthz") >= server.workers()
+
+        # The balancer keeps every machine: each serves, uncached, without Redis.
+        assert eventually(every_worker_answered), server.log()
+        redis_proxy.restore()
+        assert eventually(lambda: server.request("/healthz").json()["status"] == "ok")

@@ -3,7 +3,10 @@
 The database is the one `make run` creates: migrated, then loaded with
 fixtures/imdb.json by populate_db, with fresh ids. Each `curl` line of the
 README is replayed through the test client in order; where the README shows
-an answer, the answer must be that.
+an answer, the answer must be that. Where a `curl` line's comment says what
+a list holds, it must hold that: its count ("(85 movies)", which every list
+not shown whole states), its order ("most popular first", "highest score
+first", "by name") and its length ("the first 10", "20 a page").
 """
 
 from __future__ import annotations
@@ -63,6 +66,11 @@ def _complete(command: str) -> bool:
     return True
 
 
+def method_of(command: str) -> str:
+    words = shlex.split(command.split("  #")[0])
+    return words[words.index("-X") + 1] if "-X" in words else "GET"
+
+
 def curl(client: APIClient, command: str, token: str | None):
     words = shlex.split(command.split("  #")[0].replace("$TOKEN", token or ""))
     method, headers, data, url = "GET", {}, [], None
@@ -89,6 +97,34 @@ def curl(client: APIClient, command: str, token: str | None):
     else:
         body, content_type = "&".join(data), "application/x-www-form-urlencoded"
     return client.generic(method, path, body, content_type=content_type, **extra)
+
+
+COUNT = re.compile(r"\((\d[\d,]*) (?:movie|genre)s?\)$")
+ORDERS = {
+    "most popular first": ("popularity", True),
+    "highest score first": ("imdb_score", True),
+    "by name": ("name", False),
+}
+
+
+def comment(command: str) -> str:
+    return command.split("  #", 1)[1].strip() if "  #" in command else ""
+
+
+def comment_holds(said: str, listing: dict) -> None:
+    """What a curl line's comment says of the list it answers."""
+    count = COUNT.search(said)
+    assert count, f"say how many the list holds, as (N movies): {said!r}"
+    assert listing["count"] == int(count.group(1).replace(",", "")), said
+    results = listing["results"]
+    for words, (field, descending) in ORDERS.items():
+        if words in said:
+            values = [item[field] for item in results]
+            assert values == sorted(values, reverse=descending), said
+    if first := re.search(r"the first (\d+)", said):
+        assert len(results) == int(first.group(1)), said
+    if page := re.search(r"(\d+) a page", said):
+        assert len(results) == min(int(page.group(1)), listing["count"]), said
 
 
 def same_answer(shown: str, response) -> None:
@@ -129,6 +165,8 @@ def test_every_readme_example_gives_what_the_readme_shows(settings):
                 assert response.status_code in (200, 201), (command, response.content)
             if "search=" in command and not (shown and '"count":0' in shown):
                 assert response.json()["count"] > 0, command
+            if method_of(command) == "GET" and shown is None and "count" in response.json():
+                comment_holds(comment(command), response.json())
             if shown is not None:
                 if shown.startswith('{"token"'):
                     assert set(response.json()) == {"token"}

@@ -1,5 +1,9 @@
 """The OpenAPI schema is valid, and the API's real answers conform to it."""
 
+import re
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
+
 import pytest
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
@@ -73,6 +77,27 @@ def test_documentation_pages_load(client, page):
     response = client.get(page)
     assert response.status_code == 200
     assert b"/api/schema/" in response.content
+
+
+class Addresses(HTMLParser):
+    """Every address a page's tags name (src, href)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.found += [value for name, value in attrs if name in ("src", "href") and value]
+
+
+@pytest.mark.parametrize("page", ["/api/docs/", "/api/redoc/"])
+def test_documentation_pages_name_nothing_on_another_host(client, page):
+    html = client.get(page).content.decode()
+    addresses = Addresses()
+    addresses.feed(html)
+    assert addresses.found  # the scripts and stylesheets, served by the app
+    assert [address for address in addresses.found if urlsplit(address).netloc] == []
+    assert re.findall(r"https?://\S+", html) == []  # nor in inline code or styles
 
 
 @pytest.mark.parametrize("path", ["/api/schema", "/api/docs", "/api/redoc"])

@@ -1,4 +1,17 @@
-"""``/healthz``: can this instance serve? 200 when its dependencies answer, else 503."""
+"""``/livez`` and ``/healthz``: is this process alive, and can it serve?
+
+``/livez`` is liveness: it answers ``200`` from the process alone, touching no
+dependency, for a supervisor or orchestrator that restarts processes which stop
+answering. A database outage must not fail it: restarting every web process
+would not bring the database back, and they recover by themselves when it is.
+
+``/healthz`` is readiness, the load balancer's check: ``200`` when this machine
+can serve, ``503`` when it cannot. It cannot without the database. Redis, when
+configured, only holds the response cache and the throttle counts, and the API
+answers without it (uncached, unthrottled): Redis not answering is reported as
+``"status": "degraded"``, still ``200``, since every machine shares the one Redis
+and taking them all out of rotation would turn a slower service into none.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +23,11 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
 logger = logging.getLogger(__name__)
+
+OK = "ok"
+UNAVAILABLE = "unavailable"
+DEGRADED = "degraded"
+CACHE_PROBE_KEY = "healthz"
 
 
 def _database_ok() -> bool:
@@ -23,19 +41,40 @@ def _database_ok() -> bool:
 
 
 def _cache_ok() -> bool:
+    # The cache ignores Redis's errors (IGNORE_EXCEPTIONS): a value that does not
+    # come back is how an outage shows.
     try:
-        cache.set("healthz", "ok", 5)
-        return cache.get("healthz") == "ok"
-    except Exception:
+        cache.set(CACHE_PROBE_KEY, OK, 5)
+        answered = cache.get(CACHE_PROBE_KEY) == OK
+    except Exception as error:
+        logger.warning("Redis unavailable: %s", error)
         return False
+    if not answered:
+        logger.warning("Redis unavailable: the health probe was not stored")
+    return answered
+
+
+def livez(request: HttpRequest) -> JsonResponse:
+    """``200 {"status": "ok"}`` whenever the process answers; checks no dependency."""
+    return JsonResponse({"status": OK})
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    checks = {"database": "ok" if _database_ok() else "unavailable"}
+    """Readiness: ``200`` with the database (Redis down is ``degraded``), else ``503``.
+
+    The body names each check: ``{"status": "ok" | "degraded" | "unavailable",
+    "checks": {"database": "ok" | "unavailable", "redis": ...}}``, Redis only
+    when ``REDIS_URL`` is set.
+    """
+    checks = {"database": OK if _database_ok() else UNAVAILABLE}
     if settings.REDIS_URL:
-        checks["redis"] = "ok" if _cache_ok() else "unavailable"
-    healthy = all(state == "ok" for state in checks.values())
+        checks["redis"] = OK if _cache_ok() else UNAVAILABLE
+    if checks["database"] != OK:
+        status = UNAVAILABLE
+    elif any(state != OK for state in checks.values()):
+        status = DEGRADED
+    else:
+        status = OK
     return JsonResponse(
-        {"status": "ok" if healthy else "unavailable", "checks": checks},
-        status=200 if healthy else 503,
+        {"status": status, "checks": checks}, status=503 if status == UNAVAILABLE else 200
     )
