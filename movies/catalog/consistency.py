@@ -34,9 +34,23 @@ BATCH_SIZE = 10_000
 _SHOWN_CHARACTERS = 60
 
 MOVIE_COLUMNS = ("search_text", "name_words", "digit_pairs", "genre_ids")
+# A movie's mended columns; those that were right are given as NULL and kept.
 _REPAIR_MOVIE = (
-    "UPDATE catalog_movie SET search_text = %s, name_words = %s, digit_pairs = %s, "
-    "genre_ids = %s WHERE id = %s"
+    "UPDATE catalog_movie SET search_text = COALESCE(%s, search_text), "
+    "name_words = COALESCE(%s, name_words), digit_pairs = COALESCE(%s, digit_pairs), "
+    "genre_ids = COALESCE(%s, genre_ids) WHERE id = %s"
+)
+# On PostgreSQL a batch goes in by COPY and is mended in one statement.
+_MENDED_MOVIES = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS mended_movies (search_text text, name_words text, "
+    "digit_pairs text, genre_ids jsonb, id bigint) ON COMMIT DROP"
+)
+_COPY_MENDED_MOVIES = "COPY mended_movies FROM STDIN"
+_REPAIR_MOVIES = (
+    "UPDATE catalog_movie m SET search_text = COALESCE(f.search_text, m.search_text), "
+    "name_words = COALESCE(f.name_words, m.name_words), "
+    "digit_pairs = COALESCE(f.digit_pairs, m.digit_pairs), "
+    "genre_ids = COALESCE(f.genre_ids, m.genre_ids) FROM mended_movies f WHERE m.id = f.id"
 )
 _REPAIR_GENRE = (
     "UPDATE catalog_genre SET key = %s, search_name = %s, movie_count = %s WHERE id = %s"
@@ -286,13 +300,20 @@ class _Mending:
     def _movies(self, cursor) -> None:
         if not self.movies:
             return
-        stored = Movie.objects.using(self.using).filter(pk__in=self.movies)
         rows = []
-        for pk, *values in stored.values_list("pk", *MOVIE_COLUMNS):
-            fixed = dict(zip(MOVIE_COLUMNS, values, strict=True)) | self.movies[pk]
-            fixed["genre_ids"] = derived.genre_ids_json(int(key) for key in fixed["genre_ids"])
-            rows.append((*(fixed[column] for column in MOVIE_COLUMNS), pk))
-        cursor.executemany(_REPAIR_MOVIE, rows)
+        for pk, fixed in self.movies.items():
+            if "genre_ids" in fixed:
+                fixed["genre_ids"] = derived.genre_ids_json(int(key) for key in fixed["genre_ids"])
+            rows.append((*(fixed.get(column) for column in MOVIE_COLUMNS), pk))
+        if cursor.db.vendor != "postgresql":
+            cursor.executemany(_REPAIR_MOVIE, rows)
+            return
+        cursor.execute(_MENDED_MOVIES)
+        cursor.execute("TRUNCATE mended_movies")
+        with cursor.cursor.copy(_COPY_MENDED_MOVIES) as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(_REPAIR_MOVIES)
 
     def _genres(self, cursor) -> None:
         if not self.genres:
