@@ -86,6 +86,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    # Outside the session and CSRF middleware, whose cookies it makes private.
+    "operations.back_office.PrivateCookiesMiddleware",
     "catalog.api.caching.CachedResponseMiddleware",
     "operations.back_office.BackOfficeSessionMiddleware",
     "django.middleware.common.CommonMiddleware",

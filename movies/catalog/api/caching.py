@@ -242,13 +242,6 @@ class CachedResponseMiddleware:
         self._urls: dict[tuple, tuple[ResolverMatch, str] | None] = {}
 
     def __call__(self, request):
-        response = self._respond(request)
-        if response.cookies and "public" in response.get("Cache-Control", ""):
-            # Set on the way out (the CSRF cookie of the browsable API): never shared.
-            set_cache_headers(response, private=True)
-        return response
-
-    def _respond(self, request):
         url = self._qualifying_url(request) if is_anonymous_read(request) else None
         if url is None:
             return self.get_response(request)
