@@ -74,9 +74,7 @@ CROSS_SITE_FORM_BODIES = [
         "multipart/form-data; boundary=b",
         id="multipart",
     ),
-    pytest.param(
-        '{"username": "curator", "password": "guess"}', "text/plain", id="json-as-text"
-    ),
+    pytest.param('{"username": "curator", "password": "guess"}', "text/plain", id="json-as-text"),
 ]
 
 

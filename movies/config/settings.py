@@ -225,6 +225,9 @@ API_CACHE_MAX_AGE = env_int("API_CACHE_MAX_AGE", 30)
 # Seconds a rendered list response stays in the server-side cache (writes
 # invalidate it at once, whatever this says).
 API_CACHE_TIMEOUT = env_int("API_CACHE_TIMEOUT", 300)
+# The largest answer (bytes) the server-side cache keeps; larger ones are rendered
+# each time, so that no request can make one entry take the cache's memory.
+API_CACHE_MAX_BYTES = env_int("API_CACHE_MAX_BYTES", 256 * 1024)
 
 REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "catalog.api.pagination.CatalogPagination",
