@@ -19,7 +19,6 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from catalog.api import schema as docs
@@ -237,7 +236,7 @@ class TokenView(APIView):
     # The credentials are in the body: no session, so no CSRF token to check.
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    # The "token" rate, per client address (the default throttles' scoped one).
     throttle_scope = "token"
     # JSON only. Any web page can make its visitors' browsers post a form here
     # (forms need no CORS preflight), and each wrong password would count
