@@ -241,6 +241,10 @@ API_CACHE_TIMEOUT = env_int("API_CACHE_TIMEOUT", 300)
 # each time, so that no request can make one entry take the cache's memory.
 API_CACHE_MAX_BYTES = env_int("API_CACHE_MAX_BYTES", 256 * 1024)
 
+# Milliseconds a request may spend correcting words ("did you mean", typos in
+# suggestions); past them it answers without (more) corrections.
+CORRECTION_BUDGET_MS = env_int("CORRECTION_BUDGET_MS", 60)
+
 REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "catalog.api.pagination.CatalogPagination",
     "DEFAULT_FILTER_BACKENDS": [],
