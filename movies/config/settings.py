@@ -321,12 +321,12 @@ CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redis_skipped": {"()": "operations.redis.SkippedCommandFilter"}},
+    "filters": {"redis_outage": {"()": "operations.redis.OutageFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {
-        # It reports a catalogue version it could not publish to Redis: while Redis
-        # is skipped, operations.redis has logged the outage once already.
-        "catalog.upkeep": {"filters": ["redis_skipped"]},
+        # It reports a catalogue version it could not publish to Redis: during an
+        # outage, operations.redis has logged the outage once already.
+        "catalog.upkeep": {"filters": ["redis_outage"]},
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }

@@ -119,9 +119,10 @@ class FailFastRedis(redis.Redis):
             raise
 
 
-class SkippedCommandFilter(logging.Filter):
-    """Leaves out reports of commands the breaker skipped: the outage is logged once, above."""
+class OutageFilter(logging.Filter):
+    """Leaves out reports of Redis errors during an outage (the command that started it, or
+    one the breaker skipped): CircuitBreaker logs the outage once."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
-        return not isinstance(error, RedisSkipped)
+        return not (isinstance(error, redis.RedisError) and BREAKER.open)
