@@ -314,3 +314,82 @@ def test_a_replayed_head_has_the_length_of_the_get(client):
     first = client.get("/api/movies")
     head = client.head("/api/movies")
     assert head.headers["Content-Length"] == str(len(first.content))
+
+
+# What one request may take of the cache.
+
+
+@pytest.fixture
+def list_runs(monkeypatch) -> list[str]:
+    """Each time the movie list or the search page is computed rather than replayed."""
+    from catalog.api.pagination import MoviePagination
+    from catalog.site import views
+
+    runs: list[str] = []
+    plan, results = MoviePagination.plan, views.search_results
+
+    def planning(self, *args, **kwargs):
+        runs.append("api")
+        return plan(self, *args, **kwargs)
+
+    def searching(*args, **kwargs):
+        runs.append("page")
+        return results(*args, **kwargs)
+
+    monkeypatch.setattr(MoviePagination, "plan", planning)
+    monkeypatch.setattr(views, "search_results", searching)
+    return runs
+
+
+@pytest.mark.parametrize(
+    ("url", "accept"),
+    [("/api/movies", "application/json"), ("/api/movies", "text/html"), ("/?q=movie", "*/*")],
+)
+def test_an_answer_larger_than_the_bound_is_never_kept(client, settings, list_runs, url, accept):
+    MovieFactory.create_batch(3)
+    settings.API_CACHE_MAX_BYTES = 200
+    for _ in range(2):
+        assert client.get(url, HTTP_ACCEPT=accept).status_code == 200
+    assert len(list_runs) == 2
+    settings.API_CACHE_MAX_BYTES = 1_000_000
+    for _ in range(2):
+        client.get(url, HTTP_ACCEPT=accept)
+    assert len(list_runs) == 3
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/movies?director=hitchcock&limit=1", "/?q=hitchcock", "/?genre=Thriller"]
+)
+def test_parameters_an_answer_ignores_share_its_cache_entry(client, list_runs, url):
+    MovieFactory.create_batch(
+        3, director="Alfred Hitchcock", genres=[GenreFactory(name="Thriller")]
+    )
+    first = client.get(url)
+    for ignored in ("n=1", "n=2", "_=1700000000", "utm_source=mail", "director%3D=x"):
+        again = client.get(f"{url}&{ignored}")
+        assert again.content == first.content
+        assert again.headers["ETag"] == first.headers["ETag"]
+    assert len(list_runs) == 1
+
+
+def test_a_lists_links_carry_its_own_parameters_only(client):
+    MovieFactory.create_batch(3, director="Alfred Hitchcock")
+    body = client.get("/api/movies?director=hitchcock&limit=1&offset=1&n=%3Cb%3E").json()
+    for link in (body["next"], body["previous"]):
+        assert "director=hitchcock" in link
+        assert "n=" not in link
+
+
+def test_variants_of_a_url_by_ignored_parameters_take_one_entry_in_redis(client, redis_cache):
+    MovieFactory(name="Cached", genres=[GenreFactory(name="Drama")])
+    for n in range(10):
+        assert client.get(f"/?genre=Drama&n={n}").status_code == 200
+        assert client.get(f"/api/movies?search=cached&n={n}").status_code == 200
+    assert len(redis_cache.keys(f"{BYTES_KEY_PREFIX}:*")) == 2
+
+
+def test_every_cached_route_names_the_parameters_its_answer_depends_on():
+    from catalog.api.caching import ROUTE_PARAMETERS, CachedResponseMiddleware
+    from catalog.api.requests import SITE_PAGE_ROUTES
+
+    assert set(ROUTE_PARAMETERS) == CachedResponseMiddleware.ROUTES | SITE_PAGE_ROUTES

@@ -1,6 +1,7 @@
 import pytest
 
-from catalog.api.filters import MovieFilterSet
+from catalog.api.filters import TOO_MANY_GENRES, MovieFilterSet
+from catalog.models import MAX_GENRES
 from tests.factories import GenreFactory, MovieFactory
 
 pytestmark = pytest.mark.django_db
@@ -76,3 +77,19 @@ def test_the_filter_form_is_built_only_for_requests_that_filter(client, movies, 
     assert built == []
     assert names(client, "search=kubrick&popularity_min=85") == ["Paths of Glory"]
     assert len(built) == 1
+
+
+def test_a_list_asks_for_at_most_as_many_genres_as_a_movie_has(client, movies):
+    twenty = [f"Genre {n}" for n in range(MAX_GENRES)]
+    assert client.get(f"/api/movies?genre={','.join(twenty)}").json()["count"] == 0
+    # The same genre spelt twice is one genre.
+    again = f"/api/movies?genre={','.join(twenty)}&genre=GENRE+0"
+    assert client.get(again).status_code == 200
+    for query in (
+        f"genre={','.join(twenty)},Drama",
+        "&".join(f"genre=g{n}" for n in range(MAX_GENRES + 1)),
+        "genre=" + ",".join(str(n) for n in range(1000)),
+    ):
+        response = client.get(f"/api/movies?{query}")
+        assert response.status_code == 400
+        assert response.json()["errors"] == {"genre": [TOO_MANY_GENRES]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from http.client import HTTPConnection
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,9 @@ from tests.support.servers import Gunicorn, exchange, raw_get, start_gunicorn
 pytestmark = pytest.mark.slow
 
 LOG_SECONDS = 10.0
+# /proc/net/tcp's state of a listening socket, and 127.0.0.1 as it writes it.
+LISTEN = "0A"
+LOOPBACK = "0100007F"
 
 
 @pytest.fixture(scope="module")
@@ -102,3 +106,25 @@ def test_requests_gunicorn_rejects_are_answered_in_the_api_json_error_shape(
     assert headers["Content-Type"] == "application/json"
     assert int(headers["Content-Length"]) == len(body)
     assert json.loads(body) == error_body(status, code, detail)
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses of the sockets listening on ``port``, as the kernel lists them."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.rsplit(":", 1)
+            if state == LISTEN and int(hex_port, 16) == port:
+                found.add(address)
+    return found
+
+
+def test_by_default_gunicorn_listens_on_loopback_only(server_database_url, tmp_path):
+    # As a platform starts it: the port in PORT, no address on the command line.
+    with start_gunicorn(server_database_url, tmp_path / "server.log", bind=False) as server:
+        assert listening_addresses(server.port) == {LOOPBACK}
+        connection = HTTPConnection("127.0.0.1", server.port, timeout=10)
+        connection.request("GET", "/healthz")
+        assert connection.getresponse().status == 200
+        connection.close()

@@ -61,14 +61,42 @@ def test_staff_credentials_give_the_accounts_token(curator):
     assert writer.post("/api/genres", {"name": "Film-Noir"}, format="json").status_code == 201
 
 
-def test_credentials_may_be_form_encoded(curator):
+# What a page of another site can make its visitors' browsers send without a CORS preflight.
+CROSS_SITE_FORM_BODIES = [
+    pytest.param(
+        urlencode({"username": "curator", "password": "guess"}),
+        "application/x-www-form-urlencoded",
+        id="form",
+    ),
+    pytest.param(
+        '--b\r\nContent-Disposition: form-data; name="username"\r\n\r\ncurator\r\n'
+        '--b\r\nContent-Disposition: form-data; name="password"\r\n\r\nguess\r\n--b--\r\n',
+        "multipart/form-data; boundary=b",
+        id="multipart",
+    ),
+    pytest.param('{"username": "curator", "password": "guess"}', "text/plain", id="json-as-text"),
+]
+
+
+@pytest.mark.parametrize(("body", "content_type"), CROSS_SITE_FORM_BODIES)
+def test_credentials_are_taken_as_json_only(curator, body, content_type):
     response = APIClient().post(
-        TOKEN_URL,
-        urlencode({"username": "curator", "password": PASSWORD}),
-        content_type="application/x-www-form-urlencoded",
+        TOKEN_URL, body, content_type=content_type, HTTP_ORIGIN="https://evil.example"
     )
-    assert response.status_code == 200
-    assert response.json()["token"] == Token.objects.get(user=curator).key
+    assert response.status_code == 415
+    assert response.json()["code"] == "unsupported_media_type"
+    assert not Token.objects.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("body", "content_type"), CROSS_SITE_FORM_BODIES)
+def test_cross_site_forms_cannot_lock_a_visitor_out(client, curator, body, content_type):
+    api = APIClient()
+    for _ in range(10):
+        api.post(TOKEN_URL, body, content_type=content_type, REMOTE_ADDR="203.0.113.7")
+    # The visitor's own logins, from the same address, still work.
+    assert ask_token(APIClient()).status_code == 200
+    assert admin_login(client).status_code == 302
 
 
 def test_wrong_password_is_a_400_that_says_so(curator):

@@ -5,11 +5,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import OperationalError
 from rest_framework.settings import api_settings
 
 from catalog.api.errors import BAD_REQUEST, error_body
-from tests.factories import MovieFactory
+from tests.factories import MovieFactory, UserFactory
 from tests.support.redis import redis_server
 from tests.support.tcp_proxy import TCPProxy
 
@@ -208,3 +209,51 @@ def test_the_procfile_web_command_loads_its_configuration(settings):
         check=False,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+# Every page a browser may load, anonymous or signed in: those that set a cookie.
+COOKIE_PAGES = [
+    "/",
+    "/?q=heat",
+    "/api/docs/",
+    "/api/redoc/",
+    "/api/movies",
+    "/api/genres",
+    "/api/movies/suggest?q=he",
+    "/admin/login/",
+    "/admin/",
+    "/healthz",
+    "/api/nothing-here",
+    "/nothing-here",
+]
+
+
+def set_cookies_privately(response) -> bool:
+    cache_control = response.headers.get("Cache-Control", "")
+    return not response.cookies or ("private" in cache_control and "public" not in cache_control)
+
+
+@pytest.mark.parametrize("signed_in", [False, True], ids=["anonymous", "signed-in"])
+@pytest.mark.parametrize("accept", ["*/*", "text/html"])
+def test_a_response_that_sets_a_cookie_is_never_for_shared_caches(client, signed_in, accept):
+    if signed_in:
+        client.force_login(UserFactory(superuser=True))
+    setting_cookies = 0
+    for url in COOKIE_PAGES:
+        response = client.get(url, HTTP_ACCEPT=accept)
+        setting_cookies += bool(response.cookies)
+        assert set_cookies_privately(response), (url, response.headers)
+    assert setting_cookies  # the check saw cookies set
+
+
+def test_logging_in_sets_its_cookies_privately(client):
+    UserFactory(superuser=True, username="admin", password="a long passphrase")
+    form = client.get("/admin/login/")
+    response = client.post(
+        "/admin/login/?next=/admin/",
+        {"username": "admin", "password": "a long passphrase"},
+        HTTP_X_CSRFTOKEN=form.cookies["csrftoken"].value,
+    )
+    assert response.status_code == 302
+    assert settings.SESSION_COOKIE_NAME in response.cookies
+    assert set_cookies_privately(response)

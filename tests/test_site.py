@@ -13,9 +13,9 @@ from django.db import OperationalError
 from rest_framework.settings import api_settings
 
 from catalog import writes
-from catalog.api.filters import ORDERING_INVALID
+from catalog.api.filters import ORDERING_INVALID, TOO_MANY_GENRES
 from catalog.api.pagination import COUNT_LIMIT
-from catalog.models import Movie
+from catalog.models import MAX_GENRES, Movie
 from catalog.search import QUERY_TOO_LONG, TOO_MANY_TERMS
 from catalog.site import views
 from catalog.site.params import MAX_PAGE, PAGE_INVALID, PAGE_SIZE, PAGE_TOO_DEEP
@@ -171,6 +171,27 @@ def test_genre_chips_add_and_remove_a_genre_every_one_of_which_must_match(
     )
 
 
+def test_a_genre_the_catalogue_lacks_gets_no_chip_and_is_named_once(client, three_movies):
+    text = page(client, "/?genre=drama&genre=Zydeco+Westerns")
+    chips = re.findall(r'<a class="chip[^"]*" href="([^"]+)">', text)
+    assert chips
+    assert not any("Zydeco" in url for url in chips)
+    # The chosen genre of the catalogue, as the catalogue names it, in every link.
+    assert all("genre=Drama" in html.unescape(url) for url in chips[1:])
+    assert "The catalogue has no genre named “Zydeco Westerns”." in text
+
+
+def test_a_page_grows_with_the_genres_it_shows_not_with_those_asked_for(client, three_movies):
+    plain = len(page(client, "/?q=heat"))
+    # As long as a name of the catalogue may be, as many as a movie may have.
+    asked = [f"{n:03} {'x' * 96}" for n in range(MAX_GENRES)]
+    text = page(client, "/?" + urlencode({"q": "heat", "genre": asked}, doseq=True))
+    for name in asked:
+        # In the heading, the title, the description and the notice that no genre has it.
+        assert text.count(name) <= 4
+    assert len(text) - plain < 4 * sum(len(name) for name in asked) + 2_000
+
+
 def test_a_genre_is_matched_whatever_its_spelling_as_the_api_matches_it(client, three_movies):
     assert listed_ids(page(client, "/?genre=DRAMA")) == listed_ids(page(client, "/?genre=Drama"))
     assert "<h1>DRAMA movies</h1>" in page(client, "/?genre=DRAMA")
@@ -303,6 +324,8 @@ def test_a_movie_without_other_movies_or_genres_says_so(client):
         ({"q": "war", "page": "two"}, "page", PAGE_INVALID),
         ({"q": "war", "page": str(MAX_PAGE + 1)}, "page", PAGE_TOO_DEEP),
         ({"q": "war", "genre": "Dr\x00ama"}, "genre", "Null characters are not allowed."),
+        ({"genre": ",".join(map(str, range(MAX_GENRES + 1)))}, "genre", TOO_MANY_GENRES),
+        ({"genre": ",".join(map(str, range(1000)))}, "genre", TOO_MANY_GENRES),
     ],
 )
 def test_a_bad_parameter_is_a_friendly_400_page_naming_it(

@@ -7,7 +7,7 @@ import random
 import pytest
 from rapidfuzz.distance import OSA
 
-from catalog import suggestions, writes
+from catalog import suggestions, vocabulary, writes
 from catalog.models import Movie
 from catalog.search import (
     NAME_BEGINS_WITH_QUERY,
@@ -268,3 +268,28 @@ def test_a_name_that_is_the_text_typed_is_suggested_however_many_are_more_popula
         MovieFactory(name=f"Mad {n}", director="Someone", popularity=90)
     MovieFactory(name="M", director="Fritz Lang", popularity=10)
     assert names(client.get(SUGGEST, {"q": "m"}))[0] == "M"
+
+
+@pytest.mark.django_db
+def test_typos_are_looked_for_in_four_words_at_most_the_last_first(client, monkeypatch):
+    MovieFactory(name="The Godfather", popularity=50)
+    looked: list[str] = []
+    candidates = vocabulary.candidates
+
+    def looking(term: str, using: str) -> dict[str, int]:
+        looked.append(term)
+        return candidates(term, using)
+
+    monkeypatch.setattr(vocabulary, "candidates", looking)
+    client.get(SUGGEST, {"q": "alpha bravo charlie delta echos foxtrot godfathr"})
+    assert looked == ["godfathr", "alpha", "bravo", "charlie"]
+    assert names(client.get(SUGGEST, {"q": "alpha bravo charlie delta godfathr"})) == []
+    assert names(client.get(SUGGEST, {"q": "the godfathr"})) == ["The Godfather"]
+
+
+@pytest.mark.django_db
+def test_once_its_time_is_spent_typos_are_not_looked_for(client, settings):
+    MovieFactory(name="The Godfather", popularity=50)
+    settings.CORRECTION_BUDGET_MS = 0
+    assert names(client.get(SUGGEST, {"q": "the godfathr"})) == []
+    assert names(client.get(SUGGEST, {"q": "the godfath"})) == ["The Godfather"]

@@ -24,6 +24,8 @@ They are ranked among at most 3 x CANDIDATES (150) movies: the most popular
 that hold every typed word (or one of its corrections) as a word, found
 through a word index of names and directors (migration 0009), the most
 popular whose name begins with the typed text, and those whose name is it.
+Typos are looked for within catalog.vocabulary's Budget: in at most four
+words (the last, then the first ones typed), and not once its time is spent.
 """
 
 from __future__ import annotations
@@ -89,10 +91,11 @@ def typed_words(query: str) -> list[str]:
     return found
 
 
-def alternatives(word: str, using: str) -> list[Alternative]:
-    """The word itself, then the catalogue's words within the edits it may be off by."""
+def alternatives(word: str, using: str, budget: vocabulary.Budget) -> list[Alternative]:
+    """The word itself, then the catalogue's words within the edits it may be off by
+    (within ``budget``: past it, the word alone)."""
     found = [Alternative(word, 0)]
-    if not vocabulary.reach(word):
+    if not vocabulary.reach(word) or not budget.take_part():
         return found
     close = [
         (vocabulary.distance(word, other), -movies, other)
@@ -113,7 +116,10 @@ def suggest(queryset: QuerySet, query: str, limit: int) -> list[int]:
     typed = typed_words(query)
     if not typed:
         return []
-    options = [alternatives(word, queryset.db) for word in typed]
+    # The word still being typed first: it is the one most likely mistyped.
+    budget = vocabulary.Budget.start()
+    last = alternatives(typed[-1], queryset.db, budget)
+    options = [alternatives(word, queryset.db, budget) for word in typed[:-1]] + [last]
     more_words = query[-1:].isspace()
     ranked = []
     for pk, popularity, search_text in candidates(queryset, options, " ".join(typed)):

@@ -97,8 +97,8 @@ def publish_version(version: int) -> None:
         get_redis_connection("default").eval(
             RAISE_VERSION_SCRIPT, 1, cache.make_key(VERSION_HINT_KEY), version, VERSION_HINT_TTL_MS
         )
-    except Exception:  # noqa: BLE001 - Redis away: readers fall back to the database
-        logger.warning("could not publish catalogue version %s", version, exc_info=True)
+    except Exception as error:  # noqa: BLE001 - Redis away: readers fall back to the database
+        logger.warning("could not publish catalogue version %s: %s", version, error)
 
 
 def _announce(version: int, using: str) -> None:

@@ -23,6 +23,14 @@ and it is only offered when it finds a movie; when it finds none, the next
 closest words are tried (CORRECTIONS_TRIED corrections at most, closest_first),
 so that ``the wzard of oz`` becomes ``the wizard of oz`` although ``ward`` is
 as close to ``wzard`` and more used.
+
+The work is bounded, whatever the query and the vocabulary (Budget): at most
+CORRECTED_PARTS words of a query are corrected (the others are kept as
+typed), each reads at most CANDIDATES_READ candidates, and when the request
+has spent CORRECTION_BUDGET_MS on corrections it answers without one. On
+PostgreSQL the candidates come through the trigram index in any script: the
+similarity threshold that keeps every word within the allowed edits is
+computed from the term's trigrams as pg_trgm counts them.
 """
 
 from __future__ import annotations
@@ -31,9 +39,12 @@ import itertools
 import math
 import operator
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from functools import lru_cache, reduce
 
+from django.conf import settings
 from django.db import connections, router
 from django.db.models import Q, Sum
 from django.db.models.functions import Length
@@ -42,27 +53,31 @@ from rapidfuzz.distance import OSA
 from catalog.models import Word
 from catalog.search import InvalidSearch, terms_as_typed, words
 
-# Words pg_trgm splits into trigrams exactly as words_of splits text into words.
+# Words whose trigrams Python counts as pg_trgm does (trigram_threshold); for the
+# others, PostgreSQL counts them (show_trgm).
 _PLAIN = re.compile(r"[a-z]+")
 _ROWS_PER_STATEMENT = 500
 _WORD_PARTS = re.compile(r"(\w+)")
 # Corrections a search that found nothing tries, the closest first.
 CORRECTIONS_TRIED = 4
+# Words of one query corrected (or of one suggestion given alternatives).
+CORRECTED_PARTS = 4
+# Candidates read for one term and number of edits: on PostgreSQL the most similar
+# by trigrams, elsewhere (or when trigrams bound nothing) the first of their lengths.
+CANDIDATES_READ = 2_000
 _UPSERT = (
     "INSERT INTO catalog_word (word, movies) VALUES {rows} "
     "ON CONFLICT (word) DO UPDATE SET movies = catalog_word.movies + excluded.movies"
 )
 _DELETE_UNUSED = "DELETE FROM catalog_word WHERE movies <= 0 AND word IN ({words})"
-# Words within the allowed edits of a plain term share trigrams with it (see
-# trigram_threshold); words that are not plain are read by length from a
-# partial index (migration 0008), so that no candidate is lost.
+# Words within the allowed edits of a term share trigrams with it (see
+# similarity_bound), in any script: found through the trigram index.
 _CANDIDATES_POSTGRESQL = (
     "SELECT word, movies FROM catalog_word "
     "WHERE word %% %s AND length(word) BETWEEN %s AND %s "
-    "UNION "
-    "SELECT word, movies FROM catalog_word "
-    "WHERE word !~ '^[a-z]+$' AND length(word) BETWEEN %s AND %s"
+    "ORDER BY similarity(word, %s) DESC, word LIMIT %s"
 )
+_TRIGRAMS_POSTGRESQL = "SELECT cardinality(show_trgm(%s))"
 _CHUNK = 10_000
 
 
@@ -154,51 +169,113 @@ def distance(first: str, second: str) -> int:
     return OSA.distance(first, second)
 
 
-def trigram_threshold(term: str, edits: int) -> float | None:
-    """A pg_trgm similarity that every plain word within ``edits`` of ``term`` reaches.
+def similarity_bound(term: str, trigrams: int, edits: int) -> float | None:
+    """A pg_trgm similarity that every word within ``edits`` of ``term`` reaches.
 
-    An edit breaks at most four of the term's trigrams (a swap; the others
-    three), so a word within ``edits`` keeps at least ``s - 4 * edits`` of its
-    ``s`` distinct trigrams, and has at most ``len(term) + 1 + edits``. None
-    when that bound says nothing (or the term is not plain lowercase letters,
-    which pg_trgm would split differently): then every word of the right length
-    is a candidate.
+    ``trigrams``: how many distinct trigrams pg_trgm finds in ``term``. An edit
+    breaks at most four of them (a swap; the others three, and a letter made
+    or unmade a word break two or three), so a word within ``edits`` keeps at
+    least ``trigrams - 4 * edits`` of them; it has at most one trigram more
+    than characters, and at most ``len(term) + edits`` characters. That holds
+    for words of any script, however pg_trgm splits them. None when the bound
+    says nothing: then every word of the right length is a candidate.
     """
-    if not _PLAIN.fullmatch(term):
-        return None
-    padded = f"  {term} "
-    trigrams = {padded[start : start + 3] for start in range(len(term) + 1)}
-    kept = len(trigrams) - 4 * edits
+    kept = trigrams - 4 * edits
     if kept <= 0:
         return None
     # Rounded down, and a little lower still: PostgreSQL compares in float4.
     return math.floor(kept / (len(term) + 1 + 5 * edits) * 1000) / 1000 - 0.001
 
 
+def trigram_threshold(term: str, edits: int) -> float | None:
+    """similarity_bound of a plain term (``[a-z]+``), its trigrams counted as pg_trgm does."""
+    if not _PLAIN.fullmatch(term):
+        return None
+    return similarity_bound(term, _trigram_count(term, None), edits)
+
+
+@dataclass
+class Budget:
+    """What one request may spend on corrections: CORRECTED_PARTS words corrected, and
+    time until ``deadline`` (CORRECTION_BUDGET_MS from its start)."""
+
+    deadline: float
+    parts: int = CORRECTED_PARTS
+
+    @classmethod
+    def start(cls) -> Budget:
+        return cls(time.monotonic() + settings.CORRECTION_BUDGET_MS / 1000)
+
+    @property
+    def spent(self) -> bool:
+        """Whether the time is up."""
+        return time.monotonic() >= self.deadline
+
+    def take_part(self) -> bool:
+        """Whether one more word may be corrected (counting it), time and parts allowing."""
+        if self.parts <= 0 or self.spent:
+            return False
+        self.parts -= 1
+        return True
+
+
 def candidates(term: str, using: str) -> dict[str, int]:
-    """Words (with their counts) that may be within the allowed edits of ``term``; a superset."""
-    found: dict[str, int] = {}
-    for edits in range(1, reach(term) + 1):
-        # Two edits only to words long enough to allow them.
-        low = len(term) - edits if edits == 1 else max(len(term) - edits, 9)
-        found.update(_candidates_by_length(term, edits, low, len(term) + edits, using))
+    """Words (with their counts) that may be within the allowed edits of ``term``.
+
+    A superset of them, unless a length holds more than CANDIDATES_READ
+    candidates: then those most similar by trigrams (PostgreSQL), or the first
+    read.
+    """
+    edits = reach(term)
+    if not edits:
+        return {}
+    one_edit = (len(term) - 1, len(term) + 1)
+    # Two edits only to words long enough to allow them (9 letters or more).
+    two_edits = (max(len(term) - 2, 9), len(term) + 2)
+    connection = connections[using]
+    postgresql = connection.vendor == "postgresql"
+    trigrams = _trigram_count(term, connection) if postgresql else 0
+    if edits == 1 or not postgresql or similarity_bound(term, trigrams, 2) is not None:
+        # One read: the bound of two edits lets through every word the bound of one does.
+        low = one_edit[0] if edits == 1 else min(one_edit[0], two_edits[0])
+        return _candidates_by_length(term, trigrams, edits, low, len(term) + edits, using)
+    # Two edits that trigrams cannot bound: the words one edit away through the
+    # index all the same, the longer ones by length.
+    found = _candidates_by_length(term, trigrams, 1, *one_edit, using)
+    found.update(_candidates_by_length(term, trigrams, 2, *two_edits, using))
     return found
 
 
+def _trigram_count(term: str, connection) -> int:
+    """How many distinct trigrams pg_trgm finds in ``term``."""
+    if _PLAIN.fullmatch(term):
+        padded = f"  {term} "
+        return len({padded[start : start + 3] for start in range(len(term) + 1)})
+    with connection.cursor() as cursor:
+        cursor.execute(_TRIGRAMS_POSTGRESQL, [term])
+        return cursor.fetchone()[0] or 0
+
+
 def _candidates_by_length(
-    term: str, edits: int, low: int, high: int, using: str
+    term: str, trigrams: int, edits: int, low: int, high: int, using: str
 ) -> dict[str, int]:
-    threshold = trigram_threshold(term, edits)
-    if connections[using].vendor == "postgresql" and threshold is not None:
-        # One round trip: the statements of one query string run in one
-        # transaction, which is as long as SET LOCAL lasts.
-        set_threshold = f"SET LOCAL pg_trgm.similarity_threshold = {threshold:.3f}; "
-        with connections[using].cursor() as cursor:
-            cursor.execute(set_threshold + _CANDIDATES_POSTGRESQL, [term, low, high, low, high])
-            cursor.nextset()
-            return dict(cursor.fetchall())
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        threshold = similarity_bound(term, trigrams, edits)
+        if threshold is not None:
+            # One round trip: the statements of one query string run in one
+            # transaction, which is as long as SET LOCAL lasts.
+            set_threshold = f"SET LOCAL pg_trgm.similarity_threshold = {threshold:.3f}; "
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    set_threshold + _CANDIDATES_POSTGRESQL,
+                    [term, low, high, term, CANDIDATES_READ],
+                )
+                cursor.nextset()
+                return dict(cursor.fetchall())
     words = Word.objects.using(using).annotate(length=Length("word"))
-    return dict(words.filter(length__gte=low, length__lte=high).values_list("word", "movies"))
+    within = words.filter(length__gte=low, length__lte=high)
+    return dict(within.values_list("word", "movies")[:CANDIDATES_READ])
 
 
 def closest(term: str, words: Mapping[str, int], *, count: int = 1) -> list[str]:
@@ -237,18 +314,28 @@ def movies_using(groups: list[tuple[list[str], bool]], using: str) -> list[int]:
 
 def is_misspelt(term: str, using: str) -> bool:
     """Whether ``term`` is in no word of the vocabulary."""
-    return not Word.objects.using(using).filter(word__contains=term).exists()
+    # Not exists(): PostgreSQL, expecting a few matches, would scan the table
+    # for the first one, reading all of it for a term in no word; a limit
+    # above its estimate keeps it on the trigram index.
+    return not Word.objects.using(using).filter(word__contains=term)[:100].count()
 
 
 def did_you_mean(
-    query: str, *, finds: Callable[[str], bool], using: str | None = None
+    query: str,
+    *,
+    finds: Callable[[str], bool],
+    using: str | None = None,
+    budget: Budget | None = None,
 ) -> str | None:
     """The correction of a query that found nothing, or None.
 
     ``finds`` runs the search again with the corrected query and says whether
-    it finds a movie; the correction is only offered then.
+    it finds a movie; the correction is only offered then. Within ``budget``
+    (a new one by default): words past its parts are kept as typed, and past
+    its time there is no correction.
     """
     using = using or router.db_for_read(Word)
+    budget = budget or Budget.start()
     terms = list(dict.fromkeys(terms_as_typed(query)))  # the first of repeats
     # The query as pieces, each with the texts it may take: a term's words
     # (``prizi`` in ``prizi's``) are corrected one by one, the rest is kept.
@@ -259,13 +346,22 @@ def did_you_mean(
             pieces.append([" "])
         for part in filter(None, _WORD_PARTS.split(term)):
             words = []
-            if _WORD_PARTS.fullmatch(part) and reach(part) and is_misspelt(part, using):
+            if (
+                _WORD_PARTS.fullmatch(part)
+                and reach(part)
+                and budget.parts
+                and not budget.spent
+                and is_misspelt(part, using)
+                and budget.take_part()
+            ):
                 words = closest(part, candidates(part, using), count=CORRECTIONS_TRIED)
             misspelt = misspelt or bool(words)
             pieces.append(words or [part])
     if not misspelt:
         return None
     for steps in closest_first([len(texts) for texts in pieces], CORRECTIONS_TRIED):
+        if budget.spent:
+            return None
         suggestion = "".join(texts[step] for texts, step in zip(pieces, steps, strict=True))
         if _finds(finds, suggestion):
             return suggestion

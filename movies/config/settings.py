@@ -86,6 +86,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    # Outside the session and CSRF middleware, whose cookies it makes private.
+    "operations.back_office.PrivateCookiesMiddleware",
     "catalog.api.caching.CachedResponseMiddleware",
     "operations.back_office.BackOfficeSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -198,31 +200,50 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+
+def redis_cache(url: str, *, timeout: float = 0.25) -> dict:
+    """The cache settings for the Redis at ``url``."""
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": url,
+        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "movies"),
+        "OPTIONS": {
+            # Redis going away degrades to no cache, never to errors.
+            "IGNORE_EXCEPTIONS": True,
+            "SOCKET_CONNECT_TIMEOUT": timeout,
+            "SOCKET_TIMEOUT": timeout,
+            # After a failed command, Redis is skipped for REDIS_RETRY_SECONDS:
+            # one timeout per request at most, one log line per outage.
+            "REDIS_CLIENT_CLASS": "operations.redis.FailFastRedis",
+        },
+    }
+
+
 # A shared cache (Redis) when REDIS_URL is set, so every worker and machine
 # sees the same response cache and throttle counts; per-process memory otherwise.
+# Redis must evict when full (maxmemory-policy allkeys-lru, deploy/redis.conf).
 REDIS_URL = env_str("REDIS_URL")
 CACHES = {
     "default": (
-        {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "movies"),
-            "OPTIONS": {
-                # Redis going away degrades to no cache, never to errors.
-                "IGNORE_EXCEPTIONS": True,
-                "SOCKET_CONNECT_TIMEOUT": 0.25,
-                "SOCKET_TIMEOUT": 0.25,
-            },
-        }
+        redis_cache(REDIS_URL)
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+# Seconds Redis is left alone after a command fails, before one command tries it again.
+REDIS_RETRY_SECONDS = env_int("REDIS_RETRY_SECONDS", 10)
 # Seconds clients and proxies may reuse an anonymous GET response.
 API_CACHE_MAX_AGE = env_int("API_CACHE_MAX_AGE", 30)
 # Seconds a rendered list response stays in the server-side cache (writes
 # invalidate it at once, whatever this says).
 API_CACHE_TIMEOUT = env_int("API_CACHE_TIMEOUT", 300)
+# The largest answer (bytes) the server-side cache keeps; larger ones are rendered
+# each time, so that no request can make one entry take the cache's memory.
+API_CACHE_MAX_BYTES = env_int("API_CACHE_MAX_BYTES", 256 * 1024)
+
+# Milliseconds a request may spend correcting words ("did you mean", typos in
+# suggestions); past them it answers without (more) corrections.
+CORRECTION_BUDGET_MS = env_int("CORRECTION_BUDGET_MS", 60)
 
 REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "catalog.api.pagination.CatalogPagination",
@@ -238,9 +259,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["catalog.api.permissions.StaffModelPermissionsOrReadOnly"],
+    # DRF's, counting in process memory while Redis is skipped (operations.throttling).
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "operations.throttling.AnonRateThrottle",
+        "operations.throttling.UserRateThrottle",
+        # Only views with a throttle_scope: the token endpoint.
+        "operations.throttling.ScopedRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_str("THROTTLE_ANON_RATE", "600/minute") or None,
@@ -297,6 +321,12 @@ CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redis_outage": {"()": "operations.redis.OutageFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        # It reports a catalogue version it could not publish to Redis: during an
+        # outage, operations.redis has logged the outage once already.
+        "catalog.versions": {"filters": ["redis_outage"]},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }

@@ -113,13 +113,22 @@ class Gunicorn:
 
 @contextmanager
 def start_gunicorn(
-    database_url: str, log_path: Path, *, args: Sequence[str] = (), **env: str
+    database_url: str,
+    log_path: Path,
+    *,
+    args: Sequence[str] = (),
+    bind: bool = True,
+    **env: str,
 ) -> Iterator[Gunicorn]:
     """gunicorn with ``movies/config/gunicorn.py`` on a free loopback port, for the block.
 
     Its stdout and stderr go to ``log_path``; ``env`` adds to the production settings.
+    Without ``bind``, the port is only given as ``PORT``, as a platform gives it, and the
+    configuration chooses the address.
     """
     port = free_port()
+    if not bind:
+        env = {**env, "PORT": str(port)}
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [
@@ -128,8 +137,7 @@ def start_gunicorn(
                 str(settings.BASE_DIR),
                 "--config",
                 str(GUNICORN_CONFIG),
-                "--bind",
-                f"127.0.0.1:{port}",
+                *(["--bind", f"127.0.0.1:{port}"] if bind else []),
                 "--workers",
                 str(WORKERS),
                 "--no-control-socket",

@@ -14,6 +14,12 @@ CatalogueRead. With Redis as the cache, the version published there
 (catalog.versions) spares a repeated read its database query. Plain Django views
 (the site's pages) get the API's ETags, Cache-Control and throttles through
 conditional_page and throttle_wait.
+
+What the cache keeps is bounded two ways: an answer larger than
+API_CACHE_MAX_BYTES is never kept (it is rendered again each time), and a
+query parameter that a route's answer does not depend on (ROUTE_PARAMETERS)
+is left out of the request's fingerprint, so ``?n=1``, ``?n=2``, ... are one
+entry rather than one each.
 """
 
 from __future__ import annotations
@@ -37,10 +43,13 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.utils.mediatypes import _MediaType
 
+from catalog.api import schema
 from catalog.api.errors import DatabaseUnavailable, api_unavailable
+from catalog.api.pagination import CatalogPagination, MoviePagination
 from catalog.api.requests import SITE_PAGE_ROUTES, is_anonymous_read
 from catalog.models import CatalogueVersion
 from catalog.search import InvalidSearch, terms_as_typed
+from catalog.site.params import SEARCH_PAGE_PARAMETERS
 from catalog.versions import VERSION_HINT_KEY, publish_version, shares_versions
 
 CACHE_KEY_PREFIX = "api-response"
@@ -52,6 +61,17 @@ VARIES_WITH = ("Accept", "Authorization", "Cookie")
 COMPACT_JSON_ACCEPTS = frozenset({"", "*/*", "application/json"})
 # The representation in a page's fingerprint: a page is HTML whatever the Accept header.
 PAGE_REPRESENTATION = "html"
+# The query parameters each cached route's answer depends on: any other is ignored by
+# its view, and left out of its fingerprint. The lists' links carry these alone.
+ROUTE_PARAMETERS: dict[str, frozenset[str]] = {
+    "movie-list": MoviePagination.query_parameters(),
+    "movie-detail": frozenset(),
+    "movie-suggest": frozenset(parameter.name for parameter in schema.SUGGEST_PARAMETERS),
+    "genre-list": CatalogPagination.query_parameters(),
+    "genre-detail": frozenset(),
+    "site-search": frozenset(SEARCH_PAGE_PARAMETERS),
+    "site-movie": frozenset(),
+}
 
 
 @dataclass
@@ -91,17 +111,21 @@ def set_cache_headers(response: HttpResponse, *, private: bool, etag: str | None
     patch_vary_headers(response, VARIES_WITH)
 
 
-def request_fingerprint(request, renderer_format: str) -> str:
+def request_fingerprint(request, renderer_format: str, route: str | None = None) -> str:
     """What makes two read requests the same: host, path, renderer, parameters.
 
     The parts are hashed as one JSON array, so no value can pass for another
     part (an encoded ``&`` or ``=`` inside a value stays inside it). Search
     terms are compared after splitting and normalising, in the order typed
     (which ranks them), so ``?search=War,the`` and ``?search=war the`` share an
-    entry and ``?search=the war`` has its own.
+    entry and ``?search=the war`` has its own. With the ``route`` answering,
+    only the parameters its answer depends on count (ROUTE_PARAMETERS).
     """
+    known = ROUTE_PARAMETERS.get(route) if route is not None else None
     params = []
     for name, values in sorted(request.GET.lists()):
+        if known is not None and name not in known:
+            continue
         for value in values:
             if name == "search":
                 # An invalid search is refused by the view; errors are never cached.
@@ -130,6 +154,16 @@ def etag_for(version: int, fingerprint: str) -> str:
     return f'"{version}-{fingerprint}"'
 
 
+def route_of(request: HttpRequest) -> str | None:
+    match = getattr(request, "resolver_match", None)
+    return match.url_name if match is not None else None
+
+
+def keeps(content: bytes) -> bool:
+    """Whether the response cache keeps an answer this long (API_CACHE_MAX_BYTES)."""
+    return len(content) <= settings.API_CACHE_MAX_BYTES
+
+
 def throttle_wait(request: HttpRequest) -> float | None:
     """None when the API's throttles (DEFAULT_THROTTLE_CLASSES) let this request through,
     else the seconds to wait before the next one. Every throttle sees the request, as
@@ -155,7 +189,8 @@ def conditional_page(request: HttpRequest, produce: Callable[[], HttpResponse]) 
     and Cache-Control.
     """
     read = CatalogueRead.of(request)
-    etag = etag_for(read.current_version(), request_fingerprint(request, PAGE_REPRESENTATION))
+    fingerprint = request_fingerprint(request, PAGE_REPRESENTATION, route_of(request))
+    etag = etag_for(read.current_version(), fingerprint)
     private = not is_anonymous_read(request)
     if etag in request.headers.get("If-None-Match", ""):
         not_modified = HttpResponseNotModified()
@@ -185,7 +220,7 @@ class CachedReadMixin(_ViewSet):
     def _conditional(self, request, produce, args, kwargs, *, cache_data: bool):
         read = CatalogueRead.of(request)
         version = read.current_version()
-        fingerprint = request_fingerprint(request, representation(request))
+        fingerprint = request_fingerprint(request, representation(request), route_of(request))
         etag = etag_for(version, fingerprint)
         if etag in request.headers.get("If-None-Match", ""):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
@@ -199,7 +234,14 @@ class CachedReadMixin(_ViewSet):
             if response.status_code != status.HTTP_200_OK:
                 return response
             if cache_data:
-                cache.set(key, response.data, settings.API_CACHE_TIMEOUT)
+                data = response.data
+
+                def keep(rendered: HttpResponse) -> None:
+                    # Kept when its rendering is small enough (the data is smaller).
+                    if keeps(rendered.content):
+                        cache.set(key, data, settings.API_CACHE_TIMEOUT)
+
+                response.add_post_render_callback(keep)
         response["ETag"] = etag
         return response
 
@@ -242,13 +284,6 @@ class CachedResponseMiddleware:
         self._urls: dict[tuple, tuple[ResolverMatch, str] | None] = {}
 
     def __call__(self, request):
-        response = self._respond(request)
-        if response.cookies and "public" in response.get("Cache-Control", ""):
-            # Set on the way out (the CSRF cookie of the browsable API): never shared.
-            set_cache_headers(response, private=True)
-        return response
-
-    def _respond(self, request):
         url = self._qualifying_url(request) if is_anonymous_read(request) else None
         if url is None:
             return self.get_response(request)
@@ -290,6 +325,7 @@ class CachedResponseMiddleware:
             response.status_code == 200
             and answered is not None
             and response.get("ETag") == etag_for(answered, fingerprint)
+            and keeps(response.content)
         ):
             headers = {name: response[name] for name in self.REPLAYED_HEADERS if name in response}
             cache.set(key, (answered, response.content, headers), settings.API_CACHE_TIMEOUT)
@@ -338,9 +374,10 @@ class CachedResponseMiddleware:
             except Resolver404:
                 match = None
             if match is not None and match.url_name in self.ROUTES:
-                facts = (match, request_fingerprint(request, "json"))
+                facts = (match, request_fingerprint(request, "json", match.url_name))
             elif match is not None and match.url_name in SITE_PAGE_ROUTES:
-                facts = (match, request_fingerprint(request, PAGE_REPRESENTATION))
+                fingerprint = request_fingerprint(request, PAGE_REPRESENTATION, match.url_name)
+                facts = (match, fingerprint)
         if len(self._urls) >= URL_MEMO_SIZE:
             self._urls.clear()
         self._urls[url] = facts

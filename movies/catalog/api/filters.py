@@ -9,6 +9,8 @@ catalog.api.pagination.list_movies).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import django_filters
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
@@ -16,7 +18,14 @@ from django_filters.utils import translate_validation
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import BaseFilterBackend
 
-from catalog.models import IMDB_SCORE_RANGE, POPULARITY_RANGE, Genre, Movie, genre_key
+from catalog.models import (
+    IMDB_SCORE_RANGE,
+    MAX_GENRES,
+    POPULARITY_RANGE,
+    Genre,
+    Movie,
+    genre_key,
+)
 from catalog.search import (
     MAX_QUERY_LENGTH,
     InvalidSearch,
@@ -33,6 +42,28 @@ ORDERINGS = (RELEVANCE, *(f"{sign}{field}" for field in ORDERING_FIELDS for sign
 ORDERING_INVALID = "Must be one of: " + ", ".join(ORDERINGS) + "."
 SEARCH_PARAM = "search"
 ORDERING_PARAM = "ordering"
+GENRE_PARAM = "genre"
+TOO_MANY_GENRES = f"Must name at most {MAX_GENRES} genres; no movie has more."
+
+
+def requested_genres(values: Iterable[str]) -> dict[str, str]:
+    """The genres ``genre`` parameters name, comma-separated or repeated: each once, by its
+    key (catalog.models.genre_key), with the first spelling given; blanks left out.
+
+    A movie has at most MAX_GENRES genres, so a request naming more could never
+    find one: it is refused with a ValidationError naming ``genre``, read no
+    further than the genre past the limit.
+    """
+    names: dict[str, str] = {}
+    for value in values:
+        for name in value.split(","):
+            name = name.strip()
+            if not name:
+                continue
+            names.setdefault(genre_key(name), name)
+            if len(names) > MAX_GENRES:
+                raise ValidationError({GENRE_PARAM: [TOO_MANY_GENRES]})
+    return names
 
 
 def apply_search(queryset: QuerySet, params) -> QuerySet:
@@ -89,7 +120,8 @@ class RepeatedCSVWidget(django_filters.widgets.CSVWidget):
 
 
 class GenreNamesFilter(django_filters.BaseCSVFilter, django_filters.CharFilter):
-    """One or more genre names, comma-separated or repeated; a movie needs all.
+    """One or more genre names, comma-separated or repeated; a movie needs all
+    (at most MAX_GENRES: requested_genres).
 
     Asked of each movie's own ``genre_ids``, not of its links: PostgreSQL's
     order indexes hold it, so a search walking one of them in order reads no
@@ -101,7 +133,7 @@ class GenreNamesFilter(django_filters.BaseCSVFilter, django_filters.CharFilter):
         super().__init__(*args, **kwargs)
 
     def filter(self, queryset: QuerySet, value) -> QuerySet:
-        keys = {genre_key(name) for name in value or [] if name.strip()}
+        keys = requested_genres(value or [])
         if not keys:
             return queryset
         genre_ids = list(Genre.objects.filter(key__in=keys).values_list("pk", flat=True))
@@ -139,7 +171,10 @@ def bound(field: str, lookup: str, limits: tuple[float, float]) -> django_filter
 
 class MovieFilterSet(django_filters.FilterSet):
     genre = GenreNamesFilter(
-        help_text="Genre names, comma-separated (Drama,War); a movie must have all of them."
+        help_text=(
+            "Genre names, comma-separated (Drama,War) or repeated; a movie must have all "
+            f"of them. At most {MAX_GENRES}."
+        )
     )
     director = DirectorFilter(help_text="Part of the director's name, ignoring case and accents.")
     imdb_score_min = bound("imdb_score", "gte", IMDB_SCORE_RANGE)
@@ -150,6 +185,10 @@ class MovieFilterSet(django_filters.FilterSet):
     class Meta:
         model = Movie
         fields: list[str] = []
+
+
+# Every query parameter the movie list reads besides its pagination's.
+MOVIE_LIST_PARAMETERS = (SEARCH_PARAM, ORDERING_PARAM, *MovieFilterSet.base_filters)
 
 
 def apply_filters(

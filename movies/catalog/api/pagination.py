@@ -22,16 +22,19 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from operator import itemgetter
+from urllib.parse import urlencode
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import FloatField, IntegerField, QuerySet
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
-from rest_framework.utils.urls import replace_query_param
+from rest_framework.settings import api_settings
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from catalog import vocabulary
 from catalog.api.filters import (
+    MOVIE_LIST_PARAMETERS,
     SEARCH_PARAM,
     filter_movies,
     filtered_beyond_search,
@@ -206,12 +209,41 @@ def list_movies(params, *, offset: int, limit: int) -> MoviePage:
 
 
 class CatalogPagination(LimitOffsetPagination):
-    """``?limit=`` (default 20, larger values clamped to 100) and ``?offset=``."""
+    """``?limit=`` (default 20, larger values clamped to 100) and ``?offset=``.
+
+    The links to the next and previous pages carry the list's own parameters
+    only (query_parameters): a parameter the list ignores changes nothing in
+    its answer, which the response cache can then keep once for every such
+    variant of the URL.
+    """
 
     default_limit = 20
     max_limit = 100
     max_offset = MAX_OFFSET
     count_limit = COUNT_LIMIT
+    # The query parameters the list reads besides limit and offset.
+    list_parameters: tuple[str, ...] = ()
+
+    @classmethod
+    def query_parameters(cls) -> frozenset[str]:
+        """Every query parameter a page of the list answers to (a renderer's ``format`` too)."""
+        own = (cls.limit_query_param, cls.offset_query_param, api_settings.URL_FORMAT_OVERRIDE)
+        return frozenset(name for name in (*own, *cls.list_parameters) if name)
+
+    def list_url(self) -> str:
+        """This page's absolute URL with the list's own parameters only."""
+        request = self.request
+        assert request is not None  # paginate_queryset sets it
+        known = self.query_parameters()
+        query = urlencode(
+            [
+                (name, value)
+                for name, values in request.query_params.lists()
+                if name in known
+                for value in values
+            ]
+        )
+        return request.build_absolute_uri(request.path + (f"?{query}" if query else ""))
 
     def get_limit(self, request) -> int:
         params = request.query_params
@@ -247,10 +279,18 @@ class CatalogPagination(LimitOffsetPagination):
         # From has_more, not count: a count past the limit is only a lower bound.
         if not self.has_more or self.request is None:
             return None
-        url = self.request.build_absolute_uri()
         limit, offset = self.limit or self.default_limit, self.offset or 0
-        url = replace_query_param(url, self.limit_query_param, limit)
+        url = replace_query_param(self.list_url(), self.limit_query_param, limit)
         return replace_query_param(url, self.offset_query_param, offset + limit)
+
+    def get_previous_link(self) -> str | None:
+        if not self.offset or self.request is None:
+            return None
+        limit = self.limit or self.default_limit
+        url = replace_query_param(self.list_url(), self.limit_query_param, limit)
+        if self.offset - limit <= 0:
+            return remove_query_param(url, self.offset_query_param)
+        return replace_query_param(url, self.offset_query_param, self.offset - limit)
 
     def get_paginated_response(self, data) -> Response:
         return Response(
@@ -280,6 +320,8 @@ class MoviePagination(CatalogPagination):
 
     Planned by movie_page. With ``?search=``, the response adds ``did_you_mean``.
     """
+
+    list_parameters = MOVIE_LIST_PARAMETERS
 
     def plan(self, queryset: QuerySet, request, view, *, offset: int, limit: int) -> Page:
         page = movie_page(

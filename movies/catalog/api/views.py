@@ -17,10 +17,8 @@ from rest_framework import viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from catalog import writes
@@ -265,13 +263,17 @@ class TokenView(APIView):
     locked out of this endpoint and the admin login alike.
     """
 
-    # The credentials are in the body: no session, so no CSRF either.
+    # The credentials are in the body: no session, so no CSRF token to check.
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    # The "token" rate, per client address (the default throttles' scoped one).
     throttle_scope = "token"
-    # Form posts too, for `curl -d username=... -d password=...`.
-    parser_classes = [JSONParser, FormParser]
+    # JSON only. Any web page can make its visitors' browsers post a form here
+    # (forms need no CORS preflight), and each wrong password would count
+    # against their own address until it is locked out of both logins; a
+    # page of another origin cannot send JSON without a preflight, which CORS
+    # refuses. Anything else is a 415 before any login is attempted.
+    parser_classes = [JSONParser]
 
     def post(self, request):
         credentials = TokenRequestSerializer(data=request.data)

@@ -56,12 +56,28 @@ class Choice:
     selected: bool = False
 
 
+@dataclass(frozen=True)
+class GenreChips:
+    """The genre chips of a page of results, and the genres chosen that the catalogue lacks."""
+
+    chips: list[Link]
+    unknown: list[str]
+
+
 @dataclass
 class Results:
     params: SearchParams
     page: MoviePage
-    chips: list[Link]
+    genres: GenreChips
     orderings: list[Choice]
+
+    @property
+    def chips(self) -> list[Link]:
+        return self.genres.chips
+
+    @property
+    def unknown_genres(self) -> list[str]:
+        return self.genres.unknown
 
     @property
     def movies(self) -> list[ListedMovie]:
@@ -140,15 +156,32 @@ def search_results(params: SearchParams) -> Results:
     return Results(params, page, genre_chips(params), ordering_choices(params))
 
 
-def genre_chips(params: SearchParams) -> list[Link]:
-    """The genres to filter by, each a link that adds it to the search or takes it out."""
-    popular = Genre.objects.order_by("-movie_count", "name").values_list("name", flat=True)
-    names = list(popular[:CHIPS])
-    offered = {genre_key(name) for name in names}
-    names += [genre for genre in params.genres if genre_key(genre) not in offered]
-    chosen = [name for name in names if params.selects(name)]
-    others = sorted((name for name in names if not params.selects(name)), key=str.casefold)
-    return [Link(name, params.toggled(name).url(), name in chosen) for name in chosen + others]
+def genre_chips(params: SearchParams) -> GenreChips:
+    """The genres to filter by, each a link that adds it to the search or takes it out.
+
+    The CHIPS genres with the most movies, and those chosen, the chosen first.
+    Only genres of the catalogue get a chip, named as the catalogue names
+    them, and the links name the chosen ones so: a genre the catalogue does
+    not have finds nothing, so the links leave it out (the page names it once,
+    as unknown). A page therefore holds at most CHIPS + MAX_GENRES chips,
+    each link at most MAX_GENRES genre names of at most GENRE_NAME_MAX_LENGTH
+    characters, whatever the URL asked for.
+    """
+    popular = Genre.objects.order_by("-movie_count", "name").values_list("key", "name")
+    names = dict(popular[:CHIPS])
+    chosen_keys = {genre_key(genre): genre for genre in params.genres}
+    missing = [key for key in chosen_keys if key not in names]
+    if missing:
+        names.update(Genre.objects.filter(key__in=missing).values_list("key", "name"))
+    chosen = [names[key] for key in chosen_keys if key in names]
+    known = params.with_genres(tuple(chosen))
+    others = sorted(
+        (name for key, name in names.items() if key not in chosen_keys), key=str.casefold
+    )
+    chips = [Link(name, known.without_genre(name).url(), True) for name in chosen]
+    chips += [Link(name, known.with_genre(name).url()) for name in others]
+    unknown = [genre for key, genre in chosen_keys.items() if key not in names]
+    return GenreChips(chips, unknown)
 
 
 def ordering_choices(params: SearchParams) -> list[Choice]:

@@ -2,9 +2,10 @@
 
 They mean what the API list's ``search``, ``genre`` and ``ordering`` mean, and
 are checked by the API's own rules, with its messages: a search of at most 200
-characters and 10 terms, the orderings it offers, a page within the deepest
-offset it serves (catalog.api). A refused parameter is an InvalidParameter
-naming it as the page calls it.
+characters and 10 terms, at most 20 genres, the orderings it offers, a page
+within the deepest offset it serves (catalog.api). A refused parameter is an
+InvalidParameter naming it as the page calls it. Any other parameter is
+ignored: it changes nothing on the page (SEARCH_PAGE_PARAMETERS).
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from django.http import QueryDict
 from rest_framework.exceptions import ValidationError
 
 from catalog.api.filters import (
+    GENRE_PARAM,
     ORDERING_PARAM,
     RELEVANCE,
     SEARCH_PARAM,
+    requested_genres,
     requested_ordering,
 )
 from catalog.api.pagination import LIMIT_INVALID, MAX_OFFSET, CatalogPagination, parse_int
@@ -27,8 +30,9 @@ from catalog.models import genre_key
 from catalog.search import InvalidSearch, split_terms
 
 QUERY_PARAM = "q"
-GENRE_PARAM = "genre"
 PAGE_PARAM = "page"
+# Every query parameter the search page reads.
+SEARCH_PAGE_PARAMETERS = (QUERY_PARAM, GENRE_PARAM, ORDERING_PARAM, PAGE_PARAM)
 PAGE_SIZE = CatalogPagination.default_limit
 # The last page whose offset the API serves.
 MAX_PAGE = MAX_OFFSET // PAGE_SIZE + 1
@@ -76,13 +80,14 @@ class SearchParams:
             raise InvalidParameter(QUERY_PARAM, str(error)) from None
         ordering = data.get(ORDERING_PARAM, "").strip()
         try:
+            genres = genre_names(data.getlist(GENRE_PARAM))
             requested_ordering({ORDERING_PARAM: ordering})
             page = parse_int(data, PAGE_PARAM, minimum=1, message=PAGE_INVALID) or 1
         except ValidationError as error:
             raise InvalidParameter.of(error) from None
         if page > MAX_PAGE:
             raise InvalidParameter(PAGE_PARAM, PAGE_TOO_DEEP)
-        return cls(query, genre_names(data.getlist(GENRE_PARAM)), ordering, page)
+        return cls(query, genres, ordering, page)
 
     @property
     def searching(self) -> bool:
@@ -114,9 +119,8 @@ class SearchParams:
     def offset(self) -> int:
         return (self.page - 1) * PAGE_SIZE
 
-    def selects(self, genre: str) -> bool:
-        key = genre_key(genre)
-        return any(genre_key(name) == key for name in self.genres)
+    def with_genres(self, genres: tuple[str, ...]) -> SearchParams:
+        return replace(self, genres=genres)
 
     def with_genre(self, genre: str) -> SearchParams:
         return replace(self, genres=(*self.genres, genre), page=1)
@@ -125,9 +129,6 @@ class SearchParams:
         key = genre_key(genre)
         kept = tuple(name for name in self.genres if genre_key(name) != key)
         return replace(self, genres=kept, page=1)
-
-    def toggled(self, genre: str) -> SearchParams:
-        return self.without_genre(genre) if self.selects(genre) else self.with_genre(genre)
 
     def at_page(self, page: int) -> SearchParams:
         return replace(self, page=page)
@@ -150,11 +151,6 @@ class SearchParams:
 
 def genre_names(values: list[str]) -> tuple[str, ...]:
     """Genre names from ``genre`` parameters, comma-separated or repeated as the API takes
-    them: trimmed, blanks left out, each genre once (by catalog.models.genre_key)."""
-    names: dict[str, str] = {}
-    for value in values:
-        for name in value.split(","):
-            name = name.strip()
-            if name:
-                names.setdefault(genre_key(name), name)
-    return tuple(names.values())
+    them: trimmed, blanks left out, each genre once (by catalog.models.genre_key), at most
+    MAX_GENRES (a ValidationError past them, as catalog.api.filters.requested_genres)."""
+    return tuple(requested_genres(values).values())
