@@ -124,5 +124,7 @@ class OutageFilter(logging.Filter):
     one the breaker skipped): CircuitBreaker logs the outage once."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        error = record.exc_info[1] if record.exc_info else None
-        return not (isinstance(error, redis.RedisError) and BREAKER.open)
+        errors = [record.exc_info[1]] if record.exc_info else []
+        if isinstance(record.args, tuple):
+            errors += [arg for arg in record.args if isinstance(arg, BaseException)]
+        return not (BREAKER.open and any(isinstance(e, redis.RedisError) for e in errors))
