@@ -20,6 +20,12 @@ file holds an answer for every request, and only for those.
 Each answer is the one a fresh server gives: the response cache is emptied
 before each request (which also empties the throttles' history). The request
 is then sent again, and the answer replayed from the cache must be the same.
+
+Lists by name are in the database's collation. The answers are recorded in
+code point order, which is SQLite's and that of PostgreSQL databases with
+the C or C.UTF-8 collation; on a database that sorts text otherwise (``en``:
+case, accents and punctuation set aside) the answers of requests ordered by
+name are not compared, and a warning lists them; recording there is refused.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import warnings
 from pathlib import Path
 
 import pytest
@@ -34,7 +41,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from catalog.api.pagination import CatalogPagination
-from catalog.models import CatalogueVersion
+from catalog.models import CatalogueVersion, Movie
 from catalog.writes import import_file
 from tests.conftest import FIXTURE_PATH
 from tests.support.recorded import (
@@ -58,6 +65,12 @@ def key(entry: dict) -> str:
     return json.dumps([entry["kind"], entry["label"], entry["request"]], sort_keys=True)
 
 
+def orders_names_by_code_point() -> bool:
+    """Whether the database lists the catalogue's names in code point order."""
+    names = list(Movie.objects.order_by("name", "id").values_list("name", flat=True))
+    return names == sorted(names)
+
+
 def answer(client: Client, request: RecordedRequest, *, version: int, monkeypatch) -> dict:
     """The request as recorded and its answer, from an empty response cache.
 
@@ -76,7 +89,7 @@ def answer(client: Client, request: RecordedRequest, *, version: int, monkeypatc
     return entry
 
 
-def compared(answers: list[dict]) -> list[str]:
+def compared(answers: list[dict], *, skipped: set[str]) -> list[str]:
     """What differs from the recording, one report each: requests sent but not recorded
     and recorded but no longer sent first, then answers that differ."""
     recorded = {key(entry): entry for entry in read_answers()}
@@ -86,7 +99,7 @@ def compared(answers: list[dict]) -> list[str]:
         f"{describe(e)}\nrecorded, no longer sent" for k, e in recorded.items() if k not in now
     ]
     for entry_key, entry in recorded.items():
-        if entry_key in now:
+        if entry_key in now and entry_key not in skipped:
             found = difference(entry, now[entry_key])
             if found is not None:
                 problems.append(f"{describe(entry)}\n{found}")
@@ -118,6 +131,11 @@ def test_every_recorded_request_gets_its_recorded_answer(settings, monkeypatch):
     monkeypatch.setattr(logging.getLogger("django.request"), "disabled", True)
     import_file(path=FIXTURE_PATH)
     version = CatalogueVersion.current()
+    by_code_point = orders_names_by_code_point()
+    assert by_code_point or not RECORDING, (
+        "this database does not sort names by code point: record on SQLite or on a "
+        "PostgreSQL database with the C.UTF-8 collation"
+    )
     client = Client()
     answers = [
         answer(client, request, version=version, monkeypatch=monkeypatch) for request in REQUESTS
@@ -130,6 +148,14 @@ def test_every_recorded_request_gets_its_recorded_answer(settings, monkeypatch):
         write_answers(answers)
         return
 
-    problems = compared(answers)
+    skipped = set()
+    if not by_code_point:
+        skipped = {key(request.as_json()) for request in REQUESTS if request.by_name}
+        warnings.warn(
+            f"{len(skipped)} answers ordered by name not compared: this database's "
+            "collation does not sort names by code point, as the recording's did",
+            stacklevel=1,
+        )
+    problems = compared(answers, skipped=skipped)
     if problems:
         pytest.fail(report(problems, len(answers)), pytrace=False)

@@ -23,7 +23,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.http import QueryDict
 from django.test import Client
 from django.utils.encoding import iri_to_uri
 
@@ -69,6 +71,12 @@ class RecordedRequest:
     @property
     def uri(self) -> str:
         return iri_to_uri(self.url.replace(" ", "+"))
+
+    @property
+    def by_name(self) -> bool:
+        """Whether the answer lists movies by name: in the database's collation."""
+        query = QueryDict(urlsplit(self.uri).query)
+        return query.get("ordering", "").strip() in ("name", "-name")
 
     def as_json(self) -> dict[str, Any]:
         sent: dict[str, Any] = {"method": self.method, "url": self.uri}
