@@ -68,15 +68,16 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from bench import harness
-from bench.search_bench import README_SEARCHES, readme_label
+from bench.search_bench import readme_label
 from deploy.nginx import Nginx, nginx_binary
+from tests.support.legacy import README_SEARCHES
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/12"
 STAFF_USERNAME = "load-bench"
 NAME_PREFIX = "Load test"
 DIRECTOR = "Load Bench"
 TARGET_MEMORY_GROWTH = 0.10
-# How often a reader picks each of the README's searches, in their order.
+# How often a reader picks each of the legacy service's README searches, in their order.
 README_SEARCH_WEIGHTS = (3, 3, 2, 3, 2, 2, 2)
 # How often a reader picks each URL; writers' requests come on top.
 READ_MIX: tuple[tuple[str, str, str, int], ...] = (

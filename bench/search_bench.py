@@ -3,7 +3,7 @@
 ``python -m bench.search_bench --database-url URL --label LABEL [--iterations 30]
 [--warmups 3] [--modes inprocess,gunicorn] [--rare-term auto]``
 
-A fixed mix of list requests (the README's searches, broad and narrow terms, a
+A fixed mix of list requests (the legacy service's README searches, broad and narrow terms, a
 rare and a missing term, a deep page, every ordering and the unfiltered list)
 is run against an existing, filled database, which is only read.
 
@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import harness
+from tests.support.legacy import README_SEARCHES
 
 LIST_PATH = "/api/movies"
 CACHE_BUST_PARAM = "_bench"
@@ -79,24 +80,12 @@ class Query:
         return f"{self.endpoint}?{self.params}" if self.params else self.endpoint
 
 
-# The README's example searches, as query strings; the load benchmark reads them too.
-README_SEARCHES = (
-    "search=titanic",
-    "search=war&limit=10&offset=0",
-    "search=War",
-    "search=the,war",
-    "search=titanic,james",
-    "search=the,john,70,7",
-    "search=the,john,70,7,war&limit=10&offset=0",
-)
-
-
 def readme_label(params: str) -> str:
     return params.removeprefix("search=")
 
 
 def query_mix(rare_term: str) -> list[Query]:
-    """The README's searches, then broad, narrow, empty, deep and ordered lists."""
+    """The legacy service's README searches, then broad, narrow, empty, deep and ordered lists."""
     queries = [Query(readme_label(params), params) for params in README_SEARCHES]
     queries += [
         Query("drama,crime", "search=drama,crime"),
