@@ -371,14 +371,13 @@ def genre_details(result: dict[str, Any]) -> str:
     lines = [
         f"{result['movies']:,} movies, {result['database']}; genre {result['genre']!r}",
         "",
-        "| app | operation | movies | runs | median request | median lock held "
+        "| operation | movies | runs | median request | median lock held "
         "| queries | status | wrong texts in samples |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for summary in result["summary"]:
         held = summary["median_lock_held_ms"]
         cells = [
-            summary["app"],
             summary["operation"],
             f"{summary['movies']:,}",
             str(summary["runs"]),
@@ -389,27 +388,6 @@ def genre_details(result: dict[str, Any]) -> str:
             str(summary["wrong_texts_in_samples"]),
         ]
         lines.append(row(cells))
-    for entry in result["runs"]:
-        if "plan" in entry:
-            plan = entry["plan"]
-            lines += [
-                "",
-                "The rename's UPDATE explained (rolled back): "
-                f"{plan['execution_ms'] / 1000:.2f} s, of which "
-                f"{plan['computing_ms'] / 1000:.2f} s computing {plan['rows']:,} texts and "
-                f"{plan['writing_ms'] / 1000:.2f} s writing them; "
-                f"{plan['wal_bytes'] / 2**20:,.0f} MiB of WAL, "
-                f"{plan['wal_full_page_images']:,} full-page images; "
-                f"{plan['buffers_read']:,} buffers read, {plan['buffers_written']:,} written "
-                "by the backend.",
-            ]
-        if "floor" in entry:
-            cases = ", ".join(f"{case}: {ms / 1000:.2f} s" for case, ms in entry["floor"].items())
-            lines += [
-                "",
-                f"Writing one character more to the same {entry['movies']:,} movies' search_text "
-                f"(rolled back): {cases}.",
-            ]
     return "\n".join(lines)
 
 
