@@ -428,11 +428,6 @@ def setting_title(setting: dict[str, Any]) -> str:
     return f"fixture among {setting['generated']:,} generated ({setting['movies']:,} movies)"
 
 
-def not_available(endpoint: dict[str, Any]) -> str:
-    status = endpoint.get("probe_status")
-    return f"not available ({status})" if status else "not available"
-
-
 def quality_details(result: dict[str, Any]) -> str:
     """The targets per setting, then each setting's scores by endpoint and query kind."""
     settings = result["settings"]
@@ -449,9 +444,7 @@ def quality_details(result: dict[str, Any]) -> str:
         cells = [f"{target['text']} ≥ {target['threshold']:.0%}"]
         for setting in settings:
             measured = setting["targets"][position]
-            if not measured["available"]:
-                cells.append(not_available(setting["endpoints"][measured["endpoint"]]))
-            elif measured["measured"] is None:
+            if measured["measured"] is None:
                 cells.append("not measured")
             else:
                 cell = f"{measured['measured']:.1%} {yes_no(measured['met'])}"
@@ -472,11 +465,7 @@ def quality_details(result: dict[str, Any]) -> str:
             "|---|---|---:|---:|---:|---:|---:|---:|---|",
         ]
         for key, name in QUALITY_ENDPOINTS.items():
-            endpoint = setting["endpoints"][key]
-            if not endpoint["available"]:
-                lines.append(row([name, "all", "-", not_available(endpoint), *["-"] * 5]))
-                continue
-            for kind, scores in endpoint["kinds"].items():
+            for kind, scores in setting["endpoints"][key]["kinds"].items():
                 errors = ", ".join(f"{n} × {status}" for status, n in scores["errors"].items())
                 cells = [
                     name,
@@ -488,17 +477,13 @@ def quality_details(result: dict[str, Any]) -> str:
                     errors or "-",
                 ]
                 lines.append(row(cells))
-        corrections = setting["endpoints"]["did_you_mean"]
-        lines.append("")
-        if not corrections["available"]:
-            lines.append("did_you_mean: not available (no search list answer has the key).")
-            continue
         lines += [
+            "",
             "| did_you_mean | queries | nothing found | given when nothing found "
             "| leads to the movie (top 5) | of those given |",
             "|---|---:|---:|---:|---:|---:|",
         ]
-        for kind, scores in corrections["kinds"].items():
+        for kind, scores in setting["endpoints"]["did_you_mean"]["kinds"].items():
             cells = [
                 kind,
                 f"{scores['queries']:,}",
