@@ -33,7 +33,6 @@ from bench import harness
 MANAGE = harness.REPO_ROOT / "movies" / "manage.py"
 GNU_TIME = Path("/usr/bin/time")
 MAX_RSS = re.compile(r"Maximum resident set size \(kbytes\): (\d+)")
-RESULTS = harness.BENCH_DIR / "results"
 DIFFERENCES = re.compile(r"(\d+) differences \(")
 REPAIRED = re.compile(r"Repaired (\d+) differences")
 
@@ -147,12 +146,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--loaded", action="store_true", help="the database is loaded already")
     parser.add_argument("--keep", action="store_true", help="keep the database at the end")
     parser.add_argument("--label", default="postgres-1m")
+    parser.add_argument("--results-dir", type=Path, default=harness.RESULTS_DIR)
     args = parser.parse_args(argv)
     harness.require_database_url(parser, args)
     if not args.loaded and not args.catalogue:
         parser.error("--catalogue is required unless --loaded")
     return harness.measure_and_publish(
-        lambda: measure(args), RESULTS / f"consistency-{args.label}.json"
+        lambda: measure(args), args.results_dir / f"consistency-{args.label}.json"
     )
 
 

@@ -26,8 +26,9 @@ operation up to 2,000 movies that had the genre are read back and checked
 (``wrong_texts``): their search_text as ``search_document`` writes it from
 their own fields, and found by a search for the genre's new name.
 
-The result goes to ``bench/results/genre-<label>.json`` with the machine's and
-the code's facts (medians over the runs), and its table (``bench.report``) is printed.
+The result goes to ``genre-<label>.json`` in the results directory
+(``--results-dir``, see bench.report) with the machine's and the code's facts
+(medians over the runs), and its table (``bench.report``) is printed.
 """
 
 from __future__ import annotations

@@ -12,8 +12,9 @@ machine's other work skews wall time). The last filled database then gets the
 same file again (every movie unchanged), which is the cost of re-running an
 import. ``--timeout`` stops an import that runs too long and records it as such.
 
-Each case is written to ``bench/results/import-<database>-<size>.json`` with the
-machine's and the code's facts; a table of all cases (``bench.report``) ends the run.
+Each case is written to ``import-<database>-<size>.json`` in the results directory
+(``--results-dir``, see bench.report) with the machine's and the code's facts; a
+table of all cases (``bench.report``) ends the run.
 The app measured is a snapshot of the working tree taken at the start
 (``--source``, see bench.harness.app_snapshot).
 

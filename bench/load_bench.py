@@ -39,8 +39,9 @@ deleted), a search for the run id through the API (exactly the surviving
 movies), and the rows in the database. A write answered with an error is not
 acknowledged: its movie is left out of the checks and reported as uncertain.
 
-The result goes to ``bench/results/load-<label>.json`` with the machine's and
-the code's facts, and its table (``bench.report``) is printed. When a target is missed the
+The result goes to ``load-<label>.json`` in the results directory
+(``--results-dir``, see bench.report) with the machine's and the code's facts,
+and its table (``bench.report``) is printed. When a target is missed the
 gunicorn log (with the app's tracebacks) is kept and its path reported.
 """
 

@@ -27,8 +27,9 @@ captured once and each statement timed on its own (execute + fetch, median of
 BUFFERS) on PostgreSQL or EXPLAIN QUERY PLAN on SQLite.
 
 The measuring runs in a child process that imports the snapshot of the app
-(``harness.run_in_app``). The result goes to ``bench/results/search-<label>.json``
-with the machine's and the code's facts, and its table (``bench.report``) is printed.
+(``harness.run_in_app``). The result goes to ``search-<label>.json`` in the
+results directory (``--results-dir``, see bench.report) with the machine's and
+the code's facts, and its table (``bench.report``) is printed.
 """
 
 from __future__ import annotations

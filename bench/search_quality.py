@@ -43,9 +43,10 @@ needs CREATEDB, and the right to create the pg_trgm extension).
 The requests run in a child process that imports a snapshot of the app
 (``harness.run_in_app``), through Django's test ``Client`` and the full
 middleware stack, with DEBUG off, throttling off and the response cache
-cleared before each request. The result goes to
-``bench/results/search-quality-<label>.json`` (or ``--out``) with the
-machine's and the code's facts, and its tables (``bench.report``) are printed.
+cleared before each request. The result goes to ``search-quality-<label>.json``
+in the results directory (``--results-dir``, see bench.report), or to
+``--out``, with the machine's and the code's facts, and its tables
+(``bench.report``) are printed.
 """
 
 from __future__ import annotations
@@ -562,7 +563,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--label", help="names the result file: search-quality-LABEL.json (default: the engine)"
     )
-    parser.add_argument("--out", type=Path, help="the result file (default: from --label)")
+    parser.add_argument(
+        "--out", type=Path, help="the result file (default: from --label, in --results-dir)"
+    )
+    parser.add_argument("--results-dir", type=Path, default=harness.RESULTS_DIR)
     parser.add_argument(
         "--kinds", default=",".join(KINDS), help=f"query kinds (default: {','.join(KINDS)})"
     )
@@ -596,7 +600,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if engine != "postgresql":
             parser.error("--database-url names a PostgreSQL server; SQLite is the default")
     label = args.label or ("postgres" if args.database_url else "sqlite")
-    path = args.out or harness.RESULTS_DIR / f"search-quality-{label}.json"
+    path = args.out or args.results_dir / f"search-quality-{label}.json"
     args.label = label
     return harness.measure_and_publish(lambda: measure(args), path)
 

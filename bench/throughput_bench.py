@@ -25,8 +25,9 @@ PROMETHEUS_MULTIPROC_DIR) is read before and after each case for the database
 queries per request. wrk runs on the same 2 cores as the servers, so every
 figure includes its share of the CPU.
 
-The result goes to ``bench/results/throughput-<label>.json`` with the machine's
-and the code's facts, and its table (``bench.report``) is printed.
+The result goes to ``throughput-<label>.json`` in the results directory
+(``--results-dir``, see bench.report) with the machine's and the code's facts,
+and its table (``bench.report``) is printed.
 """
 
 from __future__ import annotations
