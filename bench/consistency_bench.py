@@ -19,6 +19,7 @@ Usage: python -m bench.consistency_bench --database-url postgres://.../movies_co
 
 from __future__ import annotations
 
+import argparse
 import re
 import subprocess
 import sys
@@ -93,7 +94,7 @@ def load(database_url: str, catalogue: Path) -> dict[str, Any]:
     return manage(database_url, "populate_db", str(catalogue), "--no-progress")
 
 
-def measure(args) -> dict[str, Any]:
+def measure(args: argparse.Namespace) -> dict[str, Any]:
     if harness.engine_of(args.database_url) != "postgresql":
         raise harness.BenchError("this benchmark measures PostgreSQL")
     steps: list[dict[str, Any]] = []

@@ -43,7 +43,7 @@ CONSONANTS = "bcdfghjklmnprstvwz"
 VOWELS = "aeiou"
 LENGTHS = {3: 2, 4: 4, 5: 6, 6: 8, 7: 9, 8: 10, 9: 11, 10: 11, 11: 10, 12: 9, 13: 7, 14: 5}
 LENGTHS.update({15: 4, 16: 4})
-SCRIPTS = (("latin", 70), ("greek", 15), ("cyrillic", 15))
+SCRIPTS = {"latin": 70, "greek": 15, "cyrillic": 15}
 ROWS_PER_INSERT = 1_000
 
 
@@ -69,8 +69,8 @@ def generated_words(count: int, seed: int = 0) -> dict[str, int]:
         for word in words_of(record["name"]) | words_of(record["director"]):
             found[word] = found.get(word, 0) + 1
     rng = random.Random(seed)
-    lengths, weights = zip(*LENGTHS.items(), strict=True)
-    scripts, shares = zip(*SCRIPTS, strict=True)
+    lengths, weights = list(LENGTHS), list(LENGTHS.values())
+    scripts, shares = list(SCRIPTS), list(SCRIPTS.values())
     while len(found) < count:
         script = rng.choices(scripts, shares)[0]
         word = script_word(rng, script, rng.choices(lengths, weights)[0])

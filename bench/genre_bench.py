@@ -40,13 +40,20 @@ import shutil
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from bench import harness
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.http.response import ResponseHeaders
+    from django.test import Client
+
+    from catalog.models import Genre
 
 SAMPLE = 2_000
 RENAMED_SUFFIX = " (renamed)"
@@ -75,11 +82,12 @@ def postgres_args(database_url: str) -> list[str]:
 def make_copy(database_url: str) -> str:
     """A fresh copy of the database; its URL."""
     if harness.engine_of(database_url) == "sqlite":
-        source = sqlite_path(database_url)
-        target = source.with_name(f"{source.stem}-genre-bench{source.suffix}")
-        drop_copy(f"sqlite:////{target.as_posix().lstrip('/')}")
-        shutil.copyfile(source, target)
-        return f"sqlite:////{target.as_posix().lstrip('/')}"
+        source_file = sqlite_path(database_url)
+        target_file = source_file.with_name(f"{source_file.stem}-genre-bench{source_file.suffix}")
+        copy_url = f"sqlite:////{target_file.as_posix().lstrip('/')}"
+        drop_copy(copy_url)
+        shutil.copyfile(source_file, target_file)
+        return copy_url
     source = urlsplit(database_url).path.lstrip("/")
     target = f"{source}_genre_bench" if not source.endswith("_perf") else "movies_genre_bench"
     drop_copy(with_database_name(database_url, target))
@@ -112,14 +120,15 @@ def drop_copy(copy_url: str) -> None:
 class LockClock:
     """When the catalogue lock was taken and when the transaction holding it ended."""
 
-    def __init__(self, connection) -> None:
+    def __init__(self, connection: BaseDatabaseWrapper) -> None:
         self.connection = connection
         self.taken: float | None = None
         self.released: float | None = None
         self.queries = 0
         self.slowest_ms = 0.0
         self._commit = connection.commit
-        connection.commit = self.commit
+        # The lock ends with the COMMIT, which no execute wrapper sees.
+        connection.commit = self.commit  # type: ignore[method-assign]
         connection.execute_wrappers.append(self.execute)
 
     def reset(self) -> None:
@@ -135,7 +144,14 @@ class LockClock:
             "FOR UPDATE" in statement or statement.startswith("UPDATE")
         )
 
-    def execute(self, execute, sql, params, many, context):
+    def execute(
+        self,
+        execute: Callable[..., Any],
+        sql: str,
+        params: Any,
+        many: bool,
+        context: dict[str, Any],
+    ) -> Any:
         if self.taken is None and self.takes_lock(sql):
             self.taken = time.perf_counter()
         started = time.perf_counter()
@@ -157,7 +173,7 @@ class LockClock:
         return round((self.released - self.taken) * 1000, 1)
 
 
-def staff_client():
+def staff_client() -> Client:
     from django.contrib.auth.models import User
     from django.test import Client
     from rest_framework.authtoken.models import Token
@@ -174,7 +190,7 @@ def staff_client():
     )
 
 
-def chosen_genre(share: float, largest: bool):
+def chosen_genre(share: float, largest: bool) -> Genre:
     from catalog.models import Genre, Movie
 
     genres = list(Genre.objects.order_by("pk"))
@@ -219,7 +235,15 @@ def wrong_texts(movie_ids: list[int], genre_id: int) -> int:
     return wrong
 
 
-def answered(response) -> dict[str, Any]:
+class Response(Protocol):
+    """What is read of the test client's answer."""
+
+    status_code: int
+    headers: ResponseHeaders
+    content: bytes
+
+
+def answered(response: Response) -> dict[str, Any]:
     content_type = response.headers.get("Content-Type", "")
     body = response.content
     try:
@@ -234,7 +258,7 @@ def answered(response) -> dict[str, Any]:
     }
 
 
-def one_operation(kind: str, genre, clock: LockClock, client) -> dict[str, Any]:
+def one_operation(kind: str, genre: Genre, clock: LockClock, client: Client) -> dict[str, Any]:
     """Rename the genre (to or from its renamed name) or delete it, timed."""
     from django.core.cache import cache
 
@@ -301,7 +325,9 @@ def child(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_child(app_dir: Path, copy_url: str, operations: list[str], args) -> list[dict]:
+def run_child(
+    app_dir: Path, copy_url: str, operations: list[str], args: argparse.Namespace
+) -> list[dict[str, Any]]:
     command = [
         "--child",
         "--database-url",

@@ -452,9 +452,9 @@ class Gunicorn:
             except OSError:
                 pass
             time.sleep(0.2)
-        log = self.log.read_text()[-2000:]
+        tail = self.log.read_text()[-2000:]
         self.__exit__(BenchError, None, None)
-        raise BenchError(f"gunicorn did not answer in {SERVER_START_SECONDS}s: {log}")
+        raise BenchError(f"gunicorn did not answer in {SERVER_START_SECONDS}s: {tail}")
 
     def __exit__(self, *exc: object) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -469,8 +469,20 @@ class Gunicorn:
         if exc[0] is None:
             self.log.unlink(missing_ok=True)  # kept when something went wrong
 
+    @property
+    def pid(self) -> int:
+        """The master's process id."""
+        return pid_of(self.process)
+
     def metrics(self) -> dict[str, dict[str, float]]:
         return read_metrics(self.port)
+
+
+def pid_of(process: subprocess.Popen | None) -> int:
+    """A server's process id, once it has been started."""
+    if process is None:
+        raise BenchError("the server has not been started")
+    return process.pid
 
 
 class ProductionGunicorn(Gunicorn):
@@ -509,6 +521,8 @@ def read_metrics(port: int) -> dict[str, dict[str, float]]:
     for family in text_string_to_metric_families(body.decode()):
         for sample in family.samples:
             route = sample.labels.get("route")
+            if route is None:
+                continue
             if sample.name == "movies_http_requests_total":
                 totals["requests"][route] = totals["requests"].get(route, 0.0) + sample.value
             elif sample.name == "movies_db_queries_total":

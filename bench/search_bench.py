@@ -155,7 +155,9 @@ def db_timer() -> Iterator[list[float]]:
 
     spent = [0.0]
 
-    def wrapper(execute, sql, params, many, context):
+    def wrapper(
+        execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
+    ) -> Any:
         started = time.perf_counter()
         try:
             return execute(sql, params, many, context)
@@ -427,6 +429,7 @@ def measure(args: argparse.Namespace, modes: Sequence[str]) -> dict[str, Any]:
             f"[{args.label}] {mode}: {len(queries)} queries x {args.warmups}+{args.iterations}"
         )
         started = time.perf_counter()
+        measured: dict[str, Any]
         if mode == "inprocess":
             measured = {"queries": run_inprocess(queries, args.iterations, args.warmups)}
         else:

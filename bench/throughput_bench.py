@@ -227,7 +227,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                         run["cpu_ms_per_request"] = cpu_per_request(
                             cpu_before,
                             harness.CpuSnapshot.take(),
-                            workers=harness.worker_pids(server.process.pid),
+                            workers=harness.worker_pids(server.pid),
                             database=database_name,
                             requests=run["requests"] or 0,
                         )
