@@ -9,12 +9,14 @@ From the repository root:
 """
 
 import os
+from collections.abc import Iterable
+from wsgiref.types import StartResponse, WSGIEnvironment
 
 with open(os.environ["BARE_APP_BODY"], "rb") as stream:
     BODY = stream.read()
 HEADERS = [("Content-Type", "application/json"), ("Content-Length", str(len(BODY)))]
 
 
-def application(environ, start_response):
+def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
     start_response("200 OK", HEADERS)
     return [BODY]

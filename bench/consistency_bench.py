@@ -19,6 +19,7 @@ Usage: python -m bench.consistency_bench --database-url postgres://.../movies_co
 
 from __future__ import annotations
 
+import argparse
 import re
 import subprocess
 import sys
@@ -33,7 +34,6 @@ from bench import harness
 MANAGE = harness.REPO_ROOT / "movies" / "manage.py"
 GNU_TIME = Path("/usr/bin/time")
 MAX_RSS = re.compile(r"Maximum resident set size \(kbytes\): (\d+)")
-RESULTS = harness.BENCH_DIR / "results"
 DIFFERENCES = re.compile(r"(\d+) differences \(")
 REPAIRED = re.compile(r"Repaired (\d+) differences")
 
@@ -94,7 +94,7 @@ def load(database_url: str, catalogue: Path) -> dict[str, Any]:
     return manage(database_url, "populate_db", str(catalogue), "--no-progress")
 
 
-def measure(args) -> dict[str, Any]:
+def measure(args: argparse.Namespace) -> dict[str, Any]:
     if harness.engine_of(args.database_url) != "postgresql":
         raise harness.BenchError("this benchmark measures PostgreSQL")
     steps: list[dict[str, Any]] = []
@@ -147,12 +147,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--loaded", action="store_true", help="the database is loaded already")
     parser.add_argument("--keep", action="store_true", help="keep the database at the end")
     parser.add_argument("--label", default="postgres-1m")
+    parser.add_argument("--results-dir", type=Path, default=harness.RESULTS_DIR)
     args = parser.parse_args(argv)
     harness.require_database_url(parser, args)
     if not args.loaded and not args.catalogue:
         parser.error("--catalogue is required unless --loaded")
     return harness.measure_and_publish(
-        lambda: measure(args), RESULTS / f"consistency-{args.label}.json"
+        lambda: measure(args), args.results_dir / f"consistency-{args.label}.json"
     )
 
 

@@ -21,8 +21,8 @@ no Redis:
   most it takes), 10 Cyrillic words and the same misspelt titles;
 
 each ``--runs`` times, and writes the medians, p95s and maxima with the
-corrections found and the machine's facts to
-``bench/results/correction-<label>.json``, and prints them as a table.
+corrections found and the machine's facts to ``correction-<label>.json`` in the
+results directory (``--results-dir``, see bench.report), and prints them as a table.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ CONSONANTS = "bcdfghjklmnprstvwz"
 VOWELS = "aeiou"
 LENGTHS = {3: 2, 4: 4, 5: 6, 6: 8, 7: 9, 8: 10, 9: 11, 10: 11, 11: 10, 12: 9, 13: 7, 14: 5}
 LENGTHS.update({15: 4, 16: 4})
-SCRIPTS = (("latin", 70), ("greek", 15), ("cyrillic", 15))
+SCRIPTS = {"latin": 70, "greek": 15, "cyrillic": 15}
 ROWS_PER_INSERT = 1_000
 
 
@@ -69,8 +69,8 @@ def generated_words(count: int, seed: int = 0) -> dict[str, int]:
         for word in words_of(record["name"]) | words_of(record["director"]):
             found[word] = found.get(word, 0) + 1
     rng = random.Random(seed)
-    lengths, weights = zip(*LENGTHS.items(), strict=True)
-    scripts, shares = zip(*SCRIPTS, strict=True)
+    lengths, weights = list(LENGTHS), list(LENGTHS.values())
+    scripts, shares = list(SCRIPTS), list(SCRIPTS.values())
     while len(found) < count:
         script = rng.choices(scripts, shares)[0]
         word = script_word(rng, script, rng.choices(lengths, weights)[0])
@@ -172,23 +172,6 @@ def measure_in_app(database_url: str, runs: int) -> dict[str, Any]:
     }
 
 
-def table(result: dict[str, Any]) -> str:
-    machine = result["machine"]
-    lines = [
-        f"{result['label']}: {result['vocabulary_words']:,} words, {result['engine']}, "
-        f"{result['runs']} runs; {machine['cpu_model']}, {machine['cpu_cores']} cores",
-        "",
-        "| case | call | median ms | p95 ms | max ms | answer |",
-        "|---|---|---|---|---|---|",
-    ]
-    for case in result["cases"]:
-        lines.append(
-            f"| {case['case']} | {case['kind']} | {case['median_ms']} | {case['p95_ms']} "
-            f"| {case['max_ms']} | {case['answer']} |"
-        )
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = harness.argument_parser(__doc__)
     parser.add_argument("step", choices=("fill", "measure"))
@@ -196,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--words", type=int, default=322_000)
     parser.add_argument("--label", default="postgres")
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--results-dir", type=Path, default=harness.RESULTS_DIR)
     harness.add_source_argument(parser)
     parser.add_argument("--app-dir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--output", type=Path, help=argparse.SUPPRESS)
@@ -221,14 +205,13 @@ def main(argv: list[str] | None = None) -> int:
             "bench.correction_bench", app_dir, argv_child, role="measurement"
         )
     result = {
+        "benchmark": "correction",
         "label": args.label,
         "machine": harness.machine_facts(args.database_url),
         "code": code,
         **measured,
     }
-    path = harness.RESULTS_DIR / f"correction-{args.label}.json"
-    harness.say(f"wrote {harness.write_json(path, result)}")
-    sys.stdout.write(table(result) + "\n")
+    harness.publish(result, args.results_dir / f"correction-{args.label}.json")
     return 0
 
 

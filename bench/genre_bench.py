@@ -1,44 +1,34 @@
 """Renaming and deleting a genre of many movies: the whole request and the catalogue lock.
 
-``python -m bench.genre_bench --database-url URL --label LABEL [--before-ref REF]
-[--runs 3] [--before-runs 1] [--delete-runs 1] [--genre-share 0.1] [--largest]
-[--explain]``
+``python -m bench.genre_bench --database-url URL --label LABEL [--runs 3]
+[--delete-runs 1] [--genre-share 0.1] [--largest]``
 
 The database given, a catalogue loaded with populate_db, is never written: each
 step runs on a copy (``createdb -T`` on PostgreSQL, a file copy on SQLite) that
 is dropped at the end. The genre measured is the one whose movie_count is
 closest to ``--genre-share`` of the catalogue (10%: 100,000 movies of a
-million). Each app measured, the working tree and, with ``--before-ref``, the
-code at that commit, runs in a child process of its own that imports it
-(``harness.run_in_app``; Django is set up once per process), with DEBUG off,
-throttling off and a process-local cache:
+million). A snapshot of the working tree's app is measured in child
+processes that import it (``harness.run_in_app``; Django is set up once per
+process), with DEBUG off, throttling off and a process-local cache:
 
-- rename as the admin saves a genre (``catalog.writes.rename_genre``;
-  ``genre.save()`` in a transaction for code from before it), then through
-  the API (``PATCH /api/genres/<id>`` with a staff token, Django's test
-  ``Client``, the full middleware stack), back and forth,
-  so that the copy ends with the names it started with;
-- delete as the admin's delete view does (``catalog.writes.delete_genre``;
-  ``genre.delete()`` before it) and
-  through the API (``DELETE /api/genres/<id>``), each on a fresh copy.
+- rename as the admin saves a genre (``catalog.writes.rename_genre``), then
+  through the API (``PATCH /api/genres/<id>`` with a staff token, Django's
+  test ``Client``, the full middleware stack), back and forth, so that the
+  copy ends with the names it started with;
+- delete as the admin's delete view does (``catalog.writes.delete_genre``)
+  and through the API (``DELETE /api/genres/<id>``), each on a fresh copy.
 
 Each operation's wall time covers the whole call or request. The catalogue
 lock is held from the statement that takes it (``SELECT ... FOR UPDATE`` or the
 first UPDATE of CatalogueVersion on PostgreSQL; ``BEGIN IMMEDIATE`` on SQLite,
 whose write transaction is the lock) to the end of the COMMIT. After each
 operation up to 2,000 movies that had the genre are read back and checked
-(``wrong_texts``): their search_text as ``search_document`` writes it, and,
-since genre names left search_text (migration 0007), found by a search for the
-genre's new name.
+(``wrong_texts``): their search_text as ``search_document`` writes it from
+their own fields, and found by a search for the genre's new name.
 
-With ``--explain`` (PostgreSQL), the working tree's rename runs once more
-under EXPLAIN (ANALYZE, BUFFERS, WAL), rolled back, which splits the statement
-between computing the texts and writing them; then the same movies' search_text
-is written alone (one character more, rolled back) with every index and
-without the indexes that hold search_text: the floor any rebuild pays.
-
-The result goes to ``bench/results/genre-<label>.json`` with the machine's and
-the code's facts (medians over the runs), and its table (``bench.report``) is printed.
+The result goes to ``genre-<label>.json`` in the results directory
+(``--results-dir``, see bench.report) with the machine's and the code's facts
+(medians over the runs), and its table (``bench.report``) is printed.
 """
 
 from __future__ import annotations
@@ -50,13 +40,20 @@ import shutil
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from bench import harness
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.http.response import ResponseHeaders
+    from django.test import Client
+
+    from catalog.models import Genre
 
 SAMPLE = 2_000
 RENAMED_SUFFIX = " (renamed)"
@@ -85,11 +82,12 @@ def postgres_args(database_url: str) -> list[str]:
 def make_copy(database_url: str) -> str:
     """A fresh copy of the database; its URL."""
     if harness.engine_of(database_url) == "sqlite":
-        source = sqlite_path(database_url)
-        target = source.with_name(f"{source.stem}-genre-bench{source.suffix}")
-        drop_copy(f"sqlite:////{target.as_posix().lstrip('/')}")
-        shutil.copyfile(source, target)
-        return f"sqlite:////{target.as_posix().lstrip('/')}"
+        source_file = sqlite_path(database_url)
+        target_file = source_file.with_name(f"{source_file.stem}-genre-bench{source_file.suffix}")
+        copy_url = f"sqlite:////{target_file.as_posix().lstrip('/')}"
+        drop_copy(copy_url)
+        shutil.copyfile(source_file, target_file)
+        return copy_url
     source = urlsplit(database_url).path.lstrip("/")
     target = f"{source}_genre_bench" if not source.endswith("_perf") else "movies_genre_bench"
     drop_copy(with_database_name(database_url, target))
@@ -122,14 +120,15 @@ def drop_copy(copy_url: str) -> None:
 class LockClock:
     """When the catalogue lock was taken and when the transaction holding it ended."""
 
-    def __init__(self, connection) -> None:
+    def __init__(self, connection: BaseDatabaseWrapper) -> None:
         self.connection = connection
         self.taken: float | None = None
         self.released: float | None = None
         self.queries = 0
         self.slowest_ms = 0.0
         self._commit = connection.commit
-        connection.commit = self.commit
+        # The lock ends with the COMMIT, which no execute wrapper sees.
+        connection.commit = self.commit  # type: ignore[method-assign]
         connection.execute_wrappers.append(self.execute)
 
     def reset(self) -> None:
@@ -145,7 +144,14 @@ class LockClock:
             "FOR UPDATE" in statement or statement.startswith("UPDATE")
         )
 
-    def execute(self, execute, sql, params, many, context):
+    def execute(
+        self,
+        execute: Callable[..., Any],
+        sql: str,
+        params: Any,
+        many: bool,
+        context: dict[str, Any],
+    ) -> Any:
         if self.taken is None and self.takes_lock(sql):
             self.taken = time.perf_counter()
         started = time.perf_counter()
@@ -167,7 +173,7 @@ class LockClock:
         return round((self.released - self.taken) * 1000, 1)
 
 
-def staff_client():
+def staff_client() -> Client:
     from django.contrib.auth.models import User
     from django.test import Client
     from rest_framework.authtoken.models import Token
@@ -184,7 +190,7 @@ def staff_client():
     )
 
 
-def chosen_genre(share: float, largest: bool):
+def chosen_genre(share: float, largest: bool) -> Genre:
     from catalog.models import Genre, Movie
 
     genres = list(Genre.objects.order_by("pk"))
@@ -206,40 +212,38 @@ def sample_of(genre_id: int) -> list[int]:
 def wrong_texts(movie_ids: list[int], genre_id: int) -> int:
     """How many of these movies a search would get wrong now.
 
-    Code that keeps genre names in search_text (before migration 0007) must
-    have rebuilt each text as search_document writes it with the genres; code
-    that does not must leave each text as its own fields make it, and find
-    the movies by the genre's current name.
+    Each text must be what the movie's own fields make, and a search for the
+    genre's current name must find every movie that still has the genre.
     """
     from catalog.models import Genre, Movie
+    from catalog.search import search_document, search_movies
 
-    movies = Movie.objects.filter(pk__in=movie_ids).prefetch_related("genres")
-    try:
-        from catalog.upkeep import document_for  # type: ignore[attr-defined]
-    except ImportError:
-        from catalog.search import search_document, search_movies
-
-        wrong = sum(
-            movie.search_text
-            != search_document(
-                name=movie.name,
-                director=movie.director,
-                popularity=movie.popularity,
-                imdb_score=movie.imdb_score,
-            )
-            for movie in movies
+    movies = Movie.objects.filter(pk__in=movie_ids)
+    wrong = sum(
+        movie.search_text
+        != search_document(
+            name=movie.name,
+            director=movie.director,
+            popularity=movie.popularity,
+            imdb_score=movie.imdb_score,
         )
-        genre = Genre.objects.filter(pk=genre_id).first()
-        if genre is not None:
-            wrong += len(movie_ids) - search_movies(movies, genre.name).count()
-        return wrong
-    return sum(
-        movie.search_text != document_for(movie, (genre.name for genre in movie.genres.all()))
         for movie in movies
     )
+    genre = Genre.objects.filter(pk=genre_id).first()
+    if genre is not None:
+        wrong += len(movie_ids) - search_movies(movies, genre.name).count()
+    return wrong
 
 
-def answered(response) -> dict[str, Any]:
+class Response(Protocol):
+    """What is read of the test client's answer."""
+
+    status_code: int
+    headers: ResponseHeaders
+    content: bytes
+
+
+def answered(response: Response) -> dict[str, Any]:
     content_type = response.headers.get("Content-Type", "")
     body = response.content
     try:
@@ -254,32 +258,11 @@ def answered(response) -> dict[str, Any]:
     }
 
 
-def rename_as_the_admin_does(genre, new: str) -> None:
-    from django.db import transaction
-
-    try:
-        from catalog import writes
-    except ImportError:  # code from before catalog.writes saved genres through the ORM
-        with transaction.atomic():
-            genre.name = new
-            genre.save()
-        return
-    writes.rename_genre(genre.pk, name=new)
-
-
-def delete_as_the_admin_does(genre) -> None:
-    try:
-        from catalog import writes
-    except ImportError:  # code from before catalog.writes
-        genre.delete()
-        return
-    writes.delete_genre(genre.pk)
-
-
-def one_operation(kind: str, genre, clock: LockClock, client) -> dict[str, Any]:
+def one_operation(kind: str, genre: Genre, clock: LockClock, client: Client) -> dict[str, Any]:
     """Rename the genre (to or from its renamed name) or delete it, timed."""
     from django.core.cache import cache
 
+    from catalog import writes
     from catalog.models import Genre
 
     cache.clear()
@@ -296,9 +279,9 @@ def one_operation(kind: str, genre, clock: LockClock, client) -> dict[str, Any]:
         entry["new_name"] = new
     started = time.perf_counter()
     if kind == "rename-orm":
-        rename_as_the_admin_does(genre, new)
+        writes.rename_genre(genre.pk, name=new)
     elif kind == "delete-orm":
-        delete_as_the_admin_does(genre)
+        writes.delete_genre(genre.pk)
     elif kind == "rename-api":
         response = client.patch(
             f"/api/genres/{genre.pk}", json.dumps({"name": new}), content_type="application/json"
@@ -307,10 +290,6 @@ def one_operation(kind: str, genre, clock: LockClock, client) -> dict[str, Any]:
     elif kind == "delete-api":
         response = client.delete(f"/api/genres/{genre.pk}")
         entry.update(answered(response))
-    elif kind == "rename-explained":
-        entry["plan"] = explained_rename(genre, new)
-    elif kind == "write-floor":
-        entry["floor"] = write_floor(genre.pk)
     else:
         raise harness.BenchError(f"unknown operation {kind!r}")
     entry["wall_ms"] = round((time.perf_counter() - started) * 1000, 1)
@@ -327,85 +306,6 @@ def one_operation(kind: str, genre, clock: LockClock, client) -> dict[str, Any]:
         f"status {entry.get('status', '-')}, {entry['sample_wrong']} wrong of {len(sample)}"
     )
     return entry
-
-
-def explained_rename(genre, new: str) -> dict[str, Any]:
-    """The rename's rebuild under EXPLAIN (ANALYZE, BUFFERS, WAL), rolled back.
-
-    PostgreSQL only: how the statement's time splits between computing the
-    new texts (the UPDATE node's input) and writing them, and the WAL written.
-    """
-    from django.db import connection, transaction
-
-    plans: list = []
-
-    def explain(execute, sql, params, many, context):
-        if not sql.lstrip().startswith("WITH genre"):
-            return execute(sql, params, many, context)
-        result = execute(
-            f"EXPLAIN (ANALYZE, BUFFERS, WAL, FORMAT JSON) {sql}", params, many, context
-        )
-        plans.append(context["cursor"].fetchone()[0][0])
-        return result
-
-    with transaction.atomic():
-        with connection.execute_wrapper(explain):
-            rename_as_the_admin_does(genre, new)
-        transaction.set_rollback(True)
-    if not plans:
-        raise harness.BenchError("the rename ran no rebuild statement to explain")
-    update = plans[0]["Plan"]
-    # The UPDATE's input, not the CTEs it reads, is where the texts are computed.
-    computed = next(plan for plan in update["Plans"] if plan["Parent Relationship"] == "Outer")
-    return {
-        "execution_ms": round(plans[0]["Execution Time"], 1),
-        "computing_ms": round(computed["Actual Total Time"], 1),
-        "writing_ms": round(update["Actual Total Time"] - computed["Actual Total Time"], 1),
-        "rows": computed["Actual Rows"],
-        "wal_bytes": update.get("WAL Bytes"),
-        "wal_full_page_images": update.get("WAL FPI"),
-        "wal_records": update.get("WAL Records"),
-        "buffers_read": update.get("Shared Read Blocks"),
-        "buffers_written": update.get("Shared Written Blocks"),
-    }
-
-
-# Indexes that hold search_text, by what they serve (migrations 0002 and 0004).
-SEARCH_TEXT_INDEXES = {
-    "trigram": ["movie_search_text_trgm"],
-    "ordering": ["movie_popularity_id", "movie_imdb_score_id", "movie_name_id"],
-}
-
-
-def write_floor(genre_id: int) -> dict[str, float]:
-    """What writing these movies' search_text costs PostgreSQL, whatever the new text.
-
-    The same movies get one character more, in a transaction rolled back: with
-    every index, then without the indexes that hold search_text (dropped inside
-    the transaction, so never for real).
-    """
-    from django.db import connection, transaction
-
-    cases = {
-        "every index": [],
-        "without the trigram index": SEARCH_TEXT_INDEXES["trigram"],
-        "without the ordering indexes": SEARCH_TEXT_INDEXES["ordering"],
-        "without either": [*SEARCH_TEXT_INDEXES["trigram"], *SEARCH_TEXT_INDEXES["ordering"]],
-    }
-    floor = {}
-    for case, dropped in cases.items():
-        with transaction.atomic(), connection.cursor() as cursor:
-            for index in dropped:
-                cursor.execute(f'DROP INDEX "{index}"')
-            started = time.perf_counter()
-            cursor.execute(
-                "UPDATE catalog_movie SET search_text = search_text || ' ' WHERE id IN "
-                "(SELECT movie_id FROM catalog_movie_genres WHERE genre_id = %s)",
-                [genre_id],
-            )
-            floor[case] = round((time.perf_counter() - started) * 1000, 1)
-            transaction.set_rollback(True)
-    return floor
 
 
 def child(args: argparse.Namespace) -> int:
@@ -425,7 +325,9 @@ def child(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_child(app_dir: Path, copy_url: str, operations: list[str], args) -> list[dict]:
+def run_child(
+    app_dir: Path, copy_url: str, operations: list[str], args: argparse.Namespace
+) -> list[dict[str, Any]]:
     command = [
         "--child",
         "--database-url",
@@ -441,7 +343,7 @@ def run_child(app_dir: Path, copy_url: str, operations: list[str], args) -> list
     )
 
 
-# -- the parent: copies, apps and the summary ------------------------------------
+# -- the parent: copies and the summary ------------------------------------------
 
 
 def renames(runs: int) -> list[str]:
@@ -449,34 +351,30 @@ def renames(runs: int) -> list[str]:
     return ["rename-orm"] * runs + ["rename-api"] * runs
 
 
-def measure_app(name: str, app_dir: Path, args, runs: int, delete_runs: int) -> list[dict]:
+def measure_operations(app_dir: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The renames on one copy, then each delete on a fresh copy of its own."""
     harness.say(
-        f"[{args.label}] {name}: {runs} rename(s) each way, {delete_runs} delete(s) each way"
+        f"[{args.label}] {args.runs} rename(s) each way, {args.delete_runs} delete(s) each way"
     )
     results = []
-    explained = ["rename-explained", "write-floor"] if name == "after" and args.explain else []
-    plans = [renames(runs) + explained] + [["delete-orm"], ["delete-api"]] * delete_runs
+    plans = [renames(args.runs)] + [["delete-orm"], ["delete-api"]] * args.delete_runs
     for operations in plans:
         copy_url = make_copy(args.database_url)
         try:
-            for entry in run_child(app_dir, copy_url, operations, args):
-                entry["app"] = name
-                results.append(entry)
+            results += run_child(app_dir, copy_url, operations, args)
         finally:
             drop_copy(copy_url)
     return results
 
 
-def summary(results: list[dict]) -> list[dict]:
+def summary(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
-    results = [entry for entry in results if "plan" not in entry and "floor" not in entry]
-    keys = sorted({(entry["app"], entry["operation"]) for entry in results}, key=str)
-    for app, operation in keys:
-        runs = [e for e in results if (e["app"], e["operation"]) == (app, operation)]
+    operations = sorted({entry["operation"] for entry in results})
+    for operation in operations:
+        runs = [e for e in results if e["operation"] == operation]
         held = [e["lock_held_ms"] for e in runs if e["lock_held_ms"] is not None]
         rows.append(
             {
-                "app": app,
                 "operation": operation,
                 "movies": runs[0]["movies"],
                 "runs": len(runs),
@@ -484,7 +382,7 @@ def summary(results: list[dict]) -> list[dict]:
                 "median_lock_held_ms": round(statistics.median(held), 1) if held else None,
                 "max_wall_ms": max(e["wall_ms"] for e in runs),
                 "queries": runs[0]["queries"],
-                "statuses": sorted({e.get("status") for e in runs if e.get("status")}),
+                "statuses": sorted({e["status"] for e in runs if e.get("status")}),
                 "every_answer_json": all(e.get("json_or_empty", True) for e in runs),
                 "wrong_texts_in_samples": sum(e["sample_wrong"] for e in runs),
             }
@@ -496,17 +394,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = harness.argument_parser(__doc__)
     harness.add_database_url_argument(parser)
     parser.add_argument("--label", help="names the result file: genre-LABEL.json")
-    parser.add_argument("--before-ref", help="also measure the app at this commit, first")
     parser.add_argument("--runs", type=int, default=3, help="renames each way (default 3)")
-    parser.add_argument("--before-runs", type=int, default=1, help="for --before-ref (1)")
     parser.add_argument("--delete-runs", type=int, default=1, help="deletes each way (1)")
     parser.add_argument("--genre-share", type=float, default=0.1)
     parser.add_argument("--largest", action="store_true", help="the largest genre instead")
-    parser.add_argument(
-        "--explain",
-        action="store_true",
-        help="PostgreSQL: one more rename, explained, and the cost of the writes alone",
-    )
     parser.add_argument("--results-dir", type=Path, default=harness.RESULTS_DIR)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--operations", help=argparse.SUPPRESS)
@@ -525,20 +416,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     with harness.scratch_dir("movies-bench-genre-") as workdir:
         machine = harness.machine_facts(args.database_url)
-        apps: list[tuple[str, Path, int]] = []
-        if args.before_ref:
-            before = workdir / "before"
-            before.mkdir()
-            harness.git_archive(args.before_ref, before, "movies")
-            apps.append((f"before ({args.before_ref[:9]})", before / "movies", args.before_runs))
-        after = harness.app_snapshot("worktree", workdir)
-        code = harness.code_facts(after, "worktree")
-        apps.append(("after", after, args.runs))
+        app_dir = harness.app_snapshot("worktree", workdir)
+        code = harness.code_facts(app_dir, "worktree")
         started = time.perf_counter()
-        results = []
-        for name, app_dir, runs in apps:
-            delete_runs = args.delete_runs if name == "after" else 1
-            results += measure_app(name, app_dir, args, runs, delete_runs)
+        results = measure_operations(app_dir, args)
         movies = count_movies(args.database_url)
         result: dict[str, Any] = {
             "benchmark": "genre",
@@ -549,7 +430,6 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             "genre": results[0]["genre"],
             "genre_share": args.genre_share,
             "largest": args.largest,
-            "before_ref": args.before_ref,
             "summary": summary(results),
             "runs": results,
             "wall_seconds": round(time.perf_counter() - started, 1),
@@ -558,7 +438,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         # The snapshot measured against the working tree as it is now.
-        if harness.code_fingerprint(after) != harness.code_fingerprint(harness.APP_DIR):
+        if harness.code_fingerprint(app_dir) != harness.code_fingerprint(harness.APP_DIR):
             result["warning"] = "the app's code changed on disk during the run"
         return result
 

@@ -21,6 +21,7 @@ import resource
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tarfile
@@ -33,6 +34,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+import django
 
 from bench import report
 
@@ -178,32 +181,19 @@ def postgres_version(database_url: str) -> str | None:
         return None
 
 
-# Run by the interpreter that runs the app, which may not be this one.
-_VERSIONS = (
-    "import json, platform, sqlite3\n"
-    "try:\n    import django; version = django.get_version()\n"
-    "except ImportError:\n    version = None\n"
-    "print(json.dumps({'python': platform.python_version(), "
-    "'sqlite': sqlite3.sqlite_version, 'django': version}))"
-)
-
-
-def machine_facts(
-    database_url: str | None = None, *, python: Path | str = sys.executable
-) -> dict[str, Any]:
+def machine_facts(database_url: str | None = None) -> dict[str, Any]:
     """CPU, memory, OS and the versions of Python, SQLite, Django and PostgreSQL in use.
 
-    ``python`` is the interpreter that runs the app (its SQLite library is the
-    one measured); ``database_url``, when PostgreSQL's, gives the server version.
+    The app runs on this interpreter (its SQLite library is the one measured);
+    ``database_url``, when PostgreSQL's, gives the server version.
     """
-    versions = json.loads(run([str(python), "-c", _VERSIONS]))
     facts: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         **host_facts(),
-        "python": versions["python"],
-        "sqlite": versions["sqlite"],
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
         "postgresql": None,
-        "django": versions["django"],
+        "django": django.get_version(),
     }
     if database_url and engine_of(database_url) == "postgresql":
         facts["postgresql"] = postgres_version(database_url)
@@ -391,8 +381,6 @@ def setup_django(database_url: str) -> None:
     env = app_environment(database_url, DJANGO_SETTINGS_MODULE="config.settings")
     os.environ.clear()
     os.environ.update(env)
-    import django
-
     django.setup()
 
 
@@ -464,9 +452,9 @@ class Gunicorn:
             except OSError:
                 pass
             time.sleep(0.2)
-        log = self.log.read_text()[-2000:]
+        tail = self.log.read_text()[-2000:]
         self.__exit__(BenchError, None, None)
-        raise BenchError(f"gunicorn did not answer in {SERVER_START_SECONDS}s: {log}")
+        raise BenchError(f"gunicorn did not answer in {SERVER_START_SECONDS}s: {tail}")
 
     def __exit__(self, *exc: object) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -481,8 +469,20 @@ class Gunicorn:
         if exc[0] is None:
             self.log.unlink(missing_ok=True)  # kept when something went wrong
 
+    @property
+    def pid(self) -> int:
+        """The master's process id."""
+        return pid_of(self.process)
+
     def metrics(self) -> dict[str, dict[str, float]]:
         return read_metrics(self.port)
+
+
+def pid_of(process: subprocess.Popen | None) -> int:
+    """A server's process id, once it has been started."""
+    if process is None:
+        raise BenchError("the server has not been started")
+    return process.pid
 
 
 class ProductionGunicorn(Gunicorn):
@@ -521,6 +521,8 @@ def read_metrics(port: int) -> dict[str, dict[str, float]]:
     for family in text_string_to_metric_families(body.decode()):
         for sample in family.samples:
             route = sample.labels.get("route")
+            if route is None:
+                continue
             if sample.name == "movies_http_requests_total":
                 totals["requests"][route] = totals["requests"].get(route, 0.0) + sample.value
             elif sample.name == "movies_db_queries_total":

@@ -1,7 +1,7 @@
 """Throughput of ``populate_db``, on SQLite and on PostgreSQL.
 
 ``python -m bench.import_bench [--sizes 100000,1000000] [--databases sqlite,postgres]
-[--repeat 3] [--timeout SECONDS]``
+[--repeat 3] [--timeout SECONDS] [--source worktree|head|live]``
 
 For each size and database: a synthetic catalogue of that size (bench/generate.py,
 cached in /tmp/bench-data/), then ``--repeat`` imports, each into a freshly
@@ -12,10 +12,11 @@ machine's other work skews wall time). The last filled database then gets the
 same file again (every movie unchanged), which is the cost of re-running an
 import. ``--timeout`` stops an import that runs too long and records it as such.
 
-Each case is written to ``bench/results/import-<database>-<size>.json`` with the
-machine's and the code's facts; a table of all cases (``bench.report``) ends the run.
-``--commit REV`` measures a commit from a clean snapshot instead of the working
-tree (which others may be editing); ``--source DIR`` measures another checkout.
+Each case is written to ``import-<database>-<size>.json`` in the results directory
+(``--results-dir``, see bench.report) with the machine's and the code's facts; a
+table of all cases (``bench.report``) ends the run.
+The app measured is a snapshot of the working tree taken at the start
+(``--source``, see bench.harness.app_snapshot).
 
 SQLite runs use a temporary file. PostgreSQL runs drop and recreate the database
 named in ``--postgres-url`` (default movies_bench) with psql, so never point it
@@ -46,19 +47,6 @@ from bench import generate, harness, report
 
 GENERATOR = Path(generate.__file__)
 FIXTURE = harness.REPO_ROOT / "fixtures" / "imdb.json"
-# The code an import runs, fingerprinted into every result (relative to --source).
-IMPORT_CODE = (
-    "movies/catalog/importer.py",
-    "movies/catalog/management/commands/populate_db.py",
-    "movies/catalog/models.py",
-    "movies/catalog/search.py",
-    "movies/catalog/signals.py",
-    "movies/catalog/writes.py",
-    "movies/catalog/bulk.py",
-    "movies/catalog/derived.py",
-    "movies/config/settings.py",
-)
-VENV_PYTHON = harness.REPO_ROOT / ".venv" / "bin" / "python"
 DATA_DIR = Path("/tmp/bench-data")
 GNU_TIME = Path("/usr/bin/time")
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/movies_bench"
@@ -166,15 +154,15 @@ class PostgresDatabase:
         return self._psql(self._admin_url, "SHOW server_version")
 
 
-def catalogue_file(python: Path, size: int, seed: int, data_dir: Path) -> Path:
+def catalogue_file(size: int, seed: int, data_dir: Path) -> Path:
     """The synthetic catalogue of ``size`` movies, generated once per generator version."""
     version = harness.fingerprint([GENERATOR, FIXTURE])[:12]
     path = data_dir / f"catalogue-{size}-seed{seed}-{version}.json"
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
         harness.say(f"generating {path}")
-        command = [str(python), "-m", "bench.generate", str(size), str(path), "--seed", str(seed)]
-        harness.run(command, cwd=harness.REPO_ROOT)
+        command = [sys.executable, "-m", "bench.generate", str(size), str(path)]
+        harness.run([*command, "--seed", str(seed)], cwd=harness.REPO_ROOT)
     return path
 
 
@@ -232,13 +220,11 @@ def measure(command: Sequence[str], env: dict[str, str], timeout: float | None) 
     return _Finished(wall, cpu, peak_kb * 1024 / MB, output, timed_out=False)
 
 
-def import_once(
-    python: Path, manage: Path, path: Path, database_url: str, timeout: float | None
-) -> Measurement:
+def import_once(manage: Path, path: Path, database_url: str, timeout: float | None) -> Measurement:
     env = {**os.environ, **BENCH_ENV, "DATABASE_URL": database_url}
     load = os.getloadavg()[0]
     finished = measure(
-        [str(python), str(manage), "populate_db", str(path), "--no-progress"], env, timeout
+        [sys.executable, str(manage), "populate_db", str(path), "--no-progress"], env, timeout
     )
     summary = SUMMARY.search(finished.output)
     if summary is None and not finished.timed_out:
@@ -268,9 +254,9 @@ def _describe(run: Measurement) -> str:
     )
 
 
-def migrate(python: Path, manage: Path, database_url: str) -> None:
+def migrate(manage: Path, database_url: str) -> None:
     env = {**os.environ, **BENCH_ENV, "DATABASE_URL": database_url}
-    harness.run([str(python), str(manage), "migrate", "--no-input", "--verbosity", "0"], env)
+    harness.run([sys.executable, str(manage), "migrate", "--no-input", "--verbosity", "0"], env)
 
 
 def _median(values: Sequence[float | None], digits: int) -> float | None:
@@ -280,7 +266,6 @@ def _median(values: Sequence[float | None], digits: int) -> float | None:
 
 def bench_case(
     *,
-    python: Path,
     manage: Path,
     database: Database,
     path: Path,
@@ -299,8 +284,8 @@ def bench_case(
     try:
         for attempt in range(1, repeat + 1):
             url = database.fresh()
-            migrate(python, manage, url)
-            run = import_once(python, manage, path, url, timeout)
+            migrate(manage, url)
+            run = import_once(manage, path, url, timeout)
             runs.append(run)
             harness.say(f"[{database.name} {size}] import {attempt}/{repeat}: {_describe(run)}")
             if run.timed_out:
@@ -309,7 +294,7 @@ def bench_case(
             if run.created != size:
                 checks.append(f"import {attempt} created {run.created} of {size} movies")
         else:
-            rerun = import_once(python, manage, path, url, timeout)
+            rerun = import_once(manage, path, url, timeout)
             harness.say(f"[{database.name} {size}] re-run: {_describe(rerun)}")
             if rerun.timed_out:
                 checks.append(f"the re-run was stopped after {timeout:g}s")
@@ -338,47 +323,14 @@ def bench_case(
     }
 
 
-def import_machine_facts(python: Path, databases: Sequence[Database]) -> dict[str, Any]:
-    """The machine's facts, with the versions ``python`` (which runs manage.py) reports."""
-    facts = harness.machine_facts(python=python)
+def import_machine_facts(databases: Sequence[Database]) -> dict[str, Any]:
+    """The machine's facts, with how peak memory was read and PostgreSQL's version."""
+    facts = harness.machine_facts()
     facts["peak_rss_source"] = "GNU time -v" if GNU_TIME.exists() else "wait4 ru_maxrss"
     for database in databases:
         if isinstance(database, PostgresDatabase):
             facts["postgresql"] = database.version()
     return facts
-
-
-def snapshot(revision: str, directory: Path) -> str:
-    """Extract ``revision`` of this repository into ``directory``; its full commit id."""
-    commit = harness.run(
-        ["git", "-C", str(harness.REPO_ROOT), "rev-parse", "--verify", f"{revision}^{{commit}}"]
-    )
-    harness.git_archive(commit, directory)
-    return commit
-
-
-def code_facts(source: Path, commit: str | None = None) -> dict[str, Any]:
-    """What was measured: the checkout, its commit, and the import code as it was on disk.
-
-    Taken per case: the working tree may change while a long benchmark runs.
-    ``commit`` names the commit ``source`` is a clean snapshot of, if it is one.
-    """
-
-    files = [source / name for name in IMPORT_CODE if (source / name).exists()]
-    if commit:
-        dirty: bool | None = False
-    elif harness.git("rev-parse", "--show-toplevel", repository=source) == str(source.resolve()):
-        commit = harness.git("rev-parse", "HEAD", repository=source)
-        dirty = bool(harness.git("status", "--porcelain", "--", "movies", repository=source))
-    else:
-        dirty = None
-    return {
-        "source": str(source),
-        "commit": commit,
-        "uncommitted_changes_in_movies": dirty,
-        "import_code_sha256": harness.fingerprint(files),
-        "import_code_files": [str(path.relative_to(source)) for path in files],
-    }
 
 
 def write_result(result: dict[str, Any], results_dir: Path) -> Path:
@@ -409,23 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
     parser.add_argument("--results-dir", type=Path, default=harness.RESULTS_DIR)
-    code = parser.add_mutually_exclusive_group()
-    code.add_argument(
-        "--source",
-        type=Path,
-        default=harness.REPO_ROOT,
-        help="the checkout whose movies/manage.py is measured (default: this one)",
-    )
-    code.add_argument(
-        "--commit",
-        help="measure this commit (e.g. HEAD) from a clean snapshot, not the working tree",
-    )
-    parser.add_argument(
-        "--python",
-        type=Path,
-        default=VENV_PYTHON if VENV_PYTHON.exists() else Path(sys.executable),
-        help="the interpreter that runs manage.py (default: the project's .venv)",
-    )
+    harness.add_source_argument(parser)
     args = parser.parse_args(argv)
     try:
         sizes = [int(size.replace("_", "")) for size in _comma_list(args.sizes)]
@@ -433,8 +369,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--sizes must be whole numbers, got {args.sizes!r}")
     if not sizes or min(sizes) < 1:
         parser.error("--sizes must be positive")
-    if not args.commit and not (args.source / "movies" / "manage.py").is_file():
-        parser.error(f"--source has no movies/manage.py: {args.source}")
     if args.repeat < 1:
         parser.error("--repeat must be 1 or more")
     names = _comma_list(args.databases)
@@ -442,13 +376,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--databases takes sqlite and/or postgres, got {args.databases!r}")
 
     try:
-        if args.commit:
-            with tempfile.TemporaryDirectory(prefix="movies-bench-source-") as directory:
-                commit = snapshot(args.commit, Path(directory))
-                harness.say(f"measuring commit {commit} from a snapshot in {directory}")
-                results = run(args, sizes, names, Path(directory), commit)
-        else:
-            results = run(args, sizes, names, args.source, None)
+        with harness.scratch_dir("movies-bench-import-") as workdir:
+            results = run(args, sizes, names, harness.app_snapshot(args.source, workdir))
     except harness.BenchError as error:
         harness.say(f"error: {error}")
         return 1
@@ -457,14 +386,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(
-    args: argparse.Namespace,
-    sizes: Sequence[int],
-    names: Sequence[str],
-    source: Path,
-    commit: str | None,
+    args: argparse.Namespace, sizes: Sequence[int], names: Sequence[str], app_dir: Path
 ) -> list[dict[str, Any]]:
     """Every case of sizes x databases, each written to --results-dir as it ends."""
-    manage = source / "movies" / "manage.py"
+    manage = app_dir / "manage.py"
     databases: list[Database] = []
     for name in names:
         if name == "sqlite":
@@ -473,14 +398,13 @@ def run(
             postgres = PostgresDatabase(args.postgres_url)
             postgres.check()
             databases.append(postgres)
-    machine = import_machine_facts(args.python, databases)
+    machine = import_machine_facts(databases)
     results = []
     for size in sizes:
-        path = catalogue_file(args.python, size, args.seed, args.data_dir)
+        path = catalogue_file(size, args.seed, args.data_dir)
         for database in databases:
-            code = code_facts(source, commit)
+            code = harness.code_facts(app_dir, args.source)
             result = bench_case(
-                python=args.python,
                 manage=manage,
                 database=database,
                 path=path,
@@ -488,8 +412,8 @@ def run(
                 repeat=args.repeat,
                 timeout=args.timeout,
             )
-            if code_facts(source, commit)["import_code_sha256"] != code["import_code_sha256"]:
-                result["checks_failed"].append("the import code changed during the case")
+            if harness.code_fingerprint(app_dir) != code["app_code_sha256"]:
+                result["checks_failed"].append("the app's code changed during the case")
                 harness.say(f"warning: {result['checks_failed'][-1]}")
             result.update(
                 {

@@ -39,8 +39,9 @@ deleted), a search for the run id through the API (exactly the surviving
 movies), and the rows in the database. A write answered with an error is not
 acknowledged: its movie is left out of the checks and reported as uncertain.
 
-The result goes to ``bench/results/load-<label>.json`` with the machine's and
-the code's facts, and its table (``bench.report``) is printed. When a target is missed the
+The result goes to ``load-<label>.json`` in the results directory
+(``--results-dir``, see bench.report) with the machine's and the code's facts,
+and its table (``bench.report``) is printed. When a target is missed the
 gunicorn log (with the app's tracebacks) is kept and its path reported.
 """
 
@@ -68,15 +69,16 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from bench import harness
-from bench.search_bench import README_SEARCHES, readme_label
+from bench.search_bench import readme_label
 from deploy.nginx import Nginx, nginx_binary
+from tests.support.legacy import README_SEARCHES
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/12"
 STAFF_USERNAME = "load-bench"
 NAME_PREFIX = "Load test"
 DIRECTOR = "Load Bench"
 TARGET_MEMORY_GROWTH = 0.10
-# How often a reader picks each of the README's searches, in their order.
+# How often a reader picks each of the legacy service's README searches, in their order.
 README_SEARCH_WEIGHTS = (3, 3, 2, 3, 2, 2, 2)
 # How often a reader picks each URL; writers' requests come on top.
 READ_MIX: tuple[tuple[str, str, str, int], ...] = (
@@ -204,7 +206,7 @@ class Recorder:
 class TrackedMovie:
     token: str
     id: int | None = None
-    state: dict[str, Any] | None = None  # the last acknowledged values
+    state: dict[str, Any] = field(default_factory=dict)  # the last acknowledged values
     deleted: bool = False
     uncertain: str | None = None  # why its state is unknown, if it is
     writes: int = 0
@@ -350,7 +352,7 @@ class Writer:
         """An anonymous search for the movie must show the write that was just acknowledged."""
         terms = [movie.token]
         if movie.state and movie.state["genre"] and not movie.deleted:
-            terms.append(movie.state["genre"][0])  # search_text must follow genre changes too
+            terms.append(movie.state["genre"][0])  # a search must follow genre changes too
         path = "/api/movies?search=" + quote(",".join(terms), safe=",")
         answer = self.client.send("GET", path)
         self.recorder.read_after_write_checks += 1
@@ -424,7 +426,7 @@ def cpu_breakdown(
     """CPU seconds of the database's backends, its autovacuum, and the busiest other processes."""
     used = cpu_by_process(samples, start, end)
     backends = autovacuum = 0.0
-    others = []
+    others: list[dict[str, Any]] = []
     for pid, (name, cpu) in used.items():
         if harness.serves_database(name, database):
             if "autovacuum" in name.split():
@@ -478,7 +480,8 @@ def count_movies(database_url: str) -> int:
     import psycopg
 
     with psycopg.connect(database_url) as connection:
-        return connection.execute("SELECT count(*) FROM catalog_movie").fetchone()[0]
+        (count,) = connection.execute("SELECT count(*) FROM catalog_movie").fetchone() or (0,)
+    return count
 
 
 def stored_movies(database_url: str, run_id: str) -> dict[int, dict[str, Any]]:
@@ -515,7 +518,9 @@ def verify_writes(
 ) -> dict[str, Any]:
     """Every acknowledged write, through the API and in the database."""
     acknowledged = [movie for movie in movies if movie.uncertain is None]
-    surviving = {movie.id: movie for movie in acknowledged if not movie.deleted}
+    surviving = {
+        movie.id: movie for movie in acknowledged if movie.id is not None and not movie.deleted
+    }
     uncertain_names = {f"{NAME_PREFIX} {movie.token}" for movie in movies if movie.uncertain}
     lost: list[dict[str, Any]] = []
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -690,7 +695,7 @@ def run_load(
 ) -> dict[str, Any]:
     """The load, its checks and measures; clients send to ``port`` (nginx's, or gunicorn's)."""
     movie_ids, genres = catalogue_facts(port)
-    pids = harness.worker_pids(server.process.pid)
+    pids = harness.worker_pids(server.pid)
     if len(pids) != 2:
         raise harness.BenchError(f"expected 2 gunicorn workers, found {pids}")
     run_started = time.perf_counter()
@@ -736,7 +741,7 @@ def run_load(
     routes = harness.metrics_delta(metrics_after_warmup, server.metrics())
     load_after = os.getloadavg()
 
-    pids_after = harness.worker_pids(server.process.pid)
+    pids_after = harness.worker_pids(server.pid)
     samples = [sample for recorder in recorders for sample in recorder.samples]
     failures = [failure for recorder in recorders for failure in recorder.failures]
     stale = [read for recorder in recorders for read in recorder.stale_reads]
@@ -781,7 +786,7 @@ def run_load(
                 args.warmup,
                 args.warmup + args.duration,
                 database,
-                [*pids, *proxy_pids, server.process.pid, os.getpid()],
+                [*pids, *proxy_pids, server.pid, os.getpid()],
             ),
         },
         "load_average_before": [round(value, 2) for value in load_before],
@@ -900,8 +905,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 nginx = stack.enter_context(
                     Nginx(port=harness.free_port(), upstream=f"127.0.0.1:{server.port}")
                 )
-                port = nginx.port
-                proxy_pids = [nginx.process.pid, *harness.worker_pids(nginx.process.pid)]
+                port, master = nginx.port, harness.pid_of(nginx.process)
+                proxy_pids = [master, *harness.worker_pids(master)]
             measured = run_load(server, args, token, run_id, port=port, proxy_pids=proxy_pids)
             met = all(target["met"] for target in targets(measured))
             if not met:

@@ -20,8 +20,9 @@ slowest statement of a page over the target is kept (EXPLAIN ANALYZE on
 PostgreSQL, EXPLAIN QUERY PLAN on SQLite).
 
 The measuring runs in a child process that imports a snapshot of the app
-(``harness.run_in_app``). The result goes to ``bench/results/page-<label>.json``
-with the machine's and the code's facts, and its table (``bench.report``) is printed.
+(``harness.run_in_app``). The result goes to ``page-<label>.json`` in the results
+directory (``--results-dir``, see bench.report) with the machine's and the code's
+facts, and its table (``bench.report``) is printed.
 """
 
 from __future__ import annotations

@@ -1,33 +1,40 @@
 """Markdown tables of benchmark results: the only place results are rendered.
 
-``python -m bench.report`` prints the import, search, search page, throughput
-and load tables of docs/performance.md from the JSON in bench/results/; nothing is typed
-in by hand. ``python -m bench.report RESULT.json ...`` prints each result's
-full table instead, as its benchmark printed it at the end of the run (the
-search quality results, bench/results/search-quality-*.json, are printed this way).
+``python -m bench.report RESULT.json ...`` prints each result's full table, as
+its benchmark printed it at the end of the run. ``python -m bench.report``
+prints the import, search, search page, throughput and load tables of
+docs/performance.md from the results found in the results directory (the
+files the benchmarks write there under their usual labels); nothing in those
+tables is typed in by hand.
+
+The benchmarks write their results to the results directory: ``--results-dir``,
+else ``BENCH_RESULTS_DIR``, else /tmp/bench-results. It is outside the
+repository on purpose: a result is one machine's measure at one time, and the
+tables in docs/ are the record of the runs they cite.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
-# Each route by its name in /metrics, then by the URL pattern that earlier
-# results were labelled with.
+RESULTS_DIR = Path(os.environ.get("BENCH_RESULTS_DIR") or "/tmp/bench-results")
+# Each route of the load table by its name in /metrics.
 LOAD_ROUTES = (
-    ("movie lists", ("movie-list", "api/movies/?$")),
-    ("movie details", ("movie-detail", "api/movies/(?P<pk>[0-9]{1,18})/?$")),
-    ("genre lists", ("genre-list", "api/genres/?$")),
+    ("movie lists", "movie-list"),
+    ("movie details", "movie-detail"),
+    ("genre lists", "genre-list"),
 )
 
 
-def load(name: str) -> dict | None:
-    path = RESULTS_DIR / f"{name}.json"
+def load(directory: Path, name: str) -> dict[str, Any] | None:
+    """The result ``name`` in ``directory``, if a benchmark wrote it there."""
+    path = directory / f"{name}.json"
     return json.loads(path.read_text()) if path.exists() else None
 
 
@@ -41,7 +48,7 @@ def number(value: float | None, spec: str) -> str:
 
 def machine_line(result: dict) -> str:
     machine = result.get("machine", {})
-    load_average = machine.get("load_average_at_start") or machine.get("load_average")
+    load_average = machine.get("load_average_at_start")
     return (
         f"{machine.get('cpu_model', '?')}, {machine.get('cpu_cores', '?')} cores, "
         f"{round(machine.get('ram_mb', 0) / 1024)} GiB, Python {machine.get('python', '?')}, "
@@ -60,16 +67,15 @@ def latency_rows(latency: dict, cells: Callable[[dict], list[str]]) -> list[str]
 # -- the tables of docs/performance.md ----------------------------------------------
 
 
-def import_table() -> list[str]:
+def import_table(results: Sequence[dict[str, Any]]) -> list[str]:
+    if not results:
+        return []
     lines = [
         "| database | records | runs | median wall time | records/s | peak RSS "
         "| re-import (unchanged) |",
         "|---|---|---|---|---|---|---|",
     ]
-    for name in ("import-sqlite-100000", "import-postgres-100000", "import-postgres-1000000"):
-        result = load(name)
-        if not result:
-            continue
+    for result in results:
         rerun = result.get("rerun") or {}
         cells = [
             result["database"],
@@ -84,8 +90,7 @@ def import_table() -> list[str]:
     return lines
 
 
-def search_table(name: str) -> list[str]:
-    result = load(name)
+def search_table(result: dict[str, Any] | None) -> list[str]:
     if not result:
         return []
     inprocess = result["modes"]["inprocess"]["queries"]
@@ -110,9 +115,8 @@ def search_table(name: str) -> list[str]:
     return lines
 
 
-def page_table(name: str) -> list[str]:
+def page_table(result: dict[str, Any] | None) -> list[str]:
     """bench.page_bench's pages (and the API's JSON of the same lists), measured in-process."""
-    result = load(name)
     if not result:
         return []
     measured = result["modes"]["inprocess"]["queries"]
@@ -131,8 +135,7 @@ def page_table(name: str) -> list[str]:
     return lines
 
 
-def throughput_table(name: str) -> list[str]:
-    result = load(name)
+def throughput_table(result: dict[str, Any] | None) -> list[str]:
     if not result:
         return []
     lines = [
@@ -162,18 +165,15 @@ def cpu_cell(case: dict) -> str:
     return f"{parts} = {cpu['machine']:.2f}"
 
 
-def load_table(name: str) -> list[str]:
-    result = load(name)
+def load_table(result: dict[str, Any] | None) -> list[str]:
     if not result:
         return []
     cpu = result["cpu_seconds"]
     other = cpu["machine_busy"] - cpu["gunicorn_workers"] - cpu["database_backends"]
     other -= cpu["load_client"]
     routes = {
-        label: next(
-            (result["routes"][route] for route in names if route in result["routes"]), {}
-        ).get("db_queries_per_request")
-        for label, names in LOAD_ROUTES
+        label: result["routes"].get(route, {}).get("db_queries_per_request")
+        for label, route in LOAD_ROUTES
     }
     lines = [
         f"{result['movies']:,} movies; {result['connections']} clients for "
@@ -222,29 +222,38 @@ def load_table(name: str) -> list[str]:
     return lines
 
 
-def performance_sections() -> list[tuple[str, list[str]]]:
+def performance_sections(directory: Path) -> list[tuple[str, list[str]]]:
+    """The tables of docs/performance.md, from the results in ``directory`` (empty without)."""
+
+    def result(name: str) -> dict[str, Any] | None:
+        return load(directory, name)
+
+    imports = ("import-sqlite-100000", "import-postgres-100000", "import-postgres-1000000")
     return [
-        ("Import", import_table()),
-        ("Search, PostgreSQL", search_table("search-postgres-1m")),
-        ("Search, SQLite", search_table("search-sqlite-100k")),
+        ("Import", import_table([found for name in imports if (found := result(name))])),
+        ("Search, PostgreSQL", search_table(result("search-postgres-1m"))),
+        ("Search, SQLite", search_table(result("search-sqlite-100k"))),
         (
             "Search, PostgreSQL, another catalogue (bench.generate --profile other)",
-            search_table("search-postgres-1m-other"),
+            search_table(result("search-postgres-1m-other")),
         ),
         (
             "Search, SQLite, another catalogue (bench.generate --profile other)",
-            search_table("search-sqlite-100k-other"),
+            search_table(result("search-sqlite-100k-other")),
         ),
         (
             "Throughput, PostgreSQL, the legacy catalogue (248 movies)",
-            throughput_table("throughput-postgres-legacy"),
+            throughput_table(result("throughput-postgres-legacy")),
         ),
-        ("Throughput, SQLite, 100,000 movies", throughput_table("throughput-sqlite-100k")),
-        ("Throughput, PostgreSQL, 1,000,000 movies", throughput_table("throughput-postgres-1m")),
-        ("Load with concurrent writes, PostgreSQL", load_table("load-postgres-1m")),
+        ("Throughput, SQLite, 100,000 movies", throughput_table(result("throughput-sqlite-100k"))),
+        (
+            "Throughput, PostgreSQL, 1,000,000 movies",
+            throughput_table(result("throughput-postgres-1m")),
+        ),
+        ("Load with concurrent writes, PostgreSQL", load_table(result("load-postgres-1m"))),
         # The last section of docs/performance.md, "The search page".
-        ("The search page, SQLite", page_table("page-sqlite-100k")),
-        ("The search page, PostgreSQL", page_table("page-postgres-1m")),
+        ("The search page, SQLite", page_table(result("page-sqlite-100k"))),
+        ("The search page, PostgreSQL", page_table(result("page-postgres-1m"))),
     ]
 
 
@@ -371,14 +380,13 @@ def genre_details(result: dict[str, Any]) -> str:
     lines = [
         f"{result['movies']:,} movies, {result['database']}; genre {result['genre']!r}",
         "",
-        "| app | operation | movies | runs | median request | median lock held "
+        "| operation | movies | runs | median request | median lock held "
         "| queries | status | wrong texts in samples |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for summary in result["summary"]:
         held = summary["median_lock_held_ms"]
         cells = [
-            summary["app"],
             summary["operation"],
             f"{summary['movies']:,}",
             str(summary["runs"]),
@@ -389,27 +397,6 @@ def genre_details(result: dict[str, Any]) -> str:
             str(summary["wrong_texts_in_samples"]),
         ]
         lines.append(row(cells))
-    for entry in result["runs"]:
-        if "plan" in entry:
-            plan = entry["plan"]
-            lines += [
-                "",
-                "The rename's UPDATE explained (rolled back): "
-                f"{plan['execution_ms'] / 1000:.2f} s, of which "
-                f"{plan['computing_ms'] / 1000:.2f} s computing {plan['rows']:,} texts and "
-                f"{plan['writing_ms'] / 1000:.2f} s writing them; "
-                f"{plan['wal_bytes'] / 2**20:,.0f} MiB of WAL, "
-                f"{plan['wal_full_page_images']:,} full-page images; "
-                f"{plan['buffers_read']:,} buffers read, {plan['buffers_written']:,} written "
-                "by the backend.",
-            ]
-        if "floor" in entry:
-            cases = ", ".join(f"{case}: {ms / 1000:.2f} s" for case, ms in entry["floor"].items())
-            lines += [
-                "",
-                f"Writing one character more to the same {entry['movies']:,} movies' search_text "
-                f"(rolled back): {cases}.",
-            ]
     return "\n".join(lines)
 
 
@@ -433,6 +420,22 @@ def consistency_details(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def correction_details(result: dict[str, Any]) -> str:
+    machine = result["machine"]
+    lines = [
+        f"{result['label']}: {result['vocabulary_words']:,} words, {result['engine']}, "
+        f"{result['runs']} runs; {machine['cpu_model']}, {machine['cpu_cores']} cores",
+        "",
+        "| case | call | median ms | p95 ms | max ms | answer |",
+        "|---|---|---|---|---|---|",
+    ]
+    for case in result["cases"]:
+        cells = [case["case"], case["kind"]]
+        cells += [str(case[key]) for key in ("median_ms", "p95_ms", "max_ms", "answer")]
+        lines.append(row(cells))
+    return "\n".join(lines)
+
+
 def yes_no(met: bool) -> str:
     return "yes" if met else "**no**"
 
@@ -448,11 +451,6 @@ def setting_title(setting: dict[str, Any]) -> str:
     if not setting["generated"]:
         return f"fixture alone ({setting['movies']:,} movies)"
     return f"fixture among {setting['generated']:,} generated ({setting['movies']:,} movies)"
-
-
-def not_available(endpoint: dict[str, Any]) -> str:
-    status = endpoint.get("probe_status")
-    return f"not available ({status})" if status else "not available"
 
 
 def quality_details(result: dict[str, Any]) -> str:
@@ -471,9 +469,7 @@ def quality_details(result: dict[str, Any]) -> str:
         cells = [f"{target['text']} ≥ {target['threshold']:.0%}"]
         for setting in settings:
             measured = setting["targets"][position]
-            if not measured["available"]:
-                cells.append(not_available(setting["endpoints"][measured["endpoint"]]))
-            elif measured["measured"] is None:
+            if measured["measured"] is None:
                 cells.append("not measured")
             else:
                 cell = f"{measured['measured']:.1%} {yes_no(measured['met'])}"
@@ -494,11 +490,7 @@ def quality_details(result: dict[str, Any]) -> str:
             "|---|---|---:|---:|---:|---:|---:|---:|---|",
         ]
         for key, name in QUALITY_ENDPOINTS.items():
-            endpoint = setting["endpoints"][key]
-            if not endpoint["available"]:
-                lines.append(row([name, "all", "-", not_available(endpoint), *["-"] * 5]))
-                continue
-            for kind, scores in endpoint["kinds"].items():
+            for kind, scores in setting["endpoints"][key]["kinds"].items():
                 errors = ", ".join(f"{n} × {status}" for status, n in scores["errors"].items())
                 cells = [
                     name,
@@ -510,17 +502,13 @@ def quality_details(result: dict[str, Any]) -> str:
                     errors or "-",
                 ]
                 lines.append(row(cells))
-        corrections = setting["endpoints"]["did_you_mean"]
-        lines.append("")
-        if not corrections["available"]:
-            lines.append("did_you_mean: not available (no search list answer has the key).")
-            continue
         lines += [
+            "",
             "| did_you_mean | queries | nothing found | given when nothing found "
             "| leads to the movie (top 5) | of those given |",
             "|---|---:|---:|---:|---:|---:|",
         ]
-        for kind, scores in corrections["kinds"].items():
+        for kind, scores in setting["endpoints"]["did_you_mean"]["kinds"].items():
             cells = [
                 kind,
                 f"{scores['queries']:,}",
@@ -546,6 +534,7 @@ def details(results: Sequence[dict[str, Any]]) -> str:
         "genre": genre_details,
         "search-quality": quality_details,
         "consistency": consistency_details,
+        "correction": correction_details,
     }
     tables = [import_details(imports)] if imports else []
     tables += [renderers[r["benchmark"]](r) for r in results if r["benchmark"] in renderers]
@@ -563,14 +552,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=Path,
         help="result files to print in full (default: the tables of docs/performance.md)",
     )
+    parser.add_argument(
+        "--results-dir",
+        type=Path,
+        default=RESULTS_DIR,
+        help=f"where the tables' results are (default: {RESULTS_DIR}, or BENCH_RESULTS_DIR)",
+    )
     args = parser.parse_args(argv)
     if args.results:
         results = [json.loads(path.read_text()) for path in args.results]
         sys.stdout.write(details(results) + "\n")
         return 0
-    for title, lines in performance_sections():
-        if lines:
-            sys.stdout.write(f"### {title}\n\n" + "\n".join(lines) + "\n\n")
+    sections = [(title, lines) for title, lines in performance_sections(args.results_dir) if lines]
+    if not sections:
+        sys.stderr.write(f"no results for the tables in {args.results_dir}\n")
+        return 1
+    for title, lines in sections:
+        sys.stdout.write(f"### {title}\n\n" + "\n".join(lines) + "\n\n")
     return 0
 
 

@@ -3,7 +3,7 @@
 ``python -m bench.search_bench --database-url URL --label LABEL [--iterations 30]
 [--warmups 3] [--modes inprocess,gunicorn] [--rare-term auto]``
 
-A fixed mix of list requests (the README's searches, broad and narrow terms, a
+A fixed mix of list requests (the legacy service's README searches, broad and narrow terms, a
 rare and a missing term, a deep page, every ordering and the unfiltered list)
 is run against an existing, filled database, which is only read.
 
@@ -27,8 +27,9 @@ captured once and each statement timed on its own (execute + fetch, median of
 BUFFERS) on PostgreSQL or EXPLAIN QUERY PLAN on SQLite.
 
 The measuring runs in a child process that imports the snapshot of the app
-(``harness.run_in_app``). The result goes to ``bench/results/search-<label>.json``
-with the machine's and the code's facts, and its table (``bench.report``) is printed.
+(``harness.run_in_app``). The result goes to ``search-<label>.json`` in the
+results directory (``--results-dir``, see bench.report) with the machine's and
+the code's facts, and its table (``bench.report``) is printed.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import harness
+from tests.support.legacy import README_SEARCHES
 
 LIST_PATH = "/api/movies"
 CACHE_BUST_PARAM = "_bench"
@@ -79,24 +81,12 @@ class Query:
         return f"{self.endpoint}?{self.params}" if self.params else self.endpoint
 
 
-# The README's example searches, as query strings; the load benchmark reads them too.
-README_SEARCHES = (
-    "search=titanic",
-    "search=war&limit=10&offset=0",
-    "search=War",
-    "search=the,war",
-    "search=titanic,james",
-    "search=the,john,70,7",
-    "search=the,john,70,7,war&limit=10&offset=0",
-)
-
-
 def readme_label(params: str) -> str:
     return params.removeprefix("search=")
 
 
 def query_mix(rare_term: str) -> list[Query]:
-    """The README's searches, then broad, narrow, empty, deep and ordered lists."""
+    """The legacy service's README searches, then broad, narrow, empty, deep and ordered lists."""
     queries = [Query(readme_label(params), params) for params in README_SEARCHES]
     queries += [
         Query("drama,crime", "search=drama,crime"),
@@ -165,7 +155,9 @@ def db_timer() -> Iterator[list[float]]:
 
     spent = [0.0]
 
-    def wrapper(execute, sql, params, many, context):
+    def wrapper(
+        execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
+    ) -> Any:
         started = time.perf_counter()
         try:
             return execute(sql, params, many, context)
@@ -437,6 +429,7 @@ def measure(args: argparse.Namespace, modes: Sequence[str]) -> dict[str, Any]:
             f"[{args.label}] {mode}: {len(queries)} queries x {args.warmups}+{args.iterations}"
         )
         started = time.perf_counter()
+        measured: dict[str, Any]
         if mode == "inprocess":
             measured = {"queries": run_inprocess(queries, args.iterations, args.warmups)}
         else:

@@ -29,9 +29,7 @@ its default order) and to the suggestions (``GET /api/movies/suggest?q=TEXT
 &limit=8``); a query of a typo kind whose list answer carries a
 ``did_you_mean`` is asked again with that text. Per endpoint and kind: top-1
 and top-5 hit rates, the mean reciprocal rank within the first page (0 when
-the target is not on it) and how often nothing was found. An endpoint the app
-does not have (404) is reported as not available, as is ``did_you_mean`` when
-no list answer has the key.
+the target is not on it) and how often nothing was found.
 
 Two settings, each in a database of its own, migrated and filled with
 ``manage.py populate_db``: the fixture alone, and the fixture among
@@ -45,9 +43,10 @@ needs CREATEDB, and the right to create the pg_trgm extension).
 The requests run in a child process that imports a snapshot of the app
 (``harness.run_in_app``), through Django's test ``Client`` and the full
 middleware stack, with DEBUG off, throttling off and the response cache
-cleared before each request. The result goes to
-``bench/results/search-quality-<label>.json`` (or ``--out``) with the
-machine's and the code's facts, and its tables (``bench.report``) are printed.
+cleared before each request. The result goes to ``search-quality-<label>.json``
+in the results directory (``--results-dir``, see bench.report), or to
+``--out``, with the machine's and the code's facts, and its tables
+(``bench.report``) are printed.
 """
 
 from __future__ import annotations
@@ -92,8 +91,6 @@ TYPED_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 EDIT_ATTEMPTS = 100
 MISS_EXAMPLES = 5
 PROGRESS_EVERY = 1_000
-# The app answers these for a path it does not have (or a method it does not allow there).
-NOT_AVAILABLE_STATUSES = (404, 405, 501)
 
 
 @dataclass(frozen=True)
@@ -385,9 +382,6 @@ def child(args: argparse.Namespace) -> int:
         movie = movie_of(results[0]) if results else None
         return list(movie) if movie else None
 
-    probe_status, probe_body = ask("suggest", SUGGEST_PATH, {"q": "the", "limit": SUGGEST_LIMIT})
-    suggest_available = answered(probe_status, probe_body) is not None
-    suggest = {"available": suggest_available, "probe_status": probe_status}
     queries = json.loads(Path(args.queries).read_text())
     outcomes = []
     for number, query in enumerate(queries, start=1):
@@ -399,7 +393,6 @@ def child(args: argparse.Namespace) -> int:
             "rank": rank_of(results or [], target),
             "found": len(results) if results is not None else None,
             "first": first(results),
-            "has_did_you_mean": isinstance(body, dict) and "did_you_mean" in body,
         }
         correction = body.get("did_you_mean") if isinstance(body, dict) else None
         if query["kind"] in TYPO_KINDS and isinstance(correction, str) and correction:
@@ -409,19 +402,15 @@ def child(args: argparse.Namespace) -> int:
             )
             listed["did_you_mean_status"] = status
             listed["did_you_mean_rank"] = rank_of(answered(status, body) or [], target)
-        outcome = {"list": listed}
-        if suggest_available:
-            status, body = ask(
-                "suggest", SUGGEST_PATH, {"q": query["text"], "limit": SUGGEST_LIMIT}
-            )
-            results = answered(status, body)
-            outcome["suggest"] = {
-                "status": status,
-                "rank": rank_of(results or [], target),
-                "found": len(results) if results is not None else None,
-                "first": first(results),
-            }
-        outcomes.append(outcome)
+        status, body = ask("suggest", SUGGEST_PATH, {"q": query["text"], "limit": SUGGEST_LIMIT})
+        results = answered(status, body)
+        suggested = {
+            "status": status,
+            "rank": rank_of(results or [], target),
+            "found": len(results) if results is not None else None,
+            "first": first(results),
+        }
+        outcomes.append({"list": listed, "suggest": suggested})
         if number % PROGRESS_EVERY == 0:
             harness.say(f"  {number:,} of {len(queries):,} queries")
     timing = {
@@ -436,7 +425,6 @@ def child(args: argparse.Namespace) -> int:
     }
     output = {
         "movies": Movie.objects.count(),
-        "suggest": suggest,
         "outcomes": outcomes,
         "timing": timing,
     }
@@ -523,37 +511,27 @@ def score_setting(
     by_kind = {
         kind: [i for i, query in enumerate(queries) if query.kind == kind] for kind in kinds
     }
-    suggest = answers["suggest"]
     endpoints: dict[str, Any] = {
-        "list": {"available": True, "kinds": {}},
-        "suggest": {"available": suggest["available"], "probe_status": suggest["probe_status"]},
+        endpoint: {"kinds": {}} for endpoint in ("list", "suggest", "did_you_mean")
     }
-    if suggest["available"]:
-        endpoints["suggest"]["kinds"] = {}
-    # did_you_mean counts as there once any list answer has the key, null or not.
-    corrections = any(outcome["list"]["has_did_you_mean"] for outcome in outcomes)
-    endpoints["did_you_mean"] = {"available": corrections}
-    if corrections:
-        endpoints["did_you_mean"]["kinds"] = {}
     for kind, indexes in by_kind.items():
         if not indexes:
             continue
         asked = [queries[i] for i in indexes]
         for endpoint in ("list", "suggest"):
-            if endpoints[endpoint]["available"]:
-                answered = [outcomes[i][endpoint] for i in indexes]
-                endpoints[endpoint]["kinds"][kind] = scores(asked, answered)
-        if corrections and kind in TYPO_KINDS:
+            answered = [outcomes[i][endpoint] for i in indexes]
+            endpoints[endpoint]["kinds"][kind] = scores(asked, answered)
+        if kind in TYPO_KINDS:
             answered = [outcomes[i]["list"] for i in indexes]
             endpoints["did_you_mean"]["kinds"][kind] = did_you_mean_scores(answered)
     return endpoints
 
 
 def target_results(endpoints: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each target with what was measured: None when its endpoint or kind was not measured."""
+    """Each target with what was measured: None when its kind was not asked."""
     results = []
     for target in TARGETS:
-        measured = endpoints[target.endpoint].get("kinds", {}).get(target.kind, {})
+        measured = endpoints[target.endpoint]["kinds"].get(target.kind, {})
         value = measured.get(target.metric)
         results.append(
             {
@@ -561,7 +539,6 @@ def target_results(endpoints: dict[str, Any]) -> list[dict[str, Any]]:
                 "measured": value,
                 "ceiling": measured.get("top1_ceiling") if target.metric == "top1" else None,
                 "met": None if value is None else value >= target.threshold,
-                "available": endpoints[target.endpoint]["available"],
             }
         )
     return results
@@ -586,7 +563,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--label", help="names the result file: search-quality-LABEL.json (default: the engine)"
     )
-    parser.add_argument("--out", type=Path, help="the result file (default: from --label)")
+    parser.add_argument(
+        "--out", type=Path, help="the result file (default: from --label, in --results-dir)"
+    )
+    parser.add_argument("--results-dir", type=Path, default=harness.RESULTS_DIR)
     parser.add_argument(
         "--kinds", default=",".join(KINDS), help=f"query kinds (default: {','.join(KINDS)})"
     )
@@ -620,7 +600,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if engine != "postgresql":
             parser.error("--database-url names a PostgreSQL server; SQLite is the default")
     label = args.label or ("postgres" if args.database_url else "sqlite")
-    path = args.out or harness.RESULTS_DIR / f"search-quality-{label}.json"
+    path = args.out or args.results_dir / f"search-quality-{label}.json"
     args.label = label
     return harness.measure_and_publish(lambda: measure(args), path)
 

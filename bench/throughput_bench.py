@@ -25,8 +25,9 @@ PROMETHEUS_MULTIPROC_DIR) is read before and after each case for the database
 queries per request. wrk runs on the same 2 cores as the servers, so every
 figure includes its share of the CPU.
 
-The result goes to ``bench/results/throughput-<label>.json`` with the machine's
-and the code's facts, and its table (``bench.report``) is printed.
+The result goes to ``throughput-<label>.json`` in the results directory
+(``--results-dir``, see bench.report) with the machine's and the code's facts,
+and its table (``bench.report``) is printed.
 """
 
 from __future__ import annotations
@@ -226,7 +227,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                         run["cpu_ms_per_request"] = cpu_per_request(
                             cpu_before,
                             harness.CpuSnapshot.take(),
-                            workers=harness.worker_pids(server.process.pid),
+                            workers=harness.worker_pids(server.pid),
                             database=database_name,
                             requests=run["requests"] or 0,
                         )

@@ -1,11 +1,11 @@
 import pytest
 
-from bench.search_bench import README_SEARCHES
 from catalog.api.filters import ORDERING_FIELDS, ordering_keys
 from catalog.api.pagination import COUNT_LIMIT, MAX_OFFSET
 from catalog.models import Movie
 from catalog.writes import import_file
 from tests.factories import GenreFactory, MovieFactory
+from tests.support.legacy import README_SEARCHES
 from tests.support.reference import reference_search
 
 pytestmark = pytest.mark.django_db

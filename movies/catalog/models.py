@@ -22,6 +22,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connections, models, router
 from django.db.models.fields.json import HasAnyKeys, HasKey, HasKeyLookup, HasKeys
 from django.db.models.functions import Length
+from django.utils.deconstruct import deconstructible
 
 from catalog.text import INVISIBLE_CHARACTER, InvalidText, clean_text, find_invisible, text_key
 
@@ -40,11 +41,27 @@ def genre_key(name: str) -> str:
     return text_key(name)
 
 
-def validate_visible_text(value: str) -> None:
-    """A model field validator: refuse what catalog.text refuses."""
-    codepoint = find_invisible(value)
-    if codepoint is not None:
-        raise ValidationError(INVISIBLE_CHARACTER.format(codepoint=codepoint), code="invisible")
+@deconstructible
+class VisibleTextValidator:
+    """A model field validator: refuse what catalog.text refuses.
+
+    A class rather than a function: migrations name it by its import path
+    (Django compares validators by what they deconstruct to) without
+    importing this module (see migration 0006).
+    """
+
+    def __call__(self, value: str) -> None:
+        codepoint = find_invisible(value)
+        if codepoint is not None:
+            raise ValidationError(
+                INVISIBLE_CHARACTER.format(codepoint=codepoint), code="invisible"
+            )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, VisibleTextValidator)
+
+
+validate_visible_text = VisibleTextValidator()
 
 
 class GenreQuerySet(models.QuerySet["Genre"]):
