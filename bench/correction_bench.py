@@ -126,18 +126,19 @@ def measure_in_app(database_url: str, runs: int) -> dict[str, Any]:
     """In the child: each case ``runs`` times, after one run that warms the connection."""
     harness.setup_django(database_url)
     from django.db import connection
-    from django.http import QueryDict
 
     from catalog import vocabulary
-    from catalog.api.filters import finds
     from catalog.models import Movie, Word
+    from catalog.reads import MovieQuery
+    from catalog.reads.listing import finds
+    from catalog.search import Search
     from catalog.suggestions import InvalidSuggestion, suggest
 
     def timed(kind: str, text: str) -> tuple[float, Any]:
         started = time.perf_counter()
         if kind == "did_you_mean":
             answer: Any = vocabulary.did_you_mean(
-                text, finds=lambda corrected: finds(Movie.objects.all(), corrected, QueryDict())
+                Search.parse(text), finds=lambda corrected: finds(MovieQuery(), corrected)
             )
         else:
             try:

@@ -216,7 +216,7 @@ def wrong_texts(movie_ids: list[int], genre_id: int) -> int:
     genre's current name must find every movie that still has the genre.
     """
     from catalog.models import Genre, Movie
-    from catalog.search import search_document, search_movies
+    from catalog.search import Search, search_document, search_movies
 
     movies = Movie.objects.filter(pk__in=movie_ids)
     wrong = sum(
@@ -231,7 +231,7 @@ def wrong_texts(movie_ids: list[int], genre_id: int) -> int:
     )
     genre = Genre.objects.filter(pk=genre_id).first()
     if genre is not None:
-        wrong += len(movie_ids) - search_movies(movies, genre.name).count()
+        wrong += len(movie_ids) - search_movies(movies, Search.parse(genre.name)).count()
     return wrong
 
 

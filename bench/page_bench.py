@@ -63,15 +63,16 @@ def page_mix(*, api_twins: bool) -> list[Query]:
     ``the godfather`` and the most popular movie. With ``api_twins``, each
     results page is followed by the API's JSON of the same list, to tell the
     page's own cost from the search's."""
-    from catalog.api.pagination import list_movies
+    from catalog.reads import MovieQuery, list_movies
+    from catalog.search import Search
 
     queries = []
     for label, params in PAGES:
         queries.append(Query(label, params, PAGE_PATH))
         if api_twins and params:
             queries.append(Query(f"api: {label}", api_params(params), LIST_PATH))
-    best = list_movies({"search": "the godfather"}, offset=0, limit=1).rows
-    popular = list_movies({}, offset=0, limit=1).rows
+    best = list_movies(MovieQuery(search=Search.parse("the godfather"), limit=1)).rows
+    popular = list_movies(MovieQuery(limit=1)).rows
     movie_pages = (("movie: the godfather's best match", best), ("movie: most popular", popular))
     for label, movies in movie_pages:
         if movies:

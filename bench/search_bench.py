@@ -13,7 +13,7 @@ Every measured request is a cold one for the server-side response cache:
   process-local cache is cleared before each request, outside the timing;
 - through gunicorn (2 sync workers, started and stopped here), each request
   carries a unique ``_bench=<nonce>-<n>`` parameter. The API ignores unknown
-  parameters but ``catalog.api.caching.request_fingerprint`` keys the cache on
+  parameters but ``catalog.web.caching.request_fingerprint`` keys the cache on
   every parameter, so each request misses. /metrics (aggregated over the
   workers with PROMETHEUS_MULTIPROC_DIR) gives the database queries per
   request, which shows that: a cache hit costs one query, a miss four or five.
@@ -132,10 +132,10 @@ def summarise(samples_ms: Sequence[float]) -> dict[str, float]:
 def choose_rare_term(requested: str) -> tuple[str, int]:
     """The requested term, or the first candidate with a few to a few dozen matches."""
     from catalog.models import Movie
-    from catalog.search import search_movies
+    from catalog.search import Search, search_movies
 
     def count(term: str) -> int:
-        return search_movies(Movie.objects.all(), term).count()
+        return search_movies(Movie.objects.all(), Search.parse(term)).count()
 
     if requested != "auto":
         return requested, count(requested)

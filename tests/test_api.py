@@ -1,8 +1,8 @@
 import pytest
 
-from catalog.api.filters import ORDERING_FIELDS, ordering_keys
-from catalog.api.pagination import COUNT_LIMIT, MAX_OFFSET
 from catalog.models import Movie
+from catalog.reads.listing import ordering_keys
+from catalog.reads.query import COUNT_LIMIT, MAX_OFFSET, ORDERING_FIELDS
 from catalog.writes import import_file
 from tests.factories import GenreFactory, MovieFactory
 from tests.support.legacy import README_SEARCHES

@@ -10,7 +10,6 @@ from django.db import transaction
 from django.db.models import F
 
 from catalog import writes
-from catalog.api.caching import BYTES_KEY_PREFIX, CACHE_KEY_PREFIX
 from catalog.models import CatalogueVersion, Movie
 from catalog.versions import (
     VERSION_HINT_KEY,
@@ -18,6 +17,7 @@ from catalog.versions import (
     publish_version,
     shares_versions,
 )
+from catalog.web.caching import BYTES_KEY_PREFIX, CACHE_KEY_PREFIX
 from catalog.writes import import_records
 from tests.factories import GenreFactory, MovieFactory, UserFactory, record, token_client
 
@@ -278,7 +278,7 @@ def test_the_apis_own_next_links_cannot_be_poisoned(client):
     ],
 )
 def test_distinct_query_strings_have_distinct_fingerprints(rf, one, other):
-    from catalog.api.caching import request_fingerprint
+    from catalog.web.caching import request_fingerprint
 
     first = request_fingerprint(rf.get(f"/api/movies?{one}"), "json")
     second = request_fingerprint(rf.get(f"/api/movies?{other}"), "json")
@@ -326,7 +326,7 @@ def list_runs(monkeypatch) -> list[str]:
     from catalog.site import views
 
     runs: list[str] = []
-    plan, results = MoviePagination.plan, views.search_results
+    plan, results = MoviePagination.present_movies, views.search_results
 
     def planning(self, *args, **kwargs):
         runs.append("api")
@@ -336,7 +336,7 @@ def list_runs(monkeypatch) -> list[str]:
         runs.append("page")
         return results(*args, **kwargs)
 
-    monkeypatch.setattr(MoviePagination, "plan", planning)
+    monkeypatch.setattr(MoviePagination, "present_movies", planning)
     monkeypatch.setattr(views, "search_results", searching)
     return runs
 
@@ -388,8 +388,20 @@ def test_variants_of_a_url_by_ignored_parameters_take_one_entry_in_redis(client,
     assert len(redis_cache.keys(f"{BYTES_KEY_PREFIX}:*")) == 2
 
 
-def test_every_cached_route_names_the_parameters_its_answer_depends_on():
-    from catalog.api.caching import ROUTE_PARAMETERS, CachedResponseMiddleware
-    from catalog.api.requests import SITE_PAGE_ROUTES
+def test_every_public_read_is_a_route_and_names_the_parameters_its_answer_depends_on():
+    from django.urls import reverse
 
-    assert set(ROUTE_PARAMETERS) == CachedResponseMiddleware.ROUTES | SITE_PAGE_ROUTES
+    from catalog.web.routes import PUBLIC_READS
+
+    reverse("site-search")  # the URL configuration, where public reads are declared
+    assert set(PUBLIC_READS) == {
+        "movie-list",
+        "movie-detail",
+        "movie-suggest",
+        "genre-list",
+        "genre-detail",
+        "site-search",
+        "site-movie",
+    }
+    assert PUBLIC_READS["movie-list"].parameters >= {"search", "genre", "limit", "offset"}
+    assert PUBLIC_READS["site-search"].parameters == {"q", "genre", "ordering", "page"}

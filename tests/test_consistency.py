@@ -11,7 +11,7 @@ from django.db import connection
 
 from catalog import consistency, writes
 from catalog.models import Genre, Movie, Word
-from catalog.search import search_movies
+from catalog.search import Search, search_movies
 from tests.factories import GenreFactory, MovieFactory
 from tests.support.reference import reference_search
 
@@ -178,7 +178,9 @@ def assert_each_drift_is_found_and_repaired(catalogue, plant, expected) -> None:
 
 
 def search_ids(query: str) -> set[int]:
-    return set(search_movies(Movie.objects.all(), query).values_list("pk", flat=True))
+    return set(
+        search_movies(Movie.objects.all(), Search.parse(query)).values_list("pk", flat=True)
+    )
 
 
 @pytest.mark.parametrize(("plant", "expected"), DRIFTS.values(), ids=DRIFTS.keys())

@@ -14,7 +14,7 @@ from django.db import connection, connections, transaction
 from catalog import writes
 from catalog.guard import UnmanagedWrite
 from catalog.models import Genre, Movie
-from catalog.search import field_line, search_document, search_movies, split_terms
+from catalog.search import Search, field_line, search_document, search_movies, split_terms
 from tests.factories import GenreFactory, MovieFactory
 from tests.support.reference import real_movie_counts, stored_movie_counts
 
@@ -325,7 +325,9 @@ def genre_ids_follow_the_links() -> bool:
 def genres_by_search() -> dict[str, set[str]]:
     """For each genre, the movies a search for its whole name finds."""
     return {
-        genre.name: {movie.name for movie in search_movies(Movie.objects.all(), genre.name)}
+        genre.name: {
+            movie.name for movie in search_movies(Movie.objects.all(), Search.parse(genre.name))
+        }
         for genre in Genre.objects.all()
     }
 
@@ -365,7 +367,7 @@ def test_a_deleted_genres_id_may_stay_but_nothing_finds_it(awkward):
     eclair_id = awkward["Éclair"].pk
     writes.delete_genre(eclair_id)
     assert str(eclair_id) in Movie.objects.get(name="Some").genre_ids
-    assert not search_movies(Movie.objects.all(), "eclair").exists()
+    assert not search_movies(Movie.objects.all(), Search.parse("eclair")).exists()
     assert genre_ids_follow_the_links()
 
 
@@ -436,4 +438,4 @@ def test_renaming_a_genre_costs_the_same_queries_for_ten_movies_as_for_one(db):
         queries[genre.name] = [query["sql"] for query in captured]
         assert not [sql for sql in queries[genre.name] if "catalog_movie" in sql]
     assert len(queries["Small"]) == len(queries["Large"])
-    assert search_movies(Movie.objects.all(), "large renamed").count() == 10
+    assert search_movies(Movie.objects.all(), Search.parse("large renamed")).count() == 10

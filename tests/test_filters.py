@@ -1,7 +1,7 @@
 import pytest
 
-from catalog.api.filters import TOO_MANY_GENRES, MovieFilterSet
 from catalog.models import MAX_GENRES
+from catalog.reads.query import TOO_MANY_GENRES, FilterForm
 from tests.factories import GenreFactory, MovieFactory
 
 pytestmark = pytest.mark.django_db
@@ -63,13 +63,13 @@ def test_invalid_filter_values_are_400_naming_the_parameter(client, movies, quer
 
 def test_the_filter_form_is_built_only_for_requests_that_filter(client, movies, monkeypatch):
     built = []
-    build = MovieFilterSet.__init__
+    build = FilterForm.__init__
 
     def counting_build(self, *args, **kwargs):
         built.append(self)
         build(self, *args, **kwargs)
 
-    monkeypatch.setattr(MovieFilterSet, "__init__", counting_build)
+    monkeypatch.setattr(FilterForm, "__init__", counting_build)
     assert names(client, "search=kubrick&limit=5&offset=0&unknown=1") == [
         "Dr. Strangelove",
         "Paths of Glory",

@@ -95,7 +95,7 @@ def test_a_staff_write_during_an_import_waits_for_it_and_neither_is_lost(editor_
     from django.db import connections
 
     from catalog import consistency
-    from catalog.search import search_movies
+    from catalog.search import Search, search_movies
 
     import_records(records=overlapping("Movie", ["Drama"]))
     ida = Movie.objects.get(name="Silent Ida")
@@ -131,7 +131,7 @@ def test_a_staff_write_during_an_import_waits_for_it_and_neither_is_lost(editor_
     assert results["import"].updated == 5_001
     assert waited > 0.5  # it queued behind the import rather than interleaving
     assert list(consistency.check()) == []
-    renamed = search_movies(Movie.objects.all(), "silent ida renamed noir")
+    renamed = search_movies(Movie.objects.all(), Search.parse("silent ida renamed noir"))
     assert list(renamed.values_list("pk", flat=True)) == [ida.pk]
     assert Genre.objects.get(name="Western").movie_count == 2_500
 

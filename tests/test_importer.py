@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from catalog import bulk, writes
 from catalog.importer import CatalogueError
 from catalog.models import Genre, Movie
-from catalog.search import search_movies
+from catalog.search import Search, search_movies
 from catalog.writes import import_file, import_records
 from tests.conftest import FIXTURE_PATH
 from tests.factories import GenreFactory, MovieFactory, record
@@ -60,8 +60,8 @@ def test_reimport_updates_numbers_and_replaces_genres():
     movie = Movie.objects.get()
     assert (result.updated, movie.popularity) == (1, 90.0)
     assert [g.name for g in movie.genres.all()] == ["Thriller"]
-    assert search_movies(Movie.objects.all(), "thriller").get() == movie
-    assert not search_movies(Movie.objects.all(), "drama").exists()
+    assert search_movies(Movie.objects.all(), Search.parse("thriller")).get() == movie
+    assert not search_movies(Movie.objects.all(), Search.parse("drama")).exists()
     assert movie.genre_ids == {str(Genre.objects.get(name="Thriller").pk): True}
 
 

@@ -267,9 +267,11 @@ BEFORE_DIGIT_PAIRS = [("catalog", "0010_popular_movie_words_index")]
 
 def found_by(query: str) -> list[str]:
     from catalog.models import Movie
-    from catalog.search import search_movies
+    from catalog.search import Search, search_movies
 
-    return sorted(search_movies(Movie.objects.all(), query).values_list("name", flat=True))
+    return sorted(
+        search_movies(Movie.objects.all(), Search.parse(query)).values_list("name", flat=True)
+    )
 
 
 @migrates

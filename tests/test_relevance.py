@@ -7,13 +7,14 @@ import random
 import pytest
 from django.db import connection
 
-from catalog.api import relevance
 from catalog.models import Movie
+from catalog.reads import ranking as relevance
 from catalog.search import (
     NAME_BEGINS_WITH_QUERY,
     NAME_HAS_EVERY_TERM,
     NAME_IS_QUERY,
     OTHER_MATCH,
+    Search,
     director_contains,
     order_by_relevance,
     relevance_tier,
@@ -155,7 +156,7 @@ def catalogue(db):
 
 def brute_force(query: str, director: str | None = None) -> list[int]:
     terms = split_terms(query)
-    matches = search_movies(Movie.objects.all(), query)
+    matches = search_movies(Movie.objects.all(), Search.parse(query))
     if director:
         matches = director_contains(matches, director)
     ranked = sorted(
@@ -209,7 +210,8 @@ def test_every_plan_pages_in_the_one_relevance_order(client, monkeypatch, plan, 
     filters = {"director": director} if director else {}
     assert every_page(client, query, **filters) == expected
     if not director:
-        one_order_by = order_by_relevance(search_movies(Movie.objects.all(), query), query)
+        search = Search.parse(query)
+        one_order_by = order_by_relevance(search_movies(Movie.objects.all(), search), search)
         assert list(one_order_by.values_list("pk", flat=True)) == expected
 
 

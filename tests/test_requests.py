@@ -1,4 +1,4 @@
-"""Which requests may read from a replica (catalog.api.requests.is_public_read)."""
+"""Which requests may read from a replica (catalog.web.requests.is_public_read)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import pytest
 from django.conf import settings
 from django.test import RequestFactory
 
-from catalog.api.requests import SITE_PAGE_ROUTES, is_public_read
 from catalog.site import urls as site_urls
+from catalog.web.requests import is_public_read
+from catalog.web.routes import page_routes
 
 factory = RequestFactory()
 
@@ -40,4 +41,4 @@ def test_a_request_that_may_write_is_not(path):
 
 def test_the_site_page_routes_are_routes_of_the_site():
     # A renamed route would leave its page uncached and on the primary.
-    assert {route.name for route in site_urls.urlpatterns} >= SITE_PAGE_ROUTES
+    assert {route.name for route in site_urls.urlpatterns} == page_routes()

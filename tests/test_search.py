@@ -13,6 +13,7 @@ from catalog.search import (
     QUERY_TOO_LONG,
     TOO_MANY_TERMS,
     InvalidSearch,
+    Search,
     digit_pairs,
     format_number,
     is_digit_pair,
@@ -26,7 +27,9 @@ from tests.support.reference import movie_fields, reference_search
 
 
 def search_ids(query: str) -> set[int]:
-    return set(search_movies(Movie.objects.all(), query).values_list("pk", flat=True))
+    return set(
+        search_movies(Movie.objects.all(), Search.parse(query)).values_list("pk", flat=True)
+    )
 
 
 # Pure functions
@@ -91,9 +94,9 @@ def test_every_term_must_match():
 @pytest.mark.django_db
 def test_movie_with_two_matching_genres_appears_once():
     movie = MovieFactory(genres=[GenreFactory(name="War"), GenreFactory(name="Warfare")])
-    assert list(search_movies(Movie.objects.all(), "war").values_list("pk", flat=True)) == [
-        movie.pk
-    ]
+    assert list(
+        search_movies(Movie.objects.all(), Search.parse("war")).values_list("pk", flat=True)
+    ) == [movie.pk]
 
 
 @pytest.mark.django_db
@@ -240,14 +243,14 @@ def test_postgresql_finds_a_two_character_term_with_a_digit_through_its_index():
     MovieFactory(name="The Johnsons", director="John Ford", popularity=70.5)
     # The term alone: with others, the planner may rightly prefer the trigram
     # index for them, as it weighs a few rows of a test's table.
-    seventy = search_movies(Movie.objects.all(), "70")
+    seventy = search_movies(Movie.objects.all(), Search.parse("70"))
     with connection.cursor() as cursor:
         sql, params = seventy.values("pk").query.sql_with_params()
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "movie_digit_pairs" in plan
-    found = search_movies(Movie.objects.all(), "the,john,70,7")
+    found = search_movies(Movie.objects.all(), Search.parse("the,john,70,7"))
     assert list(found.values_list("name", flat=True)) == ["The Johnsons"]
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from catalog import consistency, writes
 from catalog.models import Genre, Movie
-from catalog.search import search_movies
+from catalog.search import Search, search_movies
 from catalog.writes import import_records
 from tests.support.reference import real_movie_counts, reference_search, stored_movie_counts
 
@@ -159,7 +159,9 @@ def apply(operation: tuple) -> None:
 def assert_search_matches_the_reference(queries: list[str]) -> None:
     movies = list(Movie.objects.prefetch_related("genres"))
     for query in queries:
-        found = set(search_movies(Movie.objects.all(), query).values_list("pk", flat=True))
+        found = set(
+            search_movies(Movie.objects.all(), Search.parse(query)).values_list("pk", flat=True)
+        )
         assert found == reference_search(movies, query), query
 
 

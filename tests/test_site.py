@@ -13,9 +13,8 @@ from django.db import OperationalError
 from rest_framework.settings import api_settings
 
 from catalog import writes
-from catalog.api.filters import ORDERING_INVALID, TOO_MANY_GENRES
-from catalog.api.pagination import COUNT_LIMIT
 from catalog.models import MAX_GENRES, Movie
+from catalog.reads.query import COUNT_LIMIT, ORDERING_INVALID, TOO_MANY_GENRES
 from catalog.search import QUERY_TOO_LONG, TOO_MANY_TERMS
 from catalog.site import views
 from catalog.site.params import MAX_PAGE, PAGE_INVALID, PAGE_SIZE, PAGE_TOO_DEEP

@@ -13,7 +13,7 @@ from django.db import connection
 
 from catalog import vocabulary, writes
 from catalog.models import Genre, Movie, Word
-from catalog.search import search_movies
+from catalog.search import Search, search_movies
 from catalog.writes import import_records
 from tests.factories import GenreFactory, MovieFactory, record
 from tests.support.reference import (
@@ -309,10 +309,11 @@ def test_recount_genres_rebuilds_a_vocabulary_changed_behind_the_writes(catalogu
 
 def did_you_mean(query: str) -> str | None:
     """What the list answers: a correction is only looked for when the search finds nothing."""
-    if search_movies(Movie.objects.all(), query).exists():
+    if search_movies(Movie.objects.all(), Search.parse(query)).exists():
         return None
     return vocabulary.did_you_mean(
-        query, finds=lambda corrected: search_movies(Movie.objects.all(), corrected).exists()
+        Search.parse(query),
+        finds=lambda corrected: search_movies(Movie.objects.all(), corrected).exists(),
     )
 
 

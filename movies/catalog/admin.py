@@ -11,7 +11,7 @@ from django.db import connections, router, transaction
 
 from catalog import search, writes
 from catalog.models import Genre, Movie
-from catalog.search import InvalidSearch, search_movies
+from catalog.search import InvalidSearch, Search, search_movies
 from catalog.versions import lock_catalogue
 
 NO_GENRE = "No genre"
@@ -134,7 +134,7 @@ class MovieAdmin(CatalogueAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         try:
-            return search_movies(queryset, search_term), False
+            return search_movies(queryset, Search.parse(search_term)), False
         except InvalidSearch as error:
             self.message_user(request, str(error), level=messages.ERROR)
             return queryset.none(), False
@@ -142,10 +142,10 @@ class MovieAdmin(CatalogueAdmin):
     def get_ordering(self, request):
         # A search, and no column chosen to sort by: the best match first, as
         # the API ranks it.
-        query = request.GET.get("q", "")
-        if "o" not in request.GET and _has_terms(query):
+        typed = _search_of(request.GET.get("q", ""))
+        if "o" not in request.GET and typed:
             vendor = connections[router.db_for_read(Movie)].vendor
-            return [search.relevance(query, vendor).asc(), "-popularity", "-id"]
+            return [search.relevance(typed, vendor).asc(), "-popularity", "-id"]
         return super().get_ordering(request)
 
     @admin.display(description="genres")
@@ -153,11 +153,12 @@ class MovieAdmin(CatalogueAdmin):
         return ", ".join(genre.name for genre in movie.genres.all())
 
 
-def _has_terms(query: str) -> bool:
+def _search_of(text: str) -> Search:
+    """The admin box's search (none when refused: get_search_results says why)."""
     try:
-        return bool(search.split_terms(query))
+        return Search.parse(text)
     except InvalidSearch:
-        return False
+        return Search()
 
 
 @admin.register(Genre)

@@ -28,7 +28,8 @@ import operator
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from functools import reduce
+from dataclasses import dataclass
+from functools import lru_cache, reduce
 from typing import Any
 
 from django.db import connections
@@ -107,20 +108,53 @@ def format_number(value: float) -> str:
     return repr(float(value))
 
 
-def split_terms(query: str) -> list[str]:
-    """Normalised, distinct, non-empty terms of ``query``, longest first.
+@dataclass(frozen=True)
+class Search:
+    """A search as typed, parsed once into what every reader of it needs.
 
-    Raises InvalidSearch when the query is longer than MAX_QUERY_LENGTH or has
-    more than MAX_TERMS terms: such queries are never needed to find a movie
-    and would only cost the database.
+    ``typed``: the normalised terms in the order typed, repeats kept: everything
+    a search's answer depends on (the terms decide the matches, their order the
+    ranking: ``the war`` and ``war the`` rank differently). ``terms``: the
+    distinct ones, longest first, so that the most selective condition leads
+    the query. ``words``: words() of the text, what relevance compares names to.
     """
-    if len(query) > MAX_QUERY_LENGTH:
+
+    text: str = ""
+    typed: tuple[str, ...] = ()
+    terms: tuple[str, ...] = ()
+    words: str = ""
+
+    @staticmethod
+    def parse(text: str) -> Search:
+        """Raises InvalidSearch when the text is longer than MAX_QUERY_LENGTH or has more
+        than MAX_TERMS terms: such searches are never needed to find a movie and would
+        only cost the database.
+
+        Parsed once per text: what a request's response cache key, its list, its
+        ranking and its correction read is the same value.
+        """
+        return _parsed(text)
+
+    def __bool__(self) -> bool:
+        """Whether there is anything to search for (a blank search is none)."""
+        return bool(self.terms)
+
+
+@lru_cache(maxsize=1024)
+def _parsed(text: str) -> Search:
+    if len(text) > MAX_QUERY_LENGTH:
         raise InvalidSearch(QUERY_TOO_LONG)
-    terms = {term for term in _TERM_SEPARATORS.split(normalise(query)) if term}
-    if len(terms) > MAX_TERMS:
+    typed = tuple(term for term in _TERM_SEPARATORS.split(normalise(text)) if term)
+    distinct = set(typed)
+    if len(distinct) > MAX_TERMS:
         raise InvalidSearch(TOO_MANY_TERMS)
-    # Longest first: the most selective condition leads the query.
-    return sorted(terms, key=lambda term: (-len(term), term))
+    terms = tuple(sorted(distinct, key=lambda term: (-len(term), term)))
+    return Search(text, typed, terms, words(text))
+
+
+def split_terms(query: str) -> list[str]:
+    """Normalised, distinct, non-empty terms of ``query``, longest first (Search.terms)."""
+    return list(Search.parse(query).terms)
 
 
 # The movie fields search_document reads.
@@ -241,14 +275,14 @@ def term_in_text(term: str, vendor: str) -> Q:
     return Q(search_text__contains=term)
 
 
-def search_movies(queryset: QuerySet, query: str) -> QuerySet:
-    """Filter a Movie queryset down to the movies matching every term of ``query``.
+def search_movies(queryset: QuerySet, search: Search) -> QuerySet:
+    """Filter a Movie queryset down to the movies matching every term of ``search``.
 
     One query reads which genres each term matches; the movies' query then has,
     per term, a substring test of search_text (term_in_text), or of that and of
     the movie's genre_ids for those genres.
     """
-    terms = split_terms(query)
+    terms = search.terms
     if not terms:
         return queryset
     matching_genres: dict[str, list[int]] = {term: [] for term in terms}
@@ -267,16 +301,6 @@ def search_movies(queryset: QuerySet, query: str) -> QuerySet:
             condition |= Q(genre_ids__has_any_keys=[str(pk) for pk in matching_genres[term]])
         queryset = queryset.filter(condition)
     return queryset
-
-
-def terms_as_typed(query: str) -> list[str]:
-    """The normalised terms of ``query`` in the order typed, repeats kept.
-
-    Everything a search's answer depends on: the terms decide the matches,
-    their order the ranking (``the war`` and ``war the`` rank differently).
-    """
-    split_terms(query)  # refuses what a search refuses
-    return [term for term in _TERM_SEPARATORS.split(normalise(query)) if term]
 
 
 # Relevance: the order of a search's matches, best first. A match's tier is
@@ -381,26 +405,24 @@ def popular_first(queryset: QuerySet, *, walk: bool) -> QuerySet:
     return queryset.order_by((F("popularity") + 0).desc(), "-id")
 
 
-def relevance(query: str, vendor: str) -> Case:
-    """The tier of each match of ``query`` (see relevance_tier), as an expression."""
-    terms = split_terms(query)
-    query_words = words(query)
+def relevance(search: Search, vendor: str) -> Case:
+    """The tier of each match of ``search`` (see relevance_tier), as an expression."""
     tiers = []
-    if query_words:
+    if search.words:
         tiers += [
-            When(name_words=query_words, then=Value(NAME_IS_QUERY)),
-            When(name_begins_with(query_words, vendor), then=Value(NAME_BEGINS_WITH_QUERY)),
+            When(name_words=search.words, then=Value(NAME_IS_QUERY)),
+            When(name_begins_with(search.words, vendor), then=Value(NAME_BEGINS_WITH_QUERY)),
         ]
-    if terms:
-        tiers.append(When(name_has_every_term(terms), then=Value(NAME_HAS_EVERY_TERM)))
+    if search.terms:
+        tiers.append(When(name_has_every_term(search.terms), then=Value(NAME_HAS_EVERY_TERM)))
     return Case(*tiers, default=Value(OTHER_MATCH), output_field=IntegerField())
 
 
-def order_by_relevance(queryset: QuerySet, query: str) -> QuerySet:
-    """The matches of ``query`` in relevance order, in one ORDER BY.
+def order_by_relevance(queryset: QuerySet, search: Search) -> QuerySet:
+    """The matches of ``search`` in relevance order, in one ORDER BY.
 
-    Exact for any queryset; the API pages broad searches faster in the same
-    order (catalog.api.relevance).
+    Exact for any queryset; a page of a broad search is planned faster in the
+    same order (catalog.reads.ranking).
     """
-    tier = relevance(query, connections[queryset.db].vendor)
+    tier = relevance(search, connections[queryset.db].vendor)
     return queryset.order_by(tier.asc(), "-popularity", "-id")

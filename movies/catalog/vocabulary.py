@@ -51,7 +51,7 @@ from django.db.models.functions import Length
 from rapidfuzz.distance import OSA
 
 from catalog.models import Word
-from catalog.search import InvalidSearch, terms_as_typed, words
+from catalog.search import InvalidSearch, Search, words
 
 # Words whose trigrams Python counts as pg_trgm does (trigram_threshold); for the
 # others, PostgreSQL counts them (show_trgm).
@@ -321,22 +321,22 @@ def is_misspelt(term: str, using: str) -> bool:
 
 
 def did_you_mean(
-    query: str,
+    search: Search,
     *,
-    finds: Callable[[str], bool],
+    finds: Callable[[Search], bool],
     using: str | None = None,
     budget: Budget | None = None,
 ) -> str | None:
-    """The correction of a query that found nothing, or None.
+    """The correction of a search that found nothing, as the text to search for, or None.
 
-    ``finds`` runs the search again with the corrected query and says whether
-    it finds a movie; the correction is only offered then. Within ``budget``
+    ``finds`` runs the corrected search and says whether it finds a movie;
+    the correction is only offered then. Within ``budget``
     (a new one by default): words past its parts are kept as typed, and past
     its time there is no correction.
     """
     using = using or router.db_for_read(Word)
     budget = budget or Budget.start()
-    terms = list(dict.fromkeys(terms_as_typed(query)))  # the first of repeats
+    terms = list(dict.fromkeys(search.typed))  # the first of repeats
     # The query as pieces, each with the texts it may take: a term's words
     # (``prizi`` in ``prizi's``) are corrected one by one, the rest is kept.
     pieces: list[list[str]] = []
@@ -392,8 +392,8 @@ def _summing_to(total: int, sizes: list[int]) -> Iterator[tuple[int, ...]]:
             yield (first, *rest)
 
 
-def _finds(finds: Callable[[str], bool], suggestion: str) -> bool:
+def _finds(finds: Callable[[Search], bool], suggestion: str) -> bool:
     try:
-        return finds(suggestion)
+        return finds(Search.parse(suggestion))
     except InvalidSearch:  # normalisation made it longer than a search may be
         return False

@@ -88,7 +88,7 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     # Outside the session and CSRF middleware, whose cookies it makes private.
     "operations.back_office.PrivateCookiesMiddleware",
-    "catalog.api.caching.CachedResponseMiddleware",
+    "catalog.web.caching.CachedResponseMiddleware",
     "operations.back_office.BackOfficeSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

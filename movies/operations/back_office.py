@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control
 from django.utils.deprecation import MiddlewareMixin
 
-from catalog.api.requests import is_sessionless_api_request
+from catalog.web.requests import is_sessionless_api_request
 
 
 class BackOfficeOnlyMixin(MiddlewareMixin):

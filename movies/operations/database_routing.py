@@ -46,7 +46,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpRequest, HttpResponse
 
-from catalog.api.requests import is_public_read
+from catalog.web.requests import is_public_read
 
 PRIMARY = DEFAULT_DB_ALIAS
 REPLICA_PREFIX = "replica_"

@@ -9,8 +9,8 @@ from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
 from catalog.api import errors
-from catalog.api.requests import is_api_request
 from catalog.site import views as site
+from catalog.web.requests import is_api_request
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework.throttling import BaseThrottle
 
 from catalog.api.errors import error_body
-from catalog.api.requests import is_api_request
+from catalog.web.requests import is_api_request
 
 LOCKED_OUT = "Too many failed login attempts from this address; try again later."
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
-from django.db import InterfaceError, OperationalError
+from django.db import OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from psycopg.errors import QueryCanceled
 from rest_framework import status as http_status
@@ -22,6 +22,8 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from catalog import writes
+from catalog.reads import InvalidQuery
+from catalog.web.errors import RETRY_AFTER_SECONDS, DatabaseUnavailable
 
 NOT_FOUND = "Not found."
 BAD_REQUEST = "Bad request."
@@ -32,12 +34,8 @@ TOO_SLOW = (
     "nothing changed."
 )
 TOO_LARGE = "The request body is too large."
-RETRY_AFTER_SECONDS = 5
 
 logger = logging.getLogger(__name__)
-
-
-DatabaseUnavailable = (OperationalError, InterfaceError)
 
 
 def error_body(status: int, code: str, detail: str, errors: dict[str, list[str]] | None = None):
@@ -94,6 +92,8 @@ def as_api_error(refused: writes.WriteRefused) -> APIException:
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, writes.WriteRefused):
         exc = as_api_error(exc)
+    elif isinstance(exc, InvalidQuery):
+        exc = ValidationError(exc.errors)
     # DRF's own handler turns Django's Http404 and PermissionDenied into these.
     if isinstance(exc, Http404):
         exc = NotFound()

@@ -2,13 +2,27 @@ from django.urls import re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from catalog.api import schema as docs
+from catalog.api.errors import api_unavailable
+from catalog.api.pagination import CatalogPagination, MoviePagination
 from catalog.api.views import GenreViewSet, MovieViewSet, TokenView
+from catalog.web.routes import public_read
 
 router = DefaultRouter()
 # The legacy paths have no trailing slash (/api/movies); the slashed form answers too.
 router.trailing_slash = "/?"
 router.register("movies", MovieViewSet, basename="movie")
 router.register("genres", GenreViewSet, basename="genre")
+
+# What anonymous clients read, kept by the response cache (catalog.web.routes).
+for name, parameters in [
+    ("movie-list", MoviePagination.query_parameters()),
+    ("movie-detail", ()),
+    ("movie-suggest", (parameter.name for parameter in docs.SUGGEST_PARAMETERS)),
+    ("genre-list", CatalogPagination.query_parameters()),
+    ("genre-detail", ()),
+]:
+    public_read(name, parameters=parameters, unavailable=api_unavailable)
 
 schema = SpectacularAPIView.as_view()
 swagger_ui = SpectacularSwaggerView.as_view(url_name="schema")

@@ -24,14 +24,9 @@ from rest_framework.views import APIView
 from catalog import writes
 from catalog.api import schema as docs
 from catalog.api.caching import CachedReadMixin
-from catalog.api.filters import (
-    FilterSetBackend,
-    MovieFilterSet,
-    MovieOrderingFilter,
-    MovieSearchFilter,
-)
-from catalog.api.pagination import MoviePagination, parse_int
+from catalog.api.pagination import MoviePagination
 from catalog.api.parsers import JSONParser
+from catalog.api.query import LIST_PARAMETERS, movie_query
 from catalog.api.serializers import (
     GenreWithCountSerializer,
     MovieSerializer,
@@ -40,17 +35,17 @@ from catalog.api.serializers import (
     TokenSerializer,
 )
 from catalog.models import Genre, ListedMovie, Movie
+from catalog.reads import list_movies
+from catalog.reads.query import parse_int
 from catalog.suggestions import InvalidSuggestion, suggest
 from catalog.versions import lock_catalogue
+from catalog.web.routes import ID_PATTERN
 
 INVALID_CREDENTIALS = "Unable to log in with the given username and password."
 NOT_STAFF = "Only staff accounts get API tokens."
 
 SUGGESTION_LIMITS = (1, 20, 8)  # least, most, default
 SUGGESTION_LIMIT_INVALID = "Must be an integer from 1 to 20."
-
-# Ids are bigints; anything longer is a 404 from the URL, never a database error.
-ID_PATTERN = "[0-9]{1,18}"
 
 
 if TYPE_CHECKING:
@@ -62,7 +57,9 @@ else:
 def suggestion_limit(params) -> int:
     """``?limit=`` of the suggestions: 1 to 20, 8 when absent; a 400 naming it otherwise."""
     least, most, default = SUGGESTION_LIMITS
-    limit = parse_int(params, "limit", minimum=least, message=SUGGESTION_LIMIT_INVALID)
+    limit = parse_int(
+        params.get("limit"), "limit", minimum=least, message=SUGGESTION_LIMIT_INVALID
+    )
     if limit is None:
         return default
     if limit > most:
@@ -100,6 +97,7 @@ class SerialWritesMixin(_ViewSet):
 @extend_schema_view(
     list=extend_schema(
         summary="List and search movies",
+        parameters=LIST_PARAMETERS,
         responses={200: MovieSerializer(many=True), 400: docs.ERROR_400},
         examples=[docs.MOVIE_LIST_EXAMPLE],
     ),
@@ -131,10 +129,6 @@ class SerialWritesMixin(_ViewSet):
 class MovieViewSet(CachedReadMixin, SerialWritesMixin, viewsets.ModelViewSet):
     """Movies, searchable, filterable and sortable; staff may write."""
 
-    # The filters' conditions before the search's: SQLite tests them in that
-    # order, and a genre is cheaper to test than a term (catalog.api.filters).
-    filter_backends = [FilterSetBackend, MovieSearchFilter, MovieOrderingFilter]
-    filterset_class = MovieFilterSet
     pagination_class = MoviePagination
     lookup_value_regex = ID_PATTERN
 
@@ -161,10 +155,19 @@ class MovieViewSet(CachedReadMixin, SerialWritesMixin, viewsets.ModelViewSet):
     def _may_create_genres(self) -> bool:
         return self.request.user.has_perm("catalog.add_genre")
 
+    def list(self, request, *args, **kwargs):
+        return self._conditional(request, self._list, args, kwargs, cache_data=True)
+
+    def _list(self, request, *args, **kwargs):
+        """A page of catalog.reads' movie list, for the request's MovieQuery."""
+        paginator = self.paginator
+        assert isinstance(paginator, MoviePagination)
+        query = movie_query(request, count_limit=paginator.count_limit)
+        page = list_movies(query)
+        paginator.present_movies(request, query, page)
+        return self.get_paginated_response(MovieSerializer(page.rows, many=True).data)
+
     def get_queryset(self):
-        if self.action == "list":
-            # Filtered down to keys only; MoviePagination reads the page's rows.
-            return Movie.objects.all()
         return Movie.objects.only(
             "id", "name", "director", "popularity", "imdb_score"
         ).prefetch_related(Prefetch("genres", queryset=Genre.objects.only("id", "name")))
@@ -172,11 +175,6 @@ class MovieViewSet(CachedReadMixin, SerialWritesMixin, viewsets.ModelViewSet):
     def get_object(self):
         movie = super().get_object()
         return ListedMovie.of(movie) if self.action == "retrieve" else movie
-
-    def filter_queryset(self, queryset):
-        if self.action != "list":
-            return queryset
-        return super().filter_queryset(queryset)
 
     @extend_schema(
         summary="Suggest movies as someone types",

@@ -1,7 +1,7 @@
 """What the site's pages show, read from the catalogue: the views only render it.
 
-A page of results is the API's movie list (catalog.api.pagination.list_movies):
-the same search, genre filter, order, bounded count and did-you-mean. A
+A page of results is the movie list the API answers too (catalog.reads): the
+same search, genre filter, order, bounded count and did-you-mean. A
 movie's page adds more movies by its director, the most popular first, and
 movies sharing the most of its genres.
 """
@@ -11,18 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
-from rest_framework.exceptions import ValidationError
 
-from catalog.api.filters import RELEVANCE
-from catalog.api.pagination import MoviePage, list_movies
 from catalog.models import Genre, ListedMovie, Movie, genre_key
+from catalog.reads import MoviePage, list_movies
+from catalog.reads.query import RELEVANCE
 from catalog.search import director_contains, popular_first, words
-from catalog.site.params import (
-    MAX_PAGE,
-    PAGE_SIZE,
-    InvalidParameter,
-    SearchParams,
-)
+from catalog.site.params import MAX_PAGE, PAGE_SIZE, SearchParams
 from catalog.suggestions import Alternative, holding_every_word
 
 # Genres offered as chips: the ones with the most movies (and any already chosen).
@@ -145,14 +139,8 @@ class Results:
 
 
 def search_results(params: SearchParams) -> Results:
-    """A page of the movies ``params`` ask for, as the API lists them, with the page's controls.
-
-    Raises InvalidParameter for a parameter the API's list refuses.
-    """
-    try:
-        page = list_movies(params.listing(), offset=params.offset, limit=PAGE_SIZE)
-    except ValidationError as error:
-        raise InvalidParameter.of(error) from None
+    """A page of the movies ``params`` ask for, as the API lists them, with the page's controls."""
+    page = list_movies(params.movie_query())
     return Results(params, page, genre_chips(params), ordering_choices(params))
 
 

@@ -1,7 +1,7 @@
 """The site's pages: parameters in, what catalog.site.pages reads, rendered.
 
 Every page is a public read: throttled as the API is, with the API's ETag,
-304 and Cache-Control (catalog.api.caching.conditional_page), kept and
+304 and Cache-Control (catalog.web.caching.conditional_page), kept and
 replayed for anonymous readers by CachedResponseMiddleware. A parameter that
 is refused is a 400 page naming it, an unknown movie a 404 page, the
 database out of reach a 503 page; never a traceback.
@@ -19,10 +19,11 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_safe
 
-from catalog.api.caching import conditional_page, throttle_wait
-from catalog.api.errors import RETRY_AFTER_SECONDS, DatabaseUnavailable
+from catalog.reads import InvalidQuery
 from catalog.site.pages import movie_details, search_results
-from catalog.site.params import InvalidParameter, SearchParams
+from catalog.site.params import SearchParams
+from catalog.web.caching import conditional_page, throttle_wait
+from catalog.web.errors import RETRY_AFTER_SECONDS, DatabaseUnavailable
 
 ERROR_TEMPLATE = "catalog/site/error.html"
 BAD_REQUEST = "That search cannot be run"
@@ -62,7 +63,7 @@ def public_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
             return response
         try:
             return with_policy(view(request, *args, **kwargs))
-        except InvalidParameter as error:
+        except InvalidQuery as error:
             return error_page(request, 400, BAD_REQUEST, error.message, parameter=error.parameter)
         except DatabaseUnavailable as error:
             logger.warning("Database unavailable: %s", error)

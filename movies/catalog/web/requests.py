@@ -13,11 +13,11 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.urls import Resolver404, resolve
 
+from catalog.web.routes import PUBLIC_READS
+
 API_PREFIX = "/api/"
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CACHEABLE_METHODS = frozenset({"GET", "HEAD"})
-# The routes of the public site's pages (catalog.site.urls).
-SITE_PAGE_ROUTES = frozenset({"site-search", "site-movie"})
 
 
 def is_api_request(request: HttpRequest) -> bool:
@@ -30,10 +30,13 @@ def is_sessionless_api_request(request: HttpRequest) -> bool:
 
 
 def is_site_page(request: HttpRequest) -> bool:
+    """A page of the site (a public read declared a page: catalog.web.routes)."""
     try:
-        return resolve(request.path_info).url_name in SITE_PAGE_ROUTES
+        name = resolve(request.path_info).url_name
     except Resolver404:
         return False
+    read = PUBLIC_READS.get(name or "")
+    return read is not None and read.page
 
 
 def is_public_read(request: HttpRequest) -> bool:

@@ -28,14 +28,13 @@ from django.db.models import QuerySet
 
 from catalog.search import (
     NameLine,
+    Search,
     is_word,
     name_begins_with,
     name_has_every_term,
     popular_first,
     relevance_tier,
-    split_terms,
     term_in_text,
-    words,
 )
 
 # Names with every term are walked for in popularity order when at least one
@@ -114,22 +113,22 @@ class RankedPage:
 def plan_relevance_page(
     queryset: QuerySet,
     *,
-    query: str,
+    search: Search,
     offset: int,
     limit: int,
     count_limit: int,
     other_filters: bool = True,
 ) -> RankedPage:
-    """The keys of one page of the matches of ``query`` in ``queryset``, best first.
+    """The keys of one page of the matches of ``search`` in ``queryset``, best first.
 
     With their count: exact up to count_limit, else count_limit (a lower bound).
     ``other_filters``: whether ``queryset`` is filtered by more than the search.
     """
-    terms = split_terms(query)
+    terms = list(search.terms)
     queryset = queryset.order_by()
     candidates = list(queryset.values_list("pk", "popularity", NameLine())[: count_limit + 1])
     if len(candidates) <= count_limit:
-        query_words = words(query)
+        query_words = search.words
         ranked = sorted(
             candidates,
             key=lambda row: (
@@ -146,8 +145,7 @@ def plan_relevance_page(
     in_name = sum(all(term in row[2] for term in terms) for row in candidates)
     keys = best_keys(
         queryset,
-        terms=terms,
-        query=query,
+        search=search,
         wanted=wanted,
         other_filters=other_filters,
         names_share=in_name / len(candidates),
@@ -158,8 +156,7 @@ def plan_relevance_page(
 def best_keys(
     queryset: QuerySet,
     *,
-    terms: list[str],
-    query: str,
+    search: Search,
     wanted: int,
     other_filters: bool = True,
     names_share: float = 0.0,
@@ -170,7 +167,8 @@ def best_keys(
     """
     vendor = connections[queryset.db].vendor
     keys: list[int] = []
-    query_words = words(query)
+    terms = list(search.terms)
+    query_words = search.words
     if query_words:
         # The whole catalogue's names, through name_words' index; whether the
         # search and the other filters take them is asked of their keys.

@@ -1,5 +1,5 @@
-from catalog.api.pagination import numeric_ordering
 from catalog.models import Genre, Movie
+from catalog.reads.paging import numeric_ordering
 
 
 def test_numeric_orderings_are_sorted_in_python_with_their_directions():

@@ -1,0 +1,99 @@
+"""A page of an ordered queryset, and how many rows match, at a bounded cost.
+
+Counts are exact up to a count limit; past it the count is a lower bound, as
+Elasticsearch's ``track_total_hits`` does, so a broad search never counts a
+million rows. The plan is chosen from the data (plan_page).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from operator import itemgetter
+
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import FloatField, IntegerField, QuerySet
+
+
+@dataclass
+class Page:
+    rows: list
+    count: int
+    count_exact: bool
+    has_more: bool
+
+
+# The rows for these keys, in the order of the keys.
+RowsFor = Callable[[list], list]
+
+
+def rows_by_key(queryset: QuerySet) -> RowsFor:
+    """Rows of ``queryset`` (with its column choice and prefetches) looked up by key."""
+
+    def rows_for(keys: list) -> list:
+        by_key = {row.pk: row for row in queryset.filter(pk__in=keys).order_by()}
+        return [by_key[key] for key in keys if key in by_key]
+
+    return rows_for
+
+
+def numeric_ordering(queryset: QuerySet) -> list[tuple[str, bool]] | None:
+    """The queryset's ordering as (field, descending) pairs, if every key is a number.
+
+    Python orders numbers exactly as the database does, so it can sort
+    candidates it already holds; text follows the database's collation, which
+    Python does not share. None when any key is not a non-null number.
+    """
+    opts = queryset.model._meta
+    keys = []
+    for term in queryset.query.order_by:
+        if not isinstance(term, str):
+            return None
+        name = term.lstrip("-")
+        try:
+            field = opts.pk if name == "pk" else opts.get_field(name)
+        except FieldDoesNotExist:
+            return None
+        if field.null or not isinstance(field, (IntegerField, FloatField)):
+            return None
+        keys.append((field.attname, term.startswith("-")))
+    return keys or None
+
+
+def plan_page(
+    queryset: QuerySet, *, rows_for: RowsFor, offset: int, limit: int, count_limit: int
+) -> Page:
+    """One page of an ordered queryset, and how many rows match.
+
+    The plan is chosen from the data rather than left to the database's
+    estimates, which go wrong for combined LIKE conditions:
+
+    1. Up to count_limit + 1 matching keys, in no order (with the values they
+       are ordered by, when those are numbers). A broad search stops early; a
+       narrow one is collected through the trigram index.
+    2. Few matches (count exact): order just those, in Python when the
+       ordering is numeric, else by the database looking them up by key.
+       Many matches: walk the ordering's covering index (it holds
+       search_text, so entries are filtered without visiting the table);
+       matches are dense enough that the walk soon fills the page.
+    3. The page's rows from ``rows_for``, by key, so the filters are never
+       evaluated twice.
+    """
+    sort_keys = numeric_ordering(queryset)
+    sort_columns = [field for field, _ in sort_keys or ()]
+    candidates = list(queryset.values_list("pk", *sort_columns).order_by()[: count_limit + 1])
+    if len(candidates) <= count_limit:
+        if sort_keys:
+            # Stable sorts, least significant key first.
+            for position, (_, descending) in reversed(list(enumerate(sort_keys, start=1))):
+                candidates.sort(key=itemgetter(position), reverse=descending)
+            keys = [row[0] for row in candidates[offset : offset + limit]]
+        else:
+            matching = queryset.model._default_manager.using(queryset.db).filter(
+                pk__in=[row[0] for row in candidates]
+            )
+            ordered = matching.order_by(*queryset.query.order_by).values_list("pk", flat=True)
+            keys = list(ordered[offset : offset + limit])
+        return Page(rows_for(keys), len(candidates), True, offset + limit < len(candidates))
+    keys = list(queryset.values_list("pk", flat=True)[offset : offset + limit + 1])
+    return Page(rows_for(keys[:limit]), count_limit, False, len(keys) > limit)

@@ -1,0 +1,232 @@
+"""What a list of movies is asked for: a MovieQuery, parsed once from any source.
+
+The API's query string (MovieQuery.from_params), the search page's form
+(catalog.site.params) and the admin's search box each parse their input once,
+with the checks here, into a MovieQuery; catalog.reads.listing answers it.
+Nothing downstream parses a parameter again. A refused parameter is an
+InvalidQuery naming it, with messages meant for the client; each caller
+names parameters as its clients do (``search`` for the API, ``q`` for the page).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from django import forms
+from django.core.validators import ProhibitNullCharactersValidator
+
+from catalog.models import IMDB_SCORE_RANGE, MAX_GENRES, POPULARITY_RANGE, genre_key
+from catalog.search import InvalidSearch, Search
+
+RELEVANCE = "relevance"
+ORDERING_FIELDS = ("name", "popularity", "imdb_score")
+DEFAULT_ORDERING = "-popularity"
+ORDERINGS = (RELEVANCE, *(f"{sign}{name}" for name in ORDERING_FIELDS for sign in ("", "-")))
+ORDERING_INVALID = "Must be one of: " + ", ".join(ORDERINGS) + "."
+TOO_MANY_GENRES = f"Must name at most {MAX_GENRES} genres; no movie has more."
+# Counts are exact up to COUNT_LIMIT, a lower bound past it; offsets stop at MAX_OFFSET.
+COUNT_LIMIT = 1_000
+MAX_OFFSET = 10_000
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+LIMIT_INVALID = "Must be a positive integer."
+OFFSET_INVALID = "Must be an integer of at least 0."
+OFFSET_TOO_DEEP = f"Must be at most {MAX_OFFSET}; narrow the search to reach further results."
+
+SEARCH = "search"
+GENRE = "genre"
+DIRECTOR = "director"
+ORDERING = "ordering"
+LIMIT = "limit"
+OFFSET = "offset"
+_INTEGER = re.compile(r"-?[0-9]{1,20}")
+
+
+class InvalidQuery(ValueError):
+    """Parameters a list refuses: their messages by parameter, the first one named."""
+
+    def __init__(self, errors: Mapping[str, list[str]]) -> None:
+        self.errors = {name: list(messages) for name, messages in errors.items()}
+        self.parameter, messages = next(iter(self.errors.items()))
+        self.message = messages[0]
+        super().__init__(f"{self.parameter}: {self.message}")
+
+    @classmethod
+    def of(cls, parameter: str, message: str) -> InvalidQuery:
+        return cls({parameter: [message]})
+
+
+@dataclass(frozen=True)
+class Bound:
+    """An inclusive bound on a number field: ``imdb_score >= 8``."""
+
+    field: str
+    lookup: str  # "gte" or "lte"
+    value: float
+
+
+@dataclass(frozen=True)
+class MovieQuery:
+    """A page of the movie list: which movies, in which order, which of them.
+
+    ``search`` is None when no search was asked for, and a Search (perhaps
+    blank) when one was: an answer to a search says whether it has a
+    correction. ``genres`` holds one name per genre (by key), a movie needing
+    all; ``ordering`` is as asked for, "" for the default (ordering_in_effect).
+    """
+
+    search: Search | None = None
+    genres: tuple[str, ...] = ()
+    director: str = ""
+    bounds: tuple[Bound, ...] = ()
+    ordering: str = ""
+    offset: int = 0
+    limit: int = DEFAULT_LIMIT
+    count_limit: int = COUNT_LIMIT
+
+    @property
+    def searching(self) -> bool:
+        """Whether there is a search with terms (a blank one finds everything)."""
+        return bool(self.search)
+
+    @property
+    def filtered(self) -> bool:
+        """Whether anything besides the search narrows the list."""
+        return bool(self.genres or self.director.strip() or self.bounds)
+
+    @property
+    def ordering_in_effect(self) -> str:
+        """Relevance when asked for (or by default) with a search, else the default order."""
+        if (self.ordering or RELEVANCE) == RELEVANCE:
+            return RELEVANCE if self.searching else DEFAULT_ORDERING
+        return self.ordering
+
+    def searching_for(self, search: Search) -> MovieQuery:
+        """The same list with another search (a correction's)."""
+        return replace(self, search=search)
+
+    @classmethod
+    def from_params(cls, params, *, count_limit: int = COUNT_LIMIT) -> MovieQuery:
+        """The query of ``GET /api/movies``: ``search``, the filters, ``ordering``,
+        ``limit`` and ``offset`` (a QueryDict, or a mapping with ``get`` and
+        ``getlist``). Checked in that order, filters first, each filter's
+        problems all reported at once; InvalidQuery otherwise."""
+        genres, director, bounds = parse_filters(params)
+        search = parse_search(params[SEARCH], SEARCH) if SEARCH in params else None
+        ordering = parse_ordering(params.get(ORDERING, ""), ORDERING)
+        limit, offset = parse_window(params)
+        return cls(search, genres, director, bounds, ordering, offset, limit, count_limit)
+
+
+def parse_search(text: str, parameter: str) -> Search:
+    try:
+        return Search.parse(text)
+    except InvalidSearch as error:
+        raise InvalidQuery.of(parameter, str(error)) from None
+
+
+def parse_ordering(raw: str, parameter: str) -> str:
+    """The ordering asked for ("" for the default); one of ORDERINGS."""
+    ordering = raw.strip()
+    if ordering and ordering not in ORDERINGS:
+        raise InvalidQuery.of(parameter, ORDERING_INVALID)
+    return ordering
+
+
+def parse_genres(values: Iterable[str], parameter: str = GENRE) -> tuple[str, ...]:
+    """Genre names from ``genre`` parameters, comma-separated or repeated: trimmed, blanks
+    left out, each genre once (by its key), the first spelling given.
+
+    A movie has at most MAX_GENRES genres, so a request naming more could never
+    find one: it is refused, read no further than the genre past the limit.
+    """
+    names: dict[str, str] = {}
+    for value in values:
+        if "\x00" in value:
+            raise InvalidQuery.of(parameter, str(ProhibitNullCharactersValidator.message))
+        for name in value.split(","):
+            name = name.strip()
+            if not name:
+                continue
+            names.setdefault(genre_key(name), name)
+            if len(names) > MAX_GENRES:
+                raise InvalidQuery.of(parameter, TOO_MANY_GENRES)
+    return tuple(names.values())
+
+
+def parse_int(raw: str | None, parameter: str, *, minimum: int, message: str) -> int | None:
+    """The integer in a parameter's value, None when it is absent or blank."""
+    if raw is None or raw.strip() == "":
+        return None
+    raw = raw.strip()
+    if not _INTEGER.fullmatch(raw) or int(raw) < minimum:
+        raise InvalidQuery.of(parameter, message)
+    return int(raw)
+
+
+def parse_window(
+    params, *, default_limit: int = DEFAULT_LIMIT, max_limit: int = MAX_LIMIT
+) -> tuple[int, int]:
+    """``limit`` (larger values clamped to ``max_limit``) and ``offset`` (at most MAX_OFFSET)."""
+    limit = parse_int(params.get(LIMIT), LIMIT, minimum=1, message=LIMIT_INVALID)
+    offset = parse_int(params.get(OFFSET), OFFSET, minimum=0, message=OFFSET_INVALID)
+    if offset is not None and offset > MAX_OFFSET:
+        raise InvalidQuery.of(OFFSET, OFFSET_TOO_DEEP)
+    return (default_limit if limit is None else min(limit, max_limit)), offset or 0
+
+
+def _bound(limits: tuple[float, float]) -> forms.DecimalField:
+    low, high = limits
+    return forms.DecimalField(required=False, min_value=low, max_value=high)
+
+
+class FilterForm(forms.Form):
+    """The list's filters besides the search, checked as a form: every problem at once."""
+
+    genre = forms.CharField(required=False, strip=False)
+    director = forms.CharField(required=False, strip=False)
+    imdb_score_min = _bound(IMDB_SCORE_RANGE)
+    imdb_score_max = _bound(IMDB_SCORE_RANGE)
+    popularity_min = _bound(POPULARITY_RANGE)
+    popularity_max = _bound(POPULARITY_RANGE)
+
+    # The bounds: (parameter, field, lookup).
+    BOUNDS = (
+        ("imdb_score_min", "imdb_score", "gte"),
+        ("imdb_score_max", "imdb_score", "lte"),
+        ("popularity_min", "popularity", "gte"),
+        ("popularity_max", "popularity", "lte"),
+    )
+
+
+# Every query parameter the movie list reads.
+FILTERS = tuple(FilterForm.base_fields)
+LIST_PARAMETERS = (SEARCH, ORDERING, *FILTERS, LIMIT, OFFSET)
+
+
+def parse_filters(params) -> tuple[tuple[str, ...], str, tuple[Bound, ...]]:
+    """The genres, director and bounds ``params`` ask for (none when none is given)."""
+    if params.keys().isdisjoint(FILTERS):
+        return (), "", ()
+    # Repeated genre parameters count, each comma-separated.
+    data: dict[str, Any] = {name: params.get(name) for name in FILTERS if name in params}
+    genres = params.getlist(GENRE) if hasattr(params, "getlist") else [params.get(GENRE, "")]
+    data[GENRE] = ",".join(genres) if GENRE in params else None
+    form = FilterForm(data)
+    if not form.is_valid():
+        raise InvalidQuery(
+            {
+                name: [str(message) for message in messages]
+                for name, messages in form.errors.items()
+            }
+        )
+    cleaned = form.cleaned_data
+    bounds = tuple(
+        Bound(field_name, lookup, float(cleaned[parameter]))
+        for parameter, field_name, lookup in FilterForm.BOUNDS
+        if cleaned.get(parameter) is not None
+    )
+    return parse_genres(genres if GENRE in params else []), cleaned.get(DIRECTOR) or "", bounds

@@ -1,0 +1,314 @@
+"""Caching of catalogue reads: ETags, Cache-Control and a server-side response cache.
+
+Both the ETag and the cache keys start with the catalogue version, which every
+write raises in its own transaction (catalog.versions). A write therefore
+invalidates every cached response and every ETag at once, in every process,
+without deleting keys; stale entries simply age out.
+
+Two layers use them: CachedResponseMiddleware answers a repeated anonymous
+read of a public route (catalog.web.routes: the API's JSON, the site's pages)
+with the bytes it answered last time, before any view runs, and the API's
+CachedReadMixin (catalog.api.caching) keeps list data for the other reads
+(signed-in clients, the browsable API). What one layer tells the other about
+a request travels in its CatalogueRead. With Redis as the cache, the version
+published there (catalog.versions) spares a repeated read its database query.
+The site's pages get ETags, Cache-Control and throttles through
+conditional_page and throttle_wait.
+
+What the cache keeps is bounded two ways: an answer larger than
+API_CACHE_MAX_BYTES is never kept (it is rendered again each time), and a
+query parameter that a route's answer does not depend on (its PublicRead's
+parameters) is left out of the request's fingerprint, so ``?n=1``, ``?n=2``, ... are one
+entry rather than one each.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.core.cache import cache
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
+from django.urls import Resolver404, ResolverMatch, resolve
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from rest_framework.settings import api_settings
+
+from catalog.models import CatalogueVersion
+from catalog.search import InvalidSearch, Search
+from catalog.versions import VERSION_HINT_KEY, publish_version, shares_versions
+from catalog.web.errors import DatabaseUnavailable
+from catalog.web.requests import is_anonymous_read
+from catalog.web.routes import PUBLIC_READS
+
+CACHE_KEY_PREFIX = "api-response"
+BYTES_KEY_PREFIX = "api-bytes"
+# Distinct URLs whose route and fingerprint CachedResponseMiddleware remembers.
+URL_MEMO_SIZE = 4_096
+VARIES_WITH = ("Accept", "Authorization", "Cookie")
+# Accept headers (their media types) the API always answers with compact JSON.
+COMPACT_JSON_ACCEPTS = frozenset({"", "*/*", "application/json"})
+# The representation in a page's fingerprint: a page is HTML whatever the Accept header.
+PAGE_REPRESENTATION = "html"
+
+
+@dataclass
+class CatalogueRead:
+    """What the two cache layers learn about one read request, in the order they learn it."""
+
+    # The catalogue version the response's data goes with, read from the
+    # database (never the published one) once per request.
+    version: int | None = None
+    # CachedResponseMiddleware keeps this response's bytes: the view need not keep its data.
+    bytes_kept: bool = False
+
+    @classmethod
+    def of(cls, request: HttpRequest) -> CatalogueRead:
+        request = getattr(request, "_request", request)  # Django's, under DRF's
+        read = getattr(request, "catalogue_read", None)
+        if read is None:
+            read = cls()
+            setattr(request, "catalogue_read", read)  # noqa: B010 - not a declared attribute
+        return read
+
+    def current_version(self) -> int:
+        if self.version is None:
+            self.version = CatalogueVersion.current()
+        return self.version
+
+
+def set_cache_headers(response: HttpResponse, *, private: bool, etag: str | None = None) -> None:
+    """ETag and Cache-Control of a read: shared caches may keep anonymous answers only."""
+    if etag is not None:
+        response["ETag"] = etag
+    if private or response.cookies:
+        # A signed-in client's answer, or one that sets a cookie, is that client's alone.
+        patch_cache_control(response, private=True, no_cache=True)
+    else:
+        patch_cache_control(response, public=True, max_age=settings.API_CACHE_MAX_AGE)
+    patch_vary_headers(response, VARIES_WITH)
+
+
+def request_fingerprint(request, renderer_format: str, route: str | None = None) -> str:
+    """What makes two read requests the same: host, path, renderer, parameters.
+
+    The parts are hashed as one JSON array, so no value can pass for another
+    part (an encoded ``&`` or ``=`` inside a value stays inside it). Search
+    terms are compared after splitting and normalising, in the order typed
+    (which ranks them), so ``?search=War,the`` and ``?search=war the`` share an
+    entry and ``?search=the war`` has its own. With the ``route`` answering,
+    only the parameters its answer depends on count (its PublicRead's).
+    """
+    read = PUBLIC_READS.get(route) if route is not None else None
+    known = read.parameters if read is not None else None
+    params = []
+    for name, values in sorted(request.GET.lists()):
+        if known is not None and name not in known:
+            continue
+        for value in values:
+            if name == "search":
+                # An invalid search is refused by the view; errors are never cached.
+                with contextlib.suppress(InvalidSearch):
+                    value = list(Search.parse(value).typed)
+            params.append([name, value])
+    parts = [
+        request.scheme,
+        request.get_host(),
+        request.path.rstrip("/"),
+        renderer_format,
+        params,
+    ]
+    encoded = json.dumps(parts, ensure_ascii=True, separators=(",", ":")).encode()
+    return hashlib.blake2b(encoded, digest_size=16).hexdigest()
+
+
+def etag_for(version: int, fingerprint: str) -> str:
+    return f'"{version}-{fingerprint}"'
+
+
+def route_of(request: HttpRequest) -> str | None:
+    match = getattr(request, "resolver_match", None)
+    return match.url_name if match is not None else None
+
+
+def keeps(content: bytes) -> bool:
+    """Whether the response cache keeps an answer this long (API_CACHE_MAX_BYTES)."""
+    return len(content) <= settings.API_CACHE_MAX_BYTES
+
+
+def throttle_wait(request: HttpRequest) -> float | None:
+    """None when the API's throttles (DEFAULT_THROTTLE_CLASSES) let this request through,
+    else the seconds to wait before the next one. Every throttle sees the request, as
+    Django REST framework's views check them."""
+    waits = [
+        throttle.wait()
+        for throttle in (cls() for cls in api_settings.DEFAULT_THROTTLE_CLASSES)  # type: ignore[operator]
+        if not throttle.allow_request(request, None)
+    ]
+    if not waits:
+        return None
+    return max((wait for wait in waits if wait is not None), default=0.0)
+
+
+def conditional_page(request: HttpRequest, produce: Callable[[], HttpResponse]) -> HttpResponse:
+    """A page's GET with the API's ETag, 304 and Cache-Control (a plain Django view's).
+
+    The page must depend on its URL and the catalogue alone, as the API's
+    reads do: its ETag is the catalogue version and the request's fingerprint,
+    so every write invalidates it, and CachedResponseMiddleware keeps and
+    replays an anonymous reader's answer (its route a page among the public reads). Shared caches
+    may keep the answers of anonymous readers only. Only a 200 gets an ETag
+    and Cache-Control.
+    """
+    read = CatalogueRead.of(request)
+    fingerprint = request_fingerprint(request, PAGE_REPRESENTATION, route_of(request))
+    etag = etag_for(read.current_version(), fingerprint)
+    private = not is_anonymous_read(request)
+    if etag in request.headers.get("If-None-Match", ""):
+        not_modified = HttpResponseNotModified()
+        set_cache_headers(not_modified, private=private, etag=etag)
+        return not_modified
+    response = produce()
+    if response.status_code == 200:
+        set_cache_headers(response, private=private, etag=etag)
+    return response
+
+
+class CachedResponseMiddleware:
+    """Answers repeated anonymous reads of the catalogue from the cache.
+
+    Only requests that every anonymous client would get the same answer to
+    qualify: GET or HEAD with no credentials and no session cookie, of a
+    public read (catalog.web.routes): one of the API's, with JSON accepted,
+    or one of the site's pages, which are HTML whatever is accepted
+    (answered through conditional_page). Their
+    bytes are stored under the response's ETag (catalogue version + request
+    fingerprint) the first time the view answers, and replayed from then on,
+    after the same throttles the API applies. Everything else goes through the
+    views as usual.
+    """
+
+    # X-Frame-Options (XFrameOptionsMiddleware) and Content-Security-Policy (the site's
+    # views): set inside this middleware, for pages.
+    REPLAYED_HEADERS = (
+        "Content-Type",
+        "Allow",
+        "Vary",
+        "Cache-Control",
+        "X-Frame-Options",
+        "Content-Security-Policy",
+    )
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+        self._urls: dict[tuple, tuple[ResolverMatch, str] | None] = {}
+
+    def __call__(self, request):
+        url = self._qualifying_url(request) if is_anonymous_read(request) else None
+        if url is None:
+            return self.get_response(request)
+        match, fingerprint = url
+        public = PUBLIC_READS[match.url_name or ""]
+        page = public.page
+        if not page and not self._accepts_compact_json(request):
+            return self.get_response(request)
+        request.resolver_match = match
+        key = f"{BYTES_KEY_PREFIX}:{fingerprint}"
+        try:
+            version, cached = self._version_and_entry(request, key)
+        except DatabaseUnavailable as error:
+            if public.unavailable is None:
+                return self.get_response(request)  # the view says so as it says it
+            # Answered now: the view would only wait for the database once more.
+            return public.unavailable(error)
+        except DatabaseError:
+            return self.get_response(request)  # the view answers as it would anyway
+        etag = etag_for(version, fingerprint)
+        not_modified = etag in request.headers.get("If-None-Match", "")
+        replay = cached is not None and cached[0] == version
+        if (not_modified or replay) and self._throttles_allow(request):
+            if not_modified:
+                not_modified_response = HttpResponseNotModified()
+                set_cache_headers(not_modified_response, private=False, etag=etag)
+                return not_modified_response
+            assert cached is not None
+            _, body, headers = cached
+            response = HttpResponse(body if request.method == "GET" else b"", headers=headers)
+            response["ETag"] = etag
+            response["Content-Length"] = str(len(body))  # for HEAD too, as the view's answer
+            return response
+        read = CatalogueRead.of(request)
+        read.bytes_kept = True
+        response = self.get_response(request)
+        # Stored under the version the view read from the database with its data.
+        answered = read.version
+        if (
+            response.status_code == 200
+            and answered is not None
+            and response.get("ETag") == etag_for(answered, fingerprint)
+            and keeps(response.content)
+        ):
+            headers = {name: response[name] for name in self.REPLAYED_HEADERS if name in response}
+            cache.set(key, (answered, response.content, headers), settings.API_CACHE_TIMEOUT)
+        return response
+
+    @staticmethod
+    def _version_and_entry(request, key: str) -> tuple[int, tuple | None]:
+        """The catalogue version and the stored answer, in one cache round trip if possible."""
+        if shares_versions():
+            found = cache.get_many([VERSION_HINT_KEY, key])
+            if VERSION_HINT_KEY in found:
+                return found[VERSION_HINT_KEY], found.get(key)
+            version = CatalogueRead.of(request).current_version()
+            publish_version(version)
+        else:
+            version, found = CatalogueRead.of(request).current_version(), {key: cache.get(key)}
+        return version, found.get(key)
+
+    @staticmethod
+    def _accepts_compact_json(request) -> bool:
+        # Only what the API answers with compact JSON whatever it negotiates:
+        # anything else goes to the view, which may answer 406, HTML or indented JSON.
+        accept = request.headers.get("Accept", "")
+        media_types = {part.split(";")[0].strip() for part in accept.split(",")}
+        return media_types <= COMPACT_JSON_ACCEPTS and "indent" not in accept
+
+    def _qualifying_url(self, request) -> tuple[ResolverMatch, str] | None:
+        """The URL's route and fingerprint, or None for a URL that never qualifies.
+
+        Both depend on the URL alone, and clients repeat URLs: they are
+        remembered (for the last URL_MEMO_SIZE distinct ones), which spares a
+        repeated read the URL resolution and the parsing of its parameters.
+        """
+        url = (
+            request.scheme,
+            request.META.get("HTTP_HOST"),
+            request.path_info,
+            request.META.get("QUERY_STRING", ""),
+        )
+        if url in self._urls:
+            return self._urls[url]
+        facts = None
+        if "format" not in request.GET:
+            try:
+                match = resolve(request.path_info)
+            except Resolver404:
+                match = None
+            public = PUBLIC_READS.get(match.url_name or "") if match is not None else None
+            if match is not None and public is not None:
+                representation = PAGE_REPRESENTATION if public.page else "json"
+                facts = (match, request_fingerprint(request, representation, public.name))
+        if len(self._urls) >= URL_MEMO_SIZE:
+            self._urls.clear()
+        self._urls[url] = facts
+        return facts
+
+    @staticmethod
+    def _throttles_allow(request) -> bool:
+        request.user = AnonymousUser()
+        return throttle_wait(request) is None

@@ -1,0 +1,136 @@
+"""The movie list's query model: parsed once from each source, answered by one function."""
+
+from __future__ import annotations
+
+import ast
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from catalog import search
+from catalog.reads import InvalidQuery, MovieQuery, list_movies
+from catalog.reads.query import TOO_MANY_GENRES
+from catalog.search import Search
+from tests.factories import GenreFactory, MovieFactory
+
+CATALOG = Path(settings.BASE_DIR) / "catalog"
+
+
+@pytest.fixture
+def parses(monkeypatch) -> list[str]:
+    """Each text a search is parsed from (a text parsed once and reused counts once)."""
+    parsed: list[str] = []
+    search._parsed.cache_clear()
+    work = search._parsed.__wrapped__
+
+    def counting(text: str) -> Search:
+        parsed.append(text)
+        return work(text)
+
+    monkeypatch.setattr(search, "_parsed", lru_cache(maxsize=1024)(counting))
+    return parsed
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/movies?search=the+war",
+        "/api/movies?search=the+war&genre=War&ordering=relevance&limit=5",
+        "/?q=the+war",
+        "/?q=the+war&genre=War&page=1",
+    ],
+)
+def test_a_requests_search_is_parsed_once(client, parses, url):
+    war = GenreFactory(name="War")
+    MovieFactory(name="The War", genres=[war])
+    MovieFactory(name="War and Peace", genres=[war])
+    assert client.get(url).status_code == 200
+    assert parses == ["the war"]
+
+
+@pytest.mark.django_db
+def test_the_list_parses_nothing_itself(monkeypatch):
+    MovieFactory(name="The War")
+    query = MovieQuery(search=Search.parse("the war"))
+
+    def refuse(text):
+        raise AssertionError(f"parsed {text!r} again")
+
+    monkeypatch.setattr(Search, "parse", staticmethod(refuse))
+    assert [movie.name for movie in list_movies(query).rows] == ["The War"]
+
+
+def test_a_query_string_becomes_one_query_value():
+    params = {"search": "War, the", "genre": "Drama,war", "ordering": "-name", "limit": "200"}
+    query = MovieQuery.from_params(QueryDictLike(params))
+    assert query.search is not None
+    assert (query.search.typed, query.search.terms) == (("war", "the"), ("the", "war"))
+    assert query.genres == ("Drama", "war")
+    assert (query.ordering_in_effect, query.offset, query.limit) == ("-name", 0, 100)
+    assert MovieQuery.from_params(QueryDictLike({"search": "x"})).ordering_in_effect == (
+        "relevance"
+    )
+    assert MovieQuery.from_params(QueryDictLike({})).search is None
+
+
+def test_every_refused_parameter_is_named():
+    with pytest.raises(InvalidQuery) as refused:
+        MovieQuery.from_params(
+            QueryDictLike({"imdb_score_min": "x", "popularity_max": "101", "limit": "0"})
+        )
+    assert set(refused.value.errors) == {"imdb_score_min", "popularity_max"}
+    with pytest.raises(InvalidQuery) as refused:
+        MovieQuery.from_params(QueryDictLike({"genre": ",".join(map(str, range(30)))}))
+    assert refused.value.errors == {"genre": [TOO_MANY_GENRES]}
+
+
+class QueryDictLike(dict):
+    def getlist(self, name):
+        return [self[name]] if name in self else []
+
+
+# Who may import whom
+
+
+def imported_modules(package: Path) -> set[str]:
+    """Every catalog module the Python files under ``package`` import."""
+    found = set()
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module)
+                found.update(f"{node.module}.{alias.name}" for alias in node.names)
+            elif isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+    return {name for name in found if name.startswith("catalog")}
+
+
+def test_the_api_and_the_site_import_nothing_of_each_other():
+    assert not {m for m in imported_modules(CATALOG / "api") if m.startswith("catalog.site")}
+    assert not {m for m in imported_modules(CATALOG / "site") if m.startswith("catalog.api")}
+
+
+@pytest.mark.parametrize("package", ["reads", "web"])
+def test_the_shared_layers_import_neither_the_api_nor_the_site(package):
+    imported = imported_modules(CATALOG / package)
+    assert not {m for m in imported if m.startswith(("catalog.api", "catalog.site"))}
+
+
+def test_the_domain_imports_neither_the_api_the_site_nor_the_web():
+    domain = [path for path in CATALOG.glob("*.py")] + list((CATALOG / "reads").glob("*.py"))
+    for path in domain:
+        imported = imported_modules_of(path)
+        assert not {
+            m for m in imported if m.startswith(("catalog.api", "catalog.site", "catalog.web"))
+        }, path.name
+
+
+def imported_modules_of(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+    return found
