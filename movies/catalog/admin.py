@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.db import connections, router, transaction
 
 from catalog import search, writes
-from catalog.models import Genre, Movie
+from catalog.models import MOVIE_FIELDS, Genre, Movie
 from catalog.search import InvalidSearch, Search, search_movies
 from catalog.versions import lock_catalogue
 
@@ -42,7 +42,7 @@ class CatalogueTextForm(forms.ModelForm):
 class MovieForm(CatalogueTextForm):
     class Meta:
         model = Movie
-        fields = ["name", "director", "popularity", "imdb_score", "genres"]
+        fields = [*MOVIE_FIELDS, "genres"]
 
     def clean(self) -> dict:
         cleaned = super().clean() or {}
@@ -94,7 +94,7 @@ class CatalogueAdmin(admin.ModelAdmin):
 @admin.register(Movie)
 class MovieAdmin(CatalogueAdmin):
     form = MovieForm
-    list_display = ("name", "director", "popularity", "imdb_score", "genre_names")
+    list_display = (*MOVIE_FIELDS, "genre_names")
     list_filter = (("genres", GenreListFilter),)
     # get_search_results replaces Django's search; the field only turns the box on.
     search_fields = ("name",)
@@ -112,7 +112,7 @@ class MovieAdmin(CatalogueAdmin):
         return super().get_queryset(request).prefetch_related("genres")
 
     def save_model(self, request, obj: Movie, form, change: bool) -> None:
-        fields = {name: form.cleaned_data[name] for name in search.DOCUMENT_FIELDS}
+        fields = {name: form.cleaned_data[name] for name in MOVIE_FIELDS}
         genres = [genre.name for genre in form.cleaned_data["genres"]]
         if change:
             saved = writes.update_movie(obj.pk, **fields, genres=genres)

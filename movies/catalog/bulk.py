@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from catalog import derived, vocabulary
 from catalog.importer import ImportResult, MovieRecord
-from catalog.models import Genre, Movie, genre_key
+from catalog.models import MOVIE_FIELDS, Genre, Movie, genre_key
 
 Link = Movie.genres.through
 BATCH_SIZE = 2000
@@ -280,9 +280,7 @@ def _write_batch(records: dict[tuple[str, str], MovieRecord], state: _Upsert) ->
         if row is None:
             new_rows.append(
                 (
-                    *key,
-                    record.popularity,
-                    record.imdb_score,
+                    *(getattr(record, name) for name in MOVIE_FIELDS),
                     text.search_text,
                     text.name_words,
                     text.digit_pairs,
@@ -294,13 +292,10 @@ def _write_batch(records: dict[tuple[str, str], MovieRecord], state: _Upsert) ->
             new_genres[key] = genre_ids
             new_words[key] = derived.movie_words(record.name, record.director, text.name_words)
             continue
-        pk, popularity, imdb_score, old_text = row
+        pk, *stored, old_text = row
+        fields = [getattr(record, name) for name in UPDATED_FIELDS]
         genres_changed = current_links[pk] != set(genre_ids)
-        same_fields = (popularity, imdb_score, old_text) == (
-            record.popularity,
-            record.imdb_score,
-            text.search_text,
-        )
+        same_fields = (*stored, old_text) == (*fields, text.search_text)
         if same_fields and not genres_changed:
             result.unchanged += 1
             continue
@@ -308,8 +303,7 @@ def _write_batch(records: dict[tuple[str, str], MovieRecord], state: _Upsert) ->
         # movie's words, nor so the vocabulary.
         updates.append(
             (
-                record.popularity,
-                record.imdb_score,
+                *fields,
                 text.search_text,
                 text.name_words,
                 text.digit_pairs,
@@ -344,14 +338,19 @@ def _write_batch(records: dict[tuple[str, str], MovieRecord], state: _Upsert) ->
 
 # The statements
 
+# A movie's columns as a batch writes them: its own fields (catalog.models.MOVIE_FIELDS,
+# its key first), what derives from them, the times. An update finds a movie by its key.
+KEY_FIELDS = ("name", "director")
+UPDATED_FIELDS = tuple(name for name in MOVIE_FIELDS if name not in KEY_FIELDS)
+_DERIVED_COLUMNS = ("search_text", "name_words", "digit_pairs", "genre_ids")
+_INSERTED = ", ".join((*MOVIE_FIELDS, *_DERIVED_COLUMNS, "created_at", "updated_at"))
 _INSERT_MOVIES = (
-    "INSERT INTO catalog_movie (name, director, popularity, imdb_score, search_text, "
-    "name_words, digit_pairs, genre_ids, created_at, updated_at) VALUES {rows} "
-    "RETURNING id, name, director"
+    f"INSERT INTO catalog_movie ({_INSERTED}) VALUES {{rows}} RETURNING id, name, director"
 )
 UPDATE_MOVIE = (
-    "UPDATE catalog_movie SET popularity = %s, imdb_score = %s, search_text = %s, "
-    "name_words = %s, digit_pairs = %s, genre_ids = %s, updated_at = %s WHERE id = %s"
+    "UPDATE catalog_movie SET "
+    + ", ".join(f"{name} = %s" for name in (*UPDATED_FIELDS, *_DERIVED_COLUMNS, "updated_at"))
+    + " WHERE id = %s"
 )
 _INSERT_LINKS = "INSERT INTO catalog_movie_genres (movie_id, genre_id) VALUES {rows}"
 # Rows per multi-row INSERT: well under SQLite's and PostgreSQL's parameter limits.
@@ -373,10 +372,7 @@ def _insert_rows(cursor, statement: str, rows: list[tuple]) -> list[tuple]:
     return returned
 
 
-_COPY_MOVIES = (
-    "COPY catalog_movie (id, name, director, popularity, imdb_score, search_text, "
-    "name_words, digit_pairs, genre_ids, created_at, updated_at) FROM STDIN"
-)
+_COPY_MOVIES = f"COPY catalog_movie (id, {_INSERTED}) FROM STDIN"
 _COPY_LINKS = "COPY catalog_movie_genres (movie_id, genre_id) FROM STDIN"
 _NEXT_MOVIE_IDS = (
     "SELECT nextval(pg_get_serial_sequence('catalog_movie', 'id')) FROM generate_series(1, %s)"
@@ -457,7 +453,7 @@ def secondary_indexes_rebuilt_after(using: str, *, catalogue_was_empty: bool) ->
 
 
 def existing_movies(keys: list[tuple[str, str]], using: str) -> dict[tuple[str, str], tuple]:
-    """(id, popularity, imdb_score, search_text) by (name, director), for these keys.
+    """(id, *UPDATED_FIELDS, search_text) by (name, director), for these keys.
 
     A join against the keys: one unique-index lookup per key on both SQLite
     and PostgreSQL (an IN list on name alone drags in every movie sharing a
@@ -473,7 +469,9 @@ def existing_movies(keys: list[tuple[str, str]], using: str) -> dict[tuple[str, 
         params = [value for key in keys for value in key]
     query = (
         f"WITH wanted(name, director) AS ({wanted}) "
-        "SELECT m.name, m.director, m.id, m.popularity, m.imdb_score, m.search_text "
+        "SELECT m.name, m.director, m.id, "
+        + "".join(f"m.{name}, " for name in UPDATED_FIELDS)
+        + "m.search_text "
         "FROM wanted JOIN catalog_movie m "
         "ON m.name = wanted.name AND m.director = wanted.director"
     )

@@ -126,8 +126,12 @@ class ListedMovie:
         )
 
 
-# The fields a movie is listed with, besides its genres.
-LISTED_FIELDS = ("id", "name", "director", "popularity", "imdb_score")
+# A movie's own fields, in the order clients read them: what writers give (its key,
+# name and director, first), besides its genres. The serializers, the admin and the
+# importer's statements take them from here.
+MOVIE_FIELDS = ("name", "director", "popularity", "imdb_score")
+# The fields a movie is listed with, besides its genres (ListedMovie's, in order).
+LISTED_FIELDS = ("id", *MOVIE_FIELDS)
 
 
 class MovieQuerySet(models.QuerySet["Movie"]):
@@ -143,10 +147,11 @@ class MovieQuerySet(models.QuerySet["Movie"]):
             .order_by("genres__name", "genres__id")
             .values_list(*LISTED_FIELDS, "genres__id", "genres__name")
         )
-        for pk, name, director, popularity, imdb_score, genre_id, genre_name in rows:
+        for *fields, genre_id, genre_name in rows:
+            pk = fields[0]
             movie = movies.get(pk)
             if movie is None:
-                movie = movies[pk] = ListedMovie(pk, name, director, popularity, imdb_score, [])
+                movie = movies[pk] = ListedMovie(**dict(zip(LISTED_FIELDS, fields)), genres=[])
             if genre_id is not None:
                 movie.genres.append({"id": genre_id, "name": genre_name})
         return [movies[pk] for pk in ids if pk in movies]
