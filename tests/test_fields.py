@@ -37,6 +37,10 @@ def test_a_movies_own_fields_are_the_ones_this_test_expects():
     assert OWN_FIELDS == ["name", "director", "popularity", "imdb_score"]
 
 
+def listed_sample() -> ListedMovie:
+    return ListedMovie(**dict.fromkeys(LISTED_FIELDS), genres=[])
+
+
 PLACES = {
     "models.LISTED_FIELDS": lambda: set(LISTED_FIELDS),
     "models.ListedMovie": lambda: {field.name for field in dataclasses.fields(ListedMovie)},
