@@ -50,6 +50,11 @@ def movie_text(*, name: str, director: str, popularity: float, imdb_score: float
     )
 
 
+def movie_text_of(movie: object) -> MovieText:
+    """movie_text of anything with a movie's searchable fields (search.DOCUMENT_FIELDS)."""
+    return movie_text(**{name: getattr(movie, name) for name in search.DOCUMENT_FIELDS})
+
+
 def genre_ids_of(genre_ids: Iterable[int]) -> dict[str, bool]:
     """Movie.genre_ids for a movie linked to these genres."""
     return {str(genre_id): True for genre_id in sorted(set(genre_ids))}

@@ -69,12 +69,7 @@ class MovieRecord:
     def text(self) -> derived.MovieText:
         """The movie's derived text; a CatalogueError naming the field when it is too long."""
         try:
-            return derived.movie_text(
-                name=self.name,
-                director=self.director,
-                popularity=self.popularity,
-                imdb_score=self.imdb_score,
-            )
+            return derived.movie_text_of(self)
         except DocumentTooLong as error:
             raise CatalogueError(
                 INVALID_TEXT.format(index=self.index, field=error.field, reason=error)

@@ -151,7 +151,8 @@ class MovieQuerySet(models.QuerySet["Movie"]):
             pk = fields[0]
             movie = movies.get(pk)
             if movie is None:
-                movie = movies[pk] = ListedMovie(**dict(zip(LISTED_FIELDS, fields)), genres=[])
+                listed = dict(zip(LISTED_FIELDS, fields, strict=True))
+                movie = movies[pk] = ListedMovie(**listed, genres=[])
             if genre_id is not None:
                 movie.genres.append({"id": genre_id, "name": genre_name})
         return [movies[pk] for pk in ids if pk in movies]

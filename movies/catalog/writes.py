@@ -147,12 +147,7 @@ class MovieFields:
 
     def text(self) -> derived.MovieText:
         try:
-            return derived.movie_text(
-                name=self.name,
-                director=self.director,
-                popularity=self.popularity,
-                imdb_score=self.imdb_score,
-            )
+            return derived.movie_text_of(self)
         except DocumentTooLong as error:
             raise InvalidField(str(error), field=error.field) from None
 
