@@ -20,6 +20,7 @@ from catalog.versions import (
 from catalog.web.caching import BYTES_KEY_PREFIX, CACHE_KEY_PREFIX
 from catalog.writes import import_records
 from tests.factories import GenreFactory, MovieFactory, UserFactory, record, token_client
+from tests.support.reference import reference_search
 
 pytestmark = pytest.mark.django_db
 
@@ -115,14 +116,15 @@ def test_responses_are_cached_in_redis_when_configured(client, redis_cache):
     # Anonymous JSON: the rendered bytes, under the version they go with.
     client.get("/api/movies")
     [key] = cache.keys(f"{BYTES_KEY_PREFIX}:*")
-    version, body, _ = cache.get(key)
-    assert version == CatalogueVersion.current()
+    answered, body, _ = cache.get(key)
+    assert answered == (("all", CatalogueVersion.current()),)
     assert json.loads(body)["results"][0]["name"] == "Cached"
     assert cache.keys(f"{CACHE_KEY_PREFIX}:*") == []
     # The browsable API: the page's data.
     client.get("/api/movies", HTTP_ACCEPT="text/html")
     [key] = cache.keys(f"{CACHE_KEY_PREFIX}:*")
-    assert cache.get(key)["results"][0]["name"] == "Cached"
+    answered, data = cache.get(key)
+    assert data["results"][0]["name"] == "Cached"
 
 
 def test_redis_going_away_degrades_to_no_cache(client, settings):
@@ -405,3 +407,176 @@ def test_every_public_read_is_a_route_and_names_the_parameters_its_answer_depend
     }
     assert PUBLIC_READS["movie-list"].parameters >= {"search", "genre", "limit", "offset"}
     assert PUBLIC_READS["site-search"].parameters == {"q", "genre", "ordering", "page"}
+
+
+# Invalidation as fine as the write (catalog.scopes)
+
+
+def searched(client, query: str) -> list[str]:
+    return [movie["name"] for movie in client.get(f"/api/movies?search={query}").json()["results"]]
+
+
+@pytest.fixture
+def apart():
+    """Two movies whose texts share no trigram bucket with the other's searches."""
+    from catalog.scopes import search_scope, text_scopes
+    from catalog.search import Search
+
+    drama = GenreFactory(name="Drama")
+    zorblat = MovieFactory(name="Zorblat", director="Ann Quill", popularity=12.0, genres=[drama])
+    heat = MovieFactory(name="Heat", director="Michael Mann", popularity=83.0)
+    heats = text_scopes(["heat\nmichael mann\n83.0\n5.0", "heat wave\nmichael mann\n1.5\n5.0"])
+    assert search_scope(Search.parse("zorblat")) not in heats
+    return zorblat, heat
+
+
+def test_an_edit_keeps_the_cached_searches_it_cannot_change(client, list_runs, apart):
+    zorblat, heat = apart
+    assert searched(client, "zorblat") == ["Zorblat"]
+    assert searched(client, "zorblat") == ["Zorblat"]
+    assert list_runs == ["api"]  # the second one replayed
+    writes.update_movie(heat.pk, name="Heat Wave", popularity=1.5)
+    assert searched(client, "zorblat") == ["Zorblat"]
+    assert list_runs == ["api"]  # still replayed: Heat's edit cannot change it
+    assert searched(client, "heat") == ["Heat Wave"]
+    assert client.get("/api/movies?ordering=popularity").json()["results"][0]["name"] == (
+        "Heat Wave"
+    )  # a list of everything depends on everything
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda movie: writes.update_movie(movie.pk, popularity=99.0),
+        lambda movie: writes.update_movie(movie.pk, name="Zorblat Returns"),
+        lambda movie: writes.update_movie(movie.pk, genres=[]),
+        lambda movie: writes.delete_movie(movie.pk),
+        lambda movie: writes.rename_genre(movie.genres.get().pk, name="Melodrama"),
+        lambda movie: writes.create_movie(
+            name="Zorblat II", director="X", popularity=1, imdb_score=1
+        ),
+        lambda movie: import_records(records=[record(name="Zorblat III")]),
+    ],
+    ids=["score", "rename", "genres", "delete", "genre rename", "another match", "import"],
+)
+def test_a_write_that_can_change_a_cached_search_invalidates_it(client, apart, change):
+    zorblat, _ = apart
+    before = client.get("/api/movies?search=zorblat,drama")
+    change(zorblat)
+    after = client.get("/api/movies?search=zorblat,drama", HTTP_IF_NONE_MATCH=before["ETag"])
+    assert after.status_code == 200
+    expected = reference_search(Movie.objects.prefetch_related("genres"), "zorblat,drama")
+    assert {movie["id"] for movie in after.json()["results"]} == expected
+
+
+def test_a_movies_own_answer_is_kept_across_other_edits(client, list_runs, apart):
+    zorblat, heat = apart
+    first = client.get(f"/api/movies/{zorblat.pk}")
+    writes.update_movie(heat.pk, name="Heat Wave")
+    again = client.get(f"/api/movies/{zorblat.pk}", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304
+    writes.update_movie(zorblat.pk, name="Zorblat Redux")
+    fresh = client.get(f"/api/movies/{zorblat.pk}", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert (fresh.status_code, fresh.json()["name"]) == (200, "Zorblat Redux")
+
+
+def test_a_search_that_found_nothing_depends_on_the_whole_catalogue(client, apart):
+    _, heat = apart
+    assert client.get("/api/movies?search=zorblatt").json()["did_you_mean"] == "zorblat"
+    writes.update_movie(heat.pk, name="Zorblatt")  # now the search finds it
+    assert searched(client, "zorblatt") == ["Zorblatt"]
+
+
+@pytest.mark.requires_postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("reads_from_primary")
+def test_no_reader_gets_an_answer_older_than_a_completed_write(redis_cache):
+    """Writers rename a movie again and again while readers ask; each reader asks
+    after a write returned, and must see that write or a later one."""
+    import threading
+
+    from django.db import connections
+    from django.test import Client
+
+    movie = MovieFactory(name="Qzx a", director="Odile Vantrope")
+    for n in range(20):  # other movies, edited too, whose searches stay cached
+        MovieFactory(name=f"Other {n}", director=f"Someone {n}")
+    completed = [0]
+    errors: list[str] = []
+    stop = threading.Event()
+
+    def name(i: int) -> str:
+        return "Qzx " + "".join(chr(ord("a") + int(digit)) for digit in str(i))
+
+    def write() -> None:
+        try:
+            for i in range(1, 60):
+                writes.update_movie(movie.pk, name=name(i))
+                other = Movie.objects.filter(name__startswith="Other").order_by("?").first()
+                writes.update_movie(other.pk, popularity=float(i))
+                completed[0] = i
+        finally:
+            stop.set()
+            connections.close_all()
+
+    def read() -> None:
+        client = Client()
+        try:
+            while not stop.is_set():
+                done = completed[0]
+                for url in ("/api/movies?search=vantrope", f"/api/movies/{movie.pk}"):
+                    body = client.get(url).json()
+                    shown = body["results"][0]["name"] if "results" in body else body["name"]
+                    seen = [i for i in range(done, 60) if name(i) == shown]
+                    if not seen:
+                        errors.append(f"{url} answered {shown!r} after write {done} returned")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=write)] + [threading.Thread(target=read) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert completed[0] == 59
+    assert errors == []
+
+
+def test_a_slow_answer_never_brings_back_versions_older_than_a_write(
+    client, redis_cache, monkeypatch, apart
+):
+    """A write lands while an answer is computed, and its publication expires before the
+    answer is kept: the next read must still see the write."""
+    import time
+
+    from catalog.api import views
+
+    zorblat, _ = apart
+    compute = views.list_movies
+
+    def slow(query):
+        page = compute(query)
+        monkeypatch.setattr(views, "list_movies", compute)  # once
+        writes.update_movie(zorblat.pk, name="Zorblat Late")
+        time.sleep(VERSION_HINT_TTL_MS / 1000 + 0.1)
+        assert redis_cache.keys("catalogue-version*") == []  # the write's expired
+        return page
+
+    monkeypatch.setattr(views, "list_movies", slow)
+    assert searched(client, "zorblat") == ["Zorblat"]
+    assert searched(client, "zorblat") == ["Zorblat Late"]
+
+
+def test_a_write_of_many_movies_invalidates_every_answer_rather_than_name_them(
+    client, monkeypatch
+):
+    from catalog.models import ScopeVersion
+
+    monkeypatch.setattr(writes, "SCOPES_MAX", 50)
+    heat = MovieFactory(name="Heat", director="Michael Mann")
+    MovieFactory.create_batch(40)
+    searched(client, "heat")
+    ScopeVersion.objects.all().delete()
+    writes.delete_movies(Movie.objects.exclude(pk=heat.pk).values_list("pk", flat=True))
+    assert list(ScopeVersion.objects.values_list("scope", flat=True)) == ["wide"]
+    assert searched(client, "heat") == ["Heat"]

@@ -320,6 +320,21 @@ class CatalogueVersion(models.Model):
         return row[0] if row else 0
 
 
+class ScopeVersion(models.Model):
+    """The catalogue version at which a part of it last changed (catalog.scopes).
+
+    A cached answer that can only change when that part does is kept across
+    the writes to other parts; the catalogue's own version (CatalogueVersion)
+    still rises with every write.
+    """
+
+    scope = models.CharField(max_length=40, primary_key=True)
+    version = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.scope} at {self.version}"
+
+
 class Word(models.Model):
     """A word of the catalogue: of movie names, directors and genre names (catalog.vocabulary).
 

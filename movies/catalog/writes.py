@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -46,6 +46,7 @@ from catalog.models import (
     ListedMovie,
     Movie,
 )
+from catalog.scopes import WIDE, movie_scope, text_scopes
 from catalog.search import DocumentTooLong
 from catalog.text import InvalidText, clean_text
 from catalog.versions import bump_version, lock_catalogue
@@ -93,35 +94,78 @@ class InvalidField(WriteRefused):
 
 # The transaction every write runs in
 
-_depth: ContextVar[int] = ContextVar("catalogue_write_depth", default=0)
+
+@dataclass
+class _Write:
+    """What a write changed, for the versions it raises (catalog.scopes)."""
+
+    using: str
+    scopes: set[str] = field(default_factory=set)
+    # It changed what it did not name: every cached answer may have changed.
+    wide: bool = True
+
+
+_current: ContextVar[_Write | None] = ContextVar("catalogue_write", default=None)
+# A write that changes more parts than this (a large deletion) invalidates every
+# cached answer instead: cheaper to raise, and few answers would survive it anyway.
+SCOPES_MAX = 2_000
 
 
 def is_writing() -> bool:
     """Whether the code running is inside catalogue_write() (catalog.guard asks)."""
-    return _depth.get() > 0
+    return _current.get() is not None
 
 
 @contextmanager
-def catalogue_write(using: str | None = None) -> Iterator[str]:
-    """One catalogue write: the lock first, the version raised last, all or nothing.
+def catalogue_write(using: str | None = None, *, scoped: bool = False) -> Iterator[str]:
+    """One catalogue write: the lock first, the versions raised last, all or nothing.
 
-    Yields the database alias written. Nested, it joins the outer write,
-    which holds the lock already and raises the version once. A write that
-    finds it has nothing to change rolls itself back (transaction.set_rollback),
-    and leaves the version, and so every cached answer, as it was.
+    Yields the database alias written. ``scoped``: the write names every part
+    of the catalogue it changes (changed()), so that cached answers that
+    depend on other parts are kept; otherwise every answer is invalidated.
+    Nested, it joins the outer write, which holds the lock already and raises
+    the versions once. A write that finds it has nothing to change rolls
+    itself back (transaction.set_rollback), and leaves the versions, and so
+    every cached answer, as they were.
     """
-    using = using or router.db_for_write(Movie)
-    depth = _depth.get()
-    token = _depth.set(depth + 1)
+    outer = _current.get()
+    if outer is not None:
+        outer.wide = outer.wide or not scoped
+        with transaction.atomic(using=outer.using):
+            yield outer.using
+        return
+    write = _Write(using or router.db_for_write(Movie), wide=not scoped)
+    token = _current.set(write)
     try:
-        with transaction.atomic(using=using):
-            if not depth:
-                lock_catalogue(using)
-            yield using
-            if not depth and not transaction.get_rollback(using):
-                bump_version(using)
+        with transaction.atomic(using=write.using):
+            lock_catalogue(write.using)
+            yield write.using
+            if not transaction.get_rollback(write.using):
+                bump_version(write.using, write.scopes | ({WIDE} if write.wide else set()))
     finally:
-        _depth.reset(token)
+        _current.reset(token)
+
+
+def changed(scopes: Iterable[str]) -> None:
+    """Say that the write under way changes these parts of the catalogue."""
+    write = _current.get()
+    assert write is not None, "changed() outside catalogue_write()"
+    if write.wide:
+        return  # every cached answer goes anyway
+    write.scopes.update(scopes)
+    if len(write.scopes) > SCOPES_MAX:
+        write.wide, write.scopes = True, set()
+
+
+def _changed_movie(movie_id: int, texts: Iterable[str], genre_ids: Iterable[int], using: str):
+    """The movie, its text and its genres' names (as they were, or as they are) change."""
+    write = _current.get()
+    assert write is not None, "_changed_movie() outside catalogue_write()"
+    if write.wide:
+        return  # its genres need not be read
+    genres = Genre.objects.using(using).filter(pk__in=set(genre_ids))
+    names = list(genres.values_list("search_name", flat=True))
+    changed({movie_scope(movie_id), *text_scopes([*texts, *names])})
 
 
 # Movies
@@ -168,7 +212,7 @@ def create_movie(
     fields = MovieFields.of(
         name=name, director=director, popularity=popularity, imdb_score=imdb_score
     )
-    with catalogue_write() as using:
+    with catalogue_write(scoped=True) as using:
         _refuse_duplicate_movie(fields, pk=None, using=using)
         text = fields.text()
         genre_ids = _genre_ids(genres, may_create=may_create_genres, using=using)
@@ -183,6 +227,7 @@ def create_movie(
             genre_ids=derived.genre_ids_of(genre_ids),
         )
         movie.save(using=using, force_insert=True)
+        _changed_movie(movie.pk, [text.search_text], genre_ids, using)
         _relink(movie.pk, before=set(), after=genre_ids, using=using)
         vocabulary.shift(vocabulary.changes((), fields.words(text)), using)
         return Movie.objects.using(using).listed([movie.pk])[0]
@@ -199,11 +244,11 @@ def update_movie(
     may_create_genres: bool = True,
 ) -> ListedMovie:
     """Change some fields of a movie; ``genres`` (names), when given, replace its genres."""
-    with catalogue_write() as using:
+    with catalogue_write(scoped=True) as using:
         stored = (
             Movie.objects.using(using)
             .filter(pk=movie_id)
-            .values("name", "director", "popularity", "imdb_score", "name_words")
+            .values("name", "director", "popularity", "imdb_score", "name_words", "search_text")
             .first()
         )
         if stored is None:
@@ -232,6 +277,8 @@ def update_movie(
             genre_ids=derived.genre_ids_of(genre_ids),
             updated_at=timezone.now(),
         )
+        texts = [stored["search_text"], text.search_text]
+        _changed_movie(movie_id, texts, {*linked, *genre_ids}, using)
         _relink(movie_id, before=linked, after=genre_ids, using=using)
         before = derived.movie_words(stored["name"], stored["director"], stored["name_words"])
         vocabulary.shift(vocabulary.changes(before, fields.words(text)), using)
@@ -246,17 +293,21 @@ def delete_movie(movie_id: int) -> None:
 
 def delete_movies(movie_ids: Iterable[int]) -> int:
     """Remove the movies with these ids (those that exist); returns how many went."""
-    with catalogue_write() as using:
+    with catalogue_write(scoped=True) as using:
         movies = Movie.objects.using(using).filter(pk__in=list(movie_ids))
-        rows = list(movies.values_list("pk", "name", "director", "name_words"))
+        rows = list(movies.values_list("pk", "name", "director", "name_words", "search_text"))
         if not rows:
             return 0
         found = [pk for pk, *_ in rows]
+        linked: dict[int, list[int]] = {pk: [] for pk in found}
         links = Link.objects.using(using).filter(movie_id__in=found)
-        unlinked = Counter(links.values_list("genre_id", flat=True))
+        for movie_id, genre_id in links.values_list("movie_id", "genre_id"):
+            linked[movie_id].append(genre_id)
+        unlinked = Counter(genre_id for genres in linked.values() for genre_id in genres)
         words: Counter[str] = Counter()
-        for _, name, director, name_words in rows:
+        for pk, name, director, name_words, search_text in rows:
             words.update(derived.movie_words(name, director, name_words))
+            _changed_movie(pk, [search_text], linked[pk], using)
         Movie.objects.using(using).filter(pk__in=found).delete()
         bulk.shift_movie_counts({genre_id: -count for genre_id, count in unlinked.items()}, using)
         vocabulary.shift({word: -count for word, count in words.items()}, using)
@@ -401,6 +452,8 @@ def _genre_ids(names: Sequence[str], may_create: bool, *, using: str) -> set[int
         if missing:
             raise NewGenresRefused(NEW_GENRES_REFUSED.format(names=", ".join(sorted(missing))))
     resolved = bulk.resolve_genres(clean, using)
+    if resolved.created:
+        changed([WIDE])  # a genre's name a search or a filter names now means it
     return {resolved[name].pk for name in clean}
 
 

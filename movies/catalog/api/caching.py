@@ -4,6 +4,7 @@ the fingerprint and the cache itself are catalog.web.caching's."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -13,6 +14,7 @@ from rest_framework import status, viewsets
 from rest_framework.response import Response
 from rest_framework.utils.mediatypes import _MediaType
 
+from catalog.scopes import ALL
 from catalog.web.caching import (
     CACHE_KEY_PREFIX,
     CatalogueRead,
@@ -38,7 +40,12 @@ else:
 
 
 class CachedReadMixin(_ViewSet):
-    """ETag/304 for list and detail, and a shared cache of list responses."""
+    """ETag/304 for list and detail, and a shared cache of list responses.
+
+    A view may answer from less than the whole catalogue (catalog.scopes):
+    answer_scopes names what its answer may depend on, read before its data,
+    and answer_depends_on what this answer does depend on.
+    """
 
     def list(self, request, *args, **kwargs):
         return self._conditional(request, super().list, args, kwargs, cache_data=True)
@@ -46,31 +53,39 @@ class CachedReadMixin(_ViewSet):
     def retrieve(self, request, *args, **kwargs):
         return self._conditional(request, super().retrieve, args, kwargs, cache_data=False)
 
+    def answer_scopes(self, request) -> Sequence[str]:
+        return [ALL]
+
+    def answer_depends_on(self, request, response) -> Sequence[str]:
+        return [ALL]
+
     def _conditional(self, request, produce, args, kwargs, *, cache_data: bool):
         read = CatalogueRead.of(request)
-        version = read.current_version()
+        read.read_versions(self.answer_scopes(request))
         fingerprint = request_fingerprint(request, representation(request), route_of(request))
-        etag = etag_for(version, fingerprint)
-        if etag in request.headers.get("If-None-Match", ""):
-            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
-        key = f"{CACHE_KEY_PREFIX}:{version}:{fingerprint}"
+        key = f"{CACHE_KEY_PREFIX}:{fingerprint}"
         cache_data = cache_data and not read.bytes_kept
-        data = cache.get(key) if cache_data else None
-        if data is not None:
-            response = Response(data)
+        cached = cache.get(key) if cache_data else None
+        if cached is not None and still_current(read, cached[0]):
+            read.depend_on(scope for scope, _ in cached[0])
+            response = Response(cached[1])
         else:
             response = produce(request, *args, **kwargs)
             if response.status_code != status.HTTP_200_OK:
                 return response
+            read.depend_on(self.answer_depends_on(request, response))
             if cache_data:
-                data = response.data
+                kept = (read.answered(), response.data)
 
                 def keep(rendered: HttpResponse) -> None:
                     # Kept when its rendering is small enough (the data is smaller).
                     if keeps(rendered.content):
-                        cache.set(key, data, settings.API_CACHE_TIMEOUT)
+                        cache.set(key, kept, settings.API_CACHE_TIMEOUT)
 
                 response.add_post_render_callback(keep)
+        etag = etag_for(read.answer_version(), fingerprint)
+        if etag in request.headers.get("If-None-Match", ""):
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
         response["ETag"] = etag
         return response
 
@@ -80,3 +95,9 @@ class CachedReadMixin(_ViewSet):
             signed_in = bool(request.user and request.user.is_authenticated)
             set_cache_headers(response, private=signed_in)
         return response
+
+
+def still_current(read: CatalogueRead, answered) -> bool:
+    """Whether what a kept answer depends on is at the versions it was kept with."""
+    read.read_versions(scope for scope, _ in answered)
+    return all(read.versions[scope] == version for scope, version in answered)

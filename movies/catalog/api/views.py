@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from django.contrib.auth import authenticate
@@ -37,6 +38,7 @@ from catalog.api.serializers import (
 from catalog.models import Genre, ListedMovie, Movie
 from catalog.reads import list_movies
 from catalog.reads.query import parse_int
+from catalog.scopes import ALL, WIDE, movie_scope, search_scope
 from catalog.suggestions import InvalidSuggestion, suggest
 from catalog.versions import lock_catalogue
 from catalog.web.routes import ID_PATTERN
@@ -160,12 +162,38 @@ class MovieViewSet(CachedReadMixin, SerialWritesMixin, viewsets.ModelViewSet):
 
     def _list(self, request, *args, **kwargs):
         """A page of catalog.reads' movie list, for the request's MovieQuery."""
+        query = self._query(request)
+        page = self._page = list_movies(query)
+        self._movie_pagination().present_movies(request, query, page)
+        return self.get_paginated_response(MovieSerializer(page.rows, many=True).data)
+
+    def _movie_pagination(self) -> MoviePagination:
         paginator = self.paginator
         assert isinstance(paginator, MoviePagination)
-        query = movie_query(request, count_limit=paginator.count_limit)
-        page = list_movies(query)
-        paginator.present_movies(request, query, page)
-        return self.get_paginated_response(MovieSerializer(page.rows, many=True).data)
+        return paginator
+
+    def _query(self, request):
+        return movie_query(request, count_limit=self._movie_pagination().count_limit)
+
+    def answer_scopes(self, request) -> Sequence[str]:
+        """A search's results depend on its text's part of the catalogue, a movie on itself
+        (catalog.scopes); what else a list shows, on the whole catalogue."""
+        if self.action == "retrieve":
+            return [WIDE, movie_scope(self.kwargs[self.lookup_field])]
+        if self.action == "list":
+            scope = search_scope(self._query(request).search)
+            return [ALL, WIDE, scope] if scope else [ALL]
+        return [ALL]
+
+    def answer_depends_on(self, request, response) -> Sequence[str]:
+        if self.action == "retrieve":
+            return [WIDE, movie_scope(self.kwargs[self.lookup_field])]
+        if self.action == "list" and self._page.count > 0:
+            # A search that found nothing may be corrected by any word: the whole catalogue.
+            scope = search_scope(self._query(request).search)
+            if scope:
+                return [WIDE, scope]
+        return [ALL]
 
     def get_queryset(self):
         return Movie.objects.only(

@@ -1,17 +1,20 @@
 """Caching of catalogue reads: ETags, Cache-Control and a server-side response cache.
 
-Both the ETag and the cache keys start with the catalogue version, which every
-write raises in its own transaction (catalog.versions). A write therefore
-invalidates every cached response and every ETag at once, in every process,
-without deleting keys; stale entries simply age out.
+A cached answer is kept with the versions of what it depends on (the whole
+catalogue, or a part of it: catalog.scopes), and its ETag carries the greatest
+of them. Every write raises, in its own transaction, the versions of what it
+changes (catalog.versions): it invalidates every cached response and ETag it
+may change at once, in every process, without deleting keys, and keeps the
+others. An entry whose versions are no longer current is answered afresh and
+replaced.
 
 Two layers use them: CachedResponseMiddleware answers a repeated anonymous
 read of a public route (catalog.web.routes: the API's JSON, the site's pages)
 with the bytes it answered last time, before any view runs, and the API's
 CachedReadMixin (catalog.api.caching) keeps list data for the other reads
 (signed-in clients, the browsable API). What one layer tells the other about
-a request travels in its CatalogueRead. With Redis as the cache, the version
-published there (catalog.versions) spares a repeated read its database query.
+a request travels in its CatalogueRead. With Redis as the cache, the versions
+published there (catalog.versions) spare a repeated read its database query.
 The site's pages get ETags, Cache-Control and throttles through
 conditional_page and throttle_wait.
 
@@ -27,8 +30,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -39,9 +43,15 @@ from django.urls import Resolver404, ResolverMatch, resolve
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from rest_framework.settings import api_settings
 
-from catalog.models import CatalogueVersion
+from catalog.scopes import ALL
 from catalog.search import InvalidSearch, Search
-from catalog.versions import VERSION_HINT_KEY, publish_version, shares_versions
+from catalog.versions import (
+    VERSION_HINT_TTL_MS,
+    current_versions,
+    publish_versions,
+    published_versions,
+    shares_versions,
+)
 from catalog.web.errors import DatabaseUnavailable
 from catalog.web.requests import is_anonymous_read
 from catalog.web.routes import PUBLIC_READS
@@ -61,11 +71,16 @@ PAGE_REPRESENTATION = "html"
 class CatalogueRead:
     """What the two cache layers learn about one read request, in the order they learn it."""
 
-    # The catalogue version the response's data goes with, read from the
-    # database (never the published one) once per request.
-    version: int | None = None
+    # The versions of the parts of the catalogue (catalog.scopes) the answer may
+    # depend on, read from the database (never the published ones) before the
+    # answer's data, so that the data is never older than them.
+    versions: dict[str, int] = field(default_factory=dict)
+    # What the answer depends on: the whole catalogue, unless its view says less.
+    depends_on: tuple[str, ...] = (ALL,)
     # CachedResponseMiddleware keeps this response's bytes: the view need not keep its data.
     bytes_kept: bool = False
+    # When versions were first read (time.monotonic()).
+    read_at: float | None = None
 
     @classmethod
     def of(cls, request: HttpRequest) -> CatalogueRead:
@@ -76,10 +91,42 @@ class CatalogueRead:
             setattr(request, "catalogue_read", read)  # noqa: B010 - not a declared attribute
         return read
 
-    def current_version(self) -> int:
-        if self.version is None:
-            self.version = CatalogueVersion.current()
-        return self.version
+    def read_versions(self, scopes: Iterable[str]) -> None:
+        """Read the versions of these scopes, those not read yet, in one query."""
+        missing = [scope for scope in scopes if scope not in self.versions]
+        if missing:
+            if self.read_at is None:
+                self.read_at = time.monotonic()
+            self.versions.update(current_versions(missing))
+
+    def may_publish(self) -> bool:
+        """Whether the versions read may still be published: a write committed since they
+        were read published newer ones that cannot have expired yet (they live
+        VERSION_HINT_TTL_MS), and a publication never lowers a version."""
+        return self.read_at is not None and (
+            time.monotonic() - self.read_at < VERSION_HINT_TTL_MS / 1000 / 2
+        )
+
+    def depend_on(self, scopes: Iterable[str]) -> None:
+        """Say what the answer depends on: scopes whose versions were read before its data."""
+        scopes = tuple(scopes)
+        assert all(scope in self.versions for scope in scopes), "read before the data"
+        self.depends_on = scopes
+
+    def answered(self) -> tuple[tuple[str, int], ...]:
+        """What the answer depends on, at the versions it was read at."""
+        self.read_versions(self.depends_on)
+        return tuple((scope, self.versions[scope]) for scope in self.depends_on)
+
+    def answer_version(self) -> int:
+        """The number an answer's ETag carries: it changes whenever what it depends on does."""
+        return answer_version(self.answered())
+
+
+def answer_version(answered: Iterable[tuple[str, int]]) -> int:
+    # Every write raises what it changes to the new catalogue version, which is
+    # greater than any version before it: the greatest changes with any of them.
+    return max(version for _, version in answered)
 
 
 def set_cache_headers(response: HttpResponse, *, private: bool, etag: str | None = None) -> None:
@@ -167,7 +214,7 @@ def conditional_page(request: HttpRequest, produce: Callable[[], HttpResponse]) 
     """
     read = CatalogueRead.of(request)
     fingerprint = request_fingerprint(request, PAGE_REPRESENTATION, route_of(request))
-    etag = etag_for(read.current_version(), fingerprint)
+    etag = etag_for(read.answer_version(), fingerprint)
     private = not is_anonymous_read(request)
     if etag in request.headers.get("If-None-Match", ""):
         not_modified = HttpResponseNotModified()
@@ -187,9 +234,9 @@ class CachedResponseMiddleware:
     public read (catalog.web.routes): one of the API's, with JSON accepted,
     or one of the site's pages, which are HTML whatever is accepted
     (answered through conditional_page). Their
-    bytes are stored under the response's ETag (catalogue version + request
-    fingerprint) the first time the view answers, and replayed from then on,
-    after the same throttles the API applies. Everything else goes through the
+    bytes are stored under the request's fingerprint, with the versions of what
+    they depend on, the first time the view answers, and replayed while those
+    are current, after the same throttles the API applies. Everything else goes through the
     views as usual.
     """
 
@@ -220,7 +267,7 @@ class CachedResponseMiddleware:
         request.resolver_match = match
         key = f"{BYTES_KEY_PREFIX}:{fingerprint}"
         try:
-            version, cached = self._version_and_entry(request, key)
+            cached = self._current_entry(request, key)
         except DatabaseUnavailable as error:
             if public.unavailable is None:
                 return self.get_response(request)  # the view says so as it says it
@@ -228,16 +275,13 @@ class CachedResponseMiddleware:
             return public.unavailable(error)
         except DatabaseError:
             return self.get_response(request)  # the view answers as it would anyway
-        etag = etag_for(version, fingerprint)
-        not_modified = etag in request.headers.get("If-None-Match", "")
-        replay = cached is not None and cached[0] == version
-        if (not_modified or replay) and self._throttles_allow(request):
-            if not_modified:
-                not_modified_response = HttpResponseNotModified()
-                set_cache_headers(not_modified_response, private=False, etag=etag)
-                return not_modified_response
-            assert cached is not None
-            _, body, headers = cached
+        if cached is not None and self._throttles_allow(request):
+            answered, body, headers = cached
+            etag = etag_for(answer_version(answered), fingerprint)
+            if etag in request.headers.get("If-None-Match", ""):
+                not_modified = HttpResponseNotModified()
+                set_cache_headers(not_modified, private=False, etag=etag)
+                return not_modified
             response = HttpResponse(body if request.method == "GET" else b"", headers=headers)
             response["ETag"] = etag
             response["Content-Length"] = str(len(body))  # for HEAD too, as the view's answer
@@ -245,30 +289,38 @@ class CachedResponseMiddleware:
         read = CatalogueRead.of(request)
         read.bytes_kept = True
         response = self.get_response(request)
-        # Stored under the version the view read from the database with its data.
-        answered = read.version
-        if (
-            response.status_code == 200
-            and answered is not None
-            and response.get("ETag") == etag_for(answered, fingerprint)
-            and keeps(response.content)
-        ):
-            headers = {name: response[name] for name in self.REPLAYED_HEADERS if name in response}
-            cache.set(key, (answered, response.content, headers), settings.API_CACHE_TIMEOUT)
+        if response.status_code == 200 and read.versions and keeps(response.content):
+            # Kept with the versions the view read before its data.
+            answered = read.answered()
+            if response.get("ETag") == etag_for(answer_version(answered), fingerprint):
+                headers = {
+                    name: response[name] for name in self.REPLAYED_HEADERS if name in response
+                }
+                cache.set(key, (answered, response.content, headers), settings.API_CACHE_TIMEOUT)
+                if shares_versions() and read.may_publish():
+                    # So that the next read needs no query (after a slow answer, the next
+                    # read publishes them).
+                    publish_versions(dict(answered))
         return response
 
     @staticmethod
-    def _version_and_entry(request, key: str) -> tuple[int, tuple | None]:
-        """The catalogue version and the stored answer, in one cache round trip if possible."""
-        if shares_versions():
-            found = cache.get_many([VERSION_HINT_KEY, key])
-            if VERSION_HINT_KEY in found:
-                return found[VERSION_HINT_KEY], found.get(key)
-            version = CatalogueRead.of(request).current_version()
-            publish_version(version)
-        else:
-            version, found = CatalogueRead.of(request).current_version(), {key: cache.get(key)}
-        return version, found.get(key)
+    def _current_entry(request, key: str) -> tuple | None:
+        """The stored answer, if what it depends on is unchanged since it was kept."""
+        cached = cache.get(key)
+        if cached is None:
+            return None
+        answered = cached[0]
+        scopes = [scope for scope, _ in answered]
+        versions = published_versions(scopes) if shares_versions() else {}
+        unpublished = [scope for scope in scopes if scope not in versions]
+        if unpublished:
+            read = CatalogueRead.of(request)
+            read.read_versions(unpublished)
+            found = {scope: read.versions[scope] for scope in unpublished}
+            if shares_versions():
+                publish_versions(found)
+            versions.update(found)
+        return cached if all(versions[scope] == version for scope, version in answered) else None
 
     @staticmethod
     def _accepts_compact_json(request) -> bool:
