@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 import factory
 from django.contrib.auth.models import Permission, User
+from django.db import DEFAULT_DB_ALIAS
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -39,7 +40,8 @@ class MovieFactory(factory.Factory):
     @classmethod
     def _create(cls, model_class, *args, genres=(), **kwargs) -> Movie:
         movie = writes.create_movie(**kwargs, genres=[genre.name for genre in genres])
-        return Movie.objects.get(pk=movie.id)
+        # Read back from the primary: a replica may not have replayed the write yet.
+        return Movie.objects.using(DEFAULT_DB_ALIAS).get(pk=movie.id)
 
 
 @dataclass(frozen=True)
