@@ -182,11 +182,16 @@ def candidates(queryset: QuerySet, options: list[list[Alternative]], typed_text:
         many = walk_for(names.filter(starting)[:BEGINNING_SORTED].count())
     starting = name_words_starting(typed_text, vendor, indexed=not many)
     beginning = popular_first(queryset.filter(starting), walk=many)
-    rows.update((row[0], row) for row in beginning.values_list(*columns)[:CANDIDATES])
     # Names that are the text typed: too few to be among the most popular of
     # a short beginning ("M"), yet the best of suggestions.
     named = popular_first(queryset.filter(name_words=typed_text), walk=False)
-    rows.update((row[0], row) for row in named.values_list(*columns)[:CANDIDATES])
+    # Their keys first, from name_words' index alone (it holds what orders
+    # them), then the texts of the few kept: the table is read for those only.
+    keys = [*beginning.values_list("pk", flat=True)[:CANDIDATES]]
+    keys += named.values_list("pk", flat=True)[:CANDIDATES]
+    missing = [key for key in keys if key not in rows]
+    if missing:
+        rows.update((row[0], row) for row in names.filter(pk__in=missing).values_list(*columns))
     return list(rows.values())
 
 
