@@ -89,10 +89,14 @@ def write_catalogue(tmp_path):
 
 @pytest.fixture(autouse=True)
 def empty_cache():
-    """Each test starts with an empty response cache and throttle history."""
+    """Each test starts with an empty response cache and throttle history, and with no
+    order boundaries remembered (catalog.reads.walking): its queries are its own."""
     from django.core.cache import cache
 
+    from catalog.reads import walking
+
     cache.clear()
+    walking.forget()
     yield
     cache.clear()
 

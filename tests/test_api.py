@@ -1,6 +1,7 @@
 import pytest
 
 from catalog.models import Movie
+from catalog.reads import walking
 from catalog.reads.listing import ordering_keys
 from catalog.reads.query import COUNT_LIMIT, MAX_OFFSET, ORDERING_FIELDS
 from catalog.writes import import_file
@@ -119,8 +120,9 @@ def test_ordering_on_each_field_both_ways(client, field):
         pytest.param("search=movie", 5, 7, id="broad"),
         # the same with a filter: which of those names it takes, too
         pytest.param("search=movie&director=some", 5, 8, id="broad and filtered"),
-        # the same, by popularity: the page's ids in order instead of the tiers
-        pytest.param("search=movie&ordering=-popularity", 5, 5, id="broad by popularity"),
+        # the same, by popularity: the entry where the walk's first step ends
+        # (then remembered for a while), the page's ids in order instead of the tiers
+        pytest.param("search=movie&ordering=-popularity", 5, 6, id="broad by popularity"),
     ],
 )
 def test_list_queries_do_not_grow_with_page_size(
@@ -132,6 +134,7 @@ def test_list_queries_do_not_grow_with_page_size(
     for _ in range(120):
         MovieFactory(genres=genres)
     for limit in (1, 100):
+        walking.forget()
         with django_assert_num_queries(queries):
             body = client.get(f"/api/movies?{query}&limit={limit}").json()
         assert len(body["results"]) == limit

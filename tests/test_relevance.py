@@ -9,6 +9,7 @@ from django.db import connection
 
 from catalog.models import Movie
 from catalog.reads import ranking as relevance
+from catalog.reads import walking
 from catalog.search import (
     NAME_BEGINS_WITH_QUERY,
     NAME_HAS_EVERY_TERM,
@@ -190,7 +191,14 @@ def every_page(client, query: str, limit: int = 7, **filters) -> list[int]:
 @pytest.mark.parametrize("director", [None, "war"], ids=["search alone", "and a filter"])
 @pytest.mark.parametrize(
     "plan",
-    ["few matches", "many matches", "many, walked", "many, names collected", "many, names sorted"],
+    [
+        "few matches",
+        "many matches",
+        "many, walked",
+        "many, names collected",
+        "many, names sorted",
+        "many, the rest in steps",
+    ],
 )
 @pytest.mark.parametrize("query", QUERIES)
 def test_every_plan_pages_in_the_one_relevance_order(client, monkeypatch, plan, query, director):
@@ -206,6 +214,9 @@ def test_every_plan_pages_in_the_one_relevance_order(client, monkeypatch, plan, 
         # Common, but too far to walk (as on SQLite when deep): scanned and sorted.
         monkeypatch.setattr(relevance, "NAMES_COMMON", 10**6)
         monkeypatch.setattr(relevance, "walk_is_cheap", lambda **_: False)
+    if plan == "many, the rest in steps":
+        # The rest walked a few movies at a time, or sorted when they are few there.
+        monkeypatch.setattr(walking, "WALK_BUDGET", 4)
     expected = brute_force(query, director)
     filters = {"director": director} if director else {}
     assert every_page(client, query, **filters) == expected

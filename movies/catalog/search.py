@@ -392,6 +392,10 @@ def name_words_starting(prefix: str, vendor: str, *, indexed: bool = True) -> Q:
     return Q(name_words__gte=prefix, name_words__lt=upper)
 
 
+# The order of popular_first, a field then the key, as an order index holds it.
+POPULAR_FIRST = ("-popularity", "-id")
+
+
 def popular_first(queryset: QuerySet, *, walk: bool) -> QuerySet:
     """``queryset`` the more popular first, then the higher id.
 
@@ -401,7 +405,7 @@ def popular_first(queryset: QuerySet, *, walk: bool) -> QuerySet:
     the whole table instead, visiting the table for every movie it passes.
     """
     if walk:
-        return queryset.order_by("-popularity", "-id")
+        return queryset.order_by(*POPULAR_FIRST)
     return queryset.order_by((F("popularity") + 0).desc(), "-id")
 
 

@@ -14,6 +14,8 @@ from operator import itemgetter
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import FloatField, IntegerField, QuerySet
 
+from catalog.reads.walking import first_in_order, walk_order
+
 
 @dataclass
 class Page:
@@ -73,9 +75,10 @@ def plan_page(
        narrow one is collected through the trigram index.
     2. Few matches (count exact): order just those, in Python when the
        ordering is numeric, else by the database looking them up by key.
-       Many matches: walk the ordering's covering index (it holds
-       search_text, so entries are filtered without visiting the table);
-       matches are dense enough that the walk soon fills the page.
+       Many matches: walk the ordering's index (on PostgreSQL, the numbers'
+       hold search_text, so entries are filtered without visiting the table)
+       as far as the matches found along it say is cheaper than sorting them
+       all (catalog.reads.walking).
     3. The page's rows from ``rows_for``, by key, so the filters are never
        evaluated twice.
     """
@@ -95,5 +98,9 @@ def plan_page(
             ordered = matching.order_by(*queryset.query.order_by).values_list("pk", flat=True)
             keys = list(ordered[offset : offset + limit])
         return Page(rows_for(keys), len(candidates), True, offset + limit < len(candidates))
-    keys = list(queryset.values_list("pk", flat=True)[offset : offset + limit + 1])
+    order = walk_order(queryset)
+    if order is None:
+        keys = list(queryset.values_list("pk", flat=True)[offset : offset + limit + 1])
+    else:
+        keys = first_in_order(queryset, order, offset + limit + 1)[offset:]
     return Page(rows_for(keys[:limit]), count_limit, False, len(keys) > limit)

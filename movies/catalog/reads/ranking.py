@@ -16,7 +16,8 @@ orders:
    SQLite's popularity index holds no text, so a walk there reads the table
    for every movie it passes: it walks only as far as WALK_SQLITE movies and
    otherwise scans and sorts, which is several times cheaper per movie.
-   The rest: walked along the same index, leaving out what came before.
+   The rest: walked along the same index, leaving out what came before, as
+   far as that is cheaper than sorting them (catalog.reads.walking).
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from dataclasses import dataclass
 from django.db import connections
 from django.db.models import QuerySet
 
+from catalog.reads.walking import first_in_order
 from catalog.search import (
+    POPULAR_FIRST,
     NameLine,
     Search,
     is_word,
@@ -222,5 +225,4 @@ def best_keys(
     rest = queryset.exclude(name_has_every_term(terms))
     if ahead:
         rest = rest.exclude(pk__in=ahead)
-    walk = popular_first(rest, walk=True).values_list("pk", flat=True)
-    return keys + list(walk[: wanted - len(keys)])
+    return keys + first_in_order(rest, POPULAR_FIRST, wanted - len(keys))
