@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 
 from catalog import vocabulary
 from catalog.models import Genre, ListedMovie, Movie, genre_key
-from catalog.reads.paging import Page, plan_page
+from catalog.reads.paging import Page, plan_cursor_page, plan_page
 from catalog.reads.query import RELEVANCE, MovieQuery
 from catalog.reads.ranking import plan_relevance_page
 from catalog.search import Search, director_contains, search_movies
@@ -87,6 +87,15 @@ def list_movies(query: MovieQuery, *, movies: QuerySet | None = None) -> MoviePa
             other_filters=query.filtered,
         )
         page = Page(rows_for(ranked.keys), ranked.count, ranked.count_exact, ranked.has_more)
+    elif query.cursor is not None:
+        page = plan_cursor_page(
+            found,
+            ordering_keys(ordering),
+            rows_for=rows_for,
+            cursor=query.cursor,
+            limit=query.limit,
+            count_limit=query.count_limit,
+        )
     else:
         page = plan_page(
             found.order_by(*ordering_keys(ordering)),
@@ -102,7 +111,9 @@ def list_movies(query: MovieQuery, *, movies: QuerySet | None = None) -> MoviePa
             finds=lambda corrected: matching(movies, query.searching_for(corrected)).exists(),
             using=found.db,
         )
-    return MoviePage(page.rows, page.count, page.count_exact, page.has_more, did_you_mean)
+    return MoviePage(
+        page.rows, page.count, page.count_exact, page.has_more, page.has_before, did_you_mean
+    )
 
 
 def finds(query: MovieQuery, search: Search, movies: QuerySet | None = None) -> bool:
