@@ -47,7 +47,8 @@ class Cursor:
         if self.entry is None:
             return ""
         value, pk = self.entry
-        return signing.dumps([identity, value, pk, self.backwards], salt=SALT, compress=True)
+        fields = [identity, value, pk, self.backwards]
+        return signing.Signer(salt=SALT).sign_object(fields, compress=True)
 
     @classmethod
     def decode(cls, text: str, identity: str) -> Cursor:
@@ -55,7 +56,7 @@ class Cursor:
         if not text.strip():
             return cls()
         try:
-            fields = signing.loads(text.strip(), salt=SALT)
+            fields = signing.Signer(salt=SALT).unsign_object(text.strip())
         except (signing.BadSignature, ValueError, UnicodeError):
             raise InvalidCursor(NOT_OURS) from None
         if not (isinstance(fields, list) and len(fields) == 4):
