@@ -239,10 +239,10 @@ def test_export_db_writes_the_file_whole_or_leaves_nothing(three_movies, tmp_pat
         Movie.objects.values_list("name", flat=True)
     )
 
-    def failing(keys, using):
+    def failing(movies, links):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(changes, "movie_entries", failing)
+    monkeypatch.setattr(changes, "_entries", failing)
     with pytest.raises(RuntimeError):
         call_command("export_db", str(tmp_path / "broken.ndjson"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["catalogue.ndjson"]

@@ -188,17 +188,17 @@ def changes_since(token: str, *, limit: int = DEFAULT_LIMIT, using: str | None =
 
 def movie_entries(keys: list[int], using: str) -> list[dict]:
     """The movies with these ids as the feed and the export give them, by id."""
-    rows = (
-        Movie.objects.using(using)
-        .filter(pk__in=keys)
-        .order_by("pk")
-        .values_list("pk", "name", "director", "popularity", "imdb_score")
-    )
-    movies = list(rows)
+    movies = Movie.objects.using(using).filter(pk__in=keys)
+    links = Link.objects.using(using).filter(movie_id__in=keys)
+    return _entries(movies, links)
+
+
+def _entries(movies, links) -> list[dict]:
+    """Entries of the movies of a queryset, with their genres from the links given."""
     genres: dict[int, list[int]] = defaultdict(list)
-    links = Link.objects.using(using).filter(movie_id__in=[row[0] for row in movies])
     for movie_id, genre_id in links.values_list("movie_id", "genre_id"):
         genres[movie_id].append(genre_id)
+    rows = movies.order_by("pk").values_list("pk", "name", "director", "popularity", "imdb_score")
     return [
         {
             "type": MOVIE,
@@ -209,7 +209,7 @@ def movie_entries(keys: list[int], using: str) -> list[dict]:
             "imdb_score": imdb_score,
             "genre_ids": sorted(genres[pk]),
         }
-        for pk, name, director, popularity, imdb_score in movies
+        for pk, name, director, popularity, imdb_score in rows
     ]
 
 
@@ -238,19 +238,24 @@ def export_entries(using: str | None = None) -> tuple[str, Iterator[dict]]:
 
     def entries() -> Iterator[dict]:
         yield from genre_entries(None, using)
+        movies, links = Movie.objects.using(using), Link.objects.using(using)
         after = 0
         while True:
-            keys = list(
-                Movie.objects.using(using)
-                .filter(pk__gt=after)
+            # The next batch's last id, then the batch and its links as two ranges.
+            last = (
+                movies.filter(pk__gt=after)
                 .order_by("pk")
-                .values_list("pk", flat=True)[:EXPORT_BATCH]
+                .values_list("pk", flat=True)[EXPORT_BATCH - 1 : EXPORT_BATCH]
+                .first()
             )
-            if not keys:
+            if last is None:
+                yield from _entries(movies.filter(pk__gt=after), links.filter(movie_id__gt=after))
                 return
-            for start in range(0, len(keys), _CHUNK):
-                yield from movie_entries(keys[start : start + _CHUNK], using)
-            after = keys[-1]
+            batch = {"pk__gt": after, "pk__lte": last}
+            yield from _entries(
+                movies.filter(**batch), links.filter(movie_id__gt=after, movie_id__lte=last)
+            )
+            after = last
 
     return token, entries()
 
