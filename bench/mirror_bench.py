@@ -51,7 +51,9 @@ def measure_in_app(database_url: str, runs: int) -> dict[str, Any]:
 
     cases = []
     total = Movie.objects.count()
-    lists = [(ordering, None) for ordering in ("-popularity", "name", "imdb_score")]
+    lists: list[tuple[str, str | None]] = [
+        (ordering, None) for ordering in ("-popularity", "name", "imdb_score")
+    ]
     lists.append(("-popularity", "the"))
     for ordering, search in lists:
         query = MovieQuery(

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 
 from django.db import connections
 from django.db.models import F, FloatField, IntegerField, Q, QuerySet, Value
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.db.models.functions import Concat
 
 WALK_BUDGET = 10_000
@@ -50,7 +51,8 @@ def first_in_order(
     order costs what the first page does.
     """
     ordered = queryset.order_by(*keys).values_list("pk", flat=True)
-    budget = WALK_BUDGET
+    # Past an entry, no boundary is remembered: each is read, so the first is short.
+    budget = WALK_BUDGET if after is None else max(1, WALK_BUDGET // 16)
     while budget < needed:
         budget *= 2
     while True:
@@ -117,13 +119,15 @@ def within(keys: Sequence[str], edge: tuple) -> Q:
 
 def past(keys: Sequence[str], edge: tuple) -> Q:
     """Rows after the entry ``edge`` (its values of ``keys``) in that order: within's
-    complement, written the same way so that the range bounds the index walk."""
+    complement, as a range on the first key and a comparison of both as a row value,
+    which the index seeks to (among many equal values too) instead of walking them."""
     (field, tie), (value, tie_value) = keys, edge
     name, tie_name = field.lstrip("-"), tie.lstrip("-")
-    beyond, at_or_beyond = ("lt", "lte") if field.startswith("-") else ("gt", "gte")
-    tie_beyond = "lt" if tie.startswith("-") else "gt"
-    return Q(**{f"{name}__{at_or_beyond}": value}) & (
-        Q(**{f"{name}__{beyond}": value}) | Q(**{f"{tie_name}__{tie_beyond}": tie_value})
+    assert field.startswith("-") == tie.startswith("-"), "both keys in one direction"
+    descending = field.startswith("-")
+    beyond = TupleLessThan if descending else TupleGreaterThan
+    return Q(**{f"{name}__{'lte' if descending else 'gte'}": value}) & Q(
+        beyond(Tuple(F(name), F(tie_name)), (value, tie_value))
     )
 
 
