@@ -86,7 +86,7 @@ def test_a_copy_from_the_export_follows_every_kind_of_write(fixture_catalogue, s
     heat = writes.create_movie(
         name="Zorblatt", director="Ann Lee", popularity=83, imdb_score=8.3, genres=["Crime"]
     )
-    writes.update_movie(heat.id, name="Zorblatt II", genres=["Crime", "Drama"])
+    writes.update_movie(heat.id, name="Zorblatt II", genres=["Crime", "Drama", "Heist"])
     some = list(Movie.objects.order_by("pk").values_list("pk", flat=True)[:3])
     writes.delete_movies(some)
     writes.rename_genre(drama.pk, name="Dramas")

@@ -231,3 +231,25 @@ def test_recount_genres_is_a_repair(catalogue):
     call_command("recount_genres", stdout=out)
     assert "Repaired 2 derived values." in out.getvalue()
     assert list(consistency.check()) == []
+
+
+def test_movies_and_genres_the_changes_feed_misses_are_reported_and_recorded(catalogue):
+    from catalog.models import Change
+
+    Change.objects.filter(kind="movie", key=catalogue["heat"]).delete()
+    Change.objects.filter(kind="genre", key=catalogue["war"]).delete()
+    gone = Change.objects.get(kind="movie", key=catalogue["amelie"])
+    Movie.objects.filter(pk=catalogue["amelie"])._raw_delete(Movie.objects.db)
+
+    reported = {(d.key, d.stored, d.expected) for d in consistency.check()}
+
+    assert {
+        (f"movie {catalogue['heat']}", None, "written"),
+        (f"genre {catalogue['war']}", None, "written"),
+        (f"movie {catalogue['amelie']}", "written", "deleted"),
+    } <= reported
+    check_command("--repair")
+    assert [d for d in consistency.check() if d.subject == "change"] == []
+    tombstone = Change.objects.get(kind="movie", key=catalogue["amelie"])
+    assert tombstone.deleted
+    assert tombstone.id > gone.id

@@ -25,7 +25,7 @@ from typing import Any
 
 from django.db import connections, router, transaction
 
-from catalog import derived, writes
+from catalog import changes, derived, writes
 from catalog.models import Genre, Movie, Word
 from catalog.search import FIELD_SEPARATOR, DocumentTooLong
 
@@ -73,9 +73,10 @@ _INSERT_INDEX_ROW = "INSERT INTO catalog_movie_words (rowid, words) VALUES (%s, 
 class Difference:
     """One stored value that is not what the rows make it.
 
-    ``subject`` is "movie", "genre", "word" or "word index"; ``key`` the
-    movie's or genre's id, or the word. ``expected`` None: the row should
-    not be there.
+    ``subject`` is "movie", "genre", "word", "word index" or "change"; ``key``
+    the movie's or genre's id, the word, or for a change "movie 12" or
+    "genre 3" (the changes feed's record of it). ``expected`` None: the row
+    should not be there.
     """
 
     subject: str
@@ -162,6 +163,7 @@ def differences(using: str | None = None) -> Iterator[Difference]:
     yield from _vocabulary_differences(words, using)
     if indexed:
         yield from _orphan_index_rows(using)
+    yield from _change_differences(using)
 
 
 def _movie_differences(
@@ -217,6 +219,29 @@ def _orphan_index_rows(using: str) -> Iterator[Difference]:
         yield Difference("word index", rowid, "words", "(a movie that does not exist)", None)
 
 
+_UNRECORDED = (
+    "SELECT id FROM {table} WHERE NOT EXISTS (SELECT 1 FROM catalog_change c "
+    "WHERE c.kind = %s AND c.key = {table}.id AND c.deleted = %s) ORDER BY id"
+)
+_GONE_UNRECORDED = (
+    "SELECT key FROM catalog_change c WHERE c.kind = %s AND c.deleted = %s "
+    "AND NOT EXISTS (SELECT 1 FROM {table} WHERE {table}.id = c.key) ORDER BY key"
+)
+
+
+def _change_differences(using: str) -> Iterator[Difference]:
+    """Movies and genres the changes feed never gave, and ones it gives that are gone."""
+    with connections[using].cursor() as cursor:
+        for kind, model in ((changes.MOVIE, Movie), (changes.GENRE, Genre)):
+            table = model._meta.db_table
+            cursor.execute(_UNRECORDED.format(table=table), [kind, False])
+            for (pk,) in cursor.fetchall():
+                yield Difference("change", f"{kind} {pk}", "recorded", None, "written")
+            cursor.execute(_GONE_UNRECORDED.format(table=table), [kind, False])
+            for (pk,) in cursor.fetchall():
+                yield Difference("change", f"{kind} {pk}", "recorded", "written", "deleted")
+
+
 def _vocabulary_differences(expected: Counter[str], using: str) -> Iterator[Difference]:
     # In batches by word, not a server-side cursor (which transaction pooling refuses).
     stored = Word.objects.using(using).order_by("word").values_list("word", "movies")
@@ -268,6 +293,7 @@ class _Mending:
         self.genres: dict[int, dict[str, Any]] = {}
         self.words: list[tuple[str, int | None]] = []
         self.index: list[tuple[int, str | None]] = []
+        self.changes: dict[tuple[str, bool], list[int]] = {}
 
     def add(self, difference: Difference) -> None:
         if difference.subject == "movie" and isinstance(difference.key, int):
@@ -278,7 +304,12 @@ class _Mending:
             self.words.append((str(difference.key), difference.expected))
         elif difference.subject == "word index" and isinstance(difference.key, int):
             self.index.append((difference.key, difference.expected))
-        if len(self.movies) + len(self.words) + len(self.index) >= BATCH_SIZE:
+        elif difference.subject == "change":
+            kind, pk = str(difference.key).split()
+            gone = difference.expected == "deleted"
+            self.changes.setdefault((kind, gone), []).append(int(pk))
+        waiting = sum(map(len, self.changes.values()))
+        if len(self.movies) + len(self.words) + len(self.index) + waiting >= BATCH_SIZE:
             self.flush()
 
     def flush(self) -> None:
@@ -295,7 +326,10 @@ class _Mending:
                 cursor.execute(_DELETE_INDEX_ROW, [rowid])
                 if words is not None:
                     cursor.execute(_INSERT_INDEX_ROW, [rowid, words])
+        for (kind, gone), keys in self.changes.items():
+            changes.record(kind, keys, using=self.using, deleted=gone)
         self.movies, self.genres, self.words, self.index = {}, {}, [], []
+        self.changes = {}
 
     def _movies(self, cursor) -> None:
         if not self.movies:

@@ -469,6 +469,7 @@ def _genre_ids(names: Sequence[str], may_create: bool, *, using: str) -> set[int
     resolved = bulk.resolve_genres(clean, using)
     if resolved.created:
         changed([WIDE])  # a genre's name a search or a filter names now means it
+        changes.record(changes.GENRE, [genre.pk for genre in resolved.created], using=using)
     return {resolved[name].pk for name in clean}
 
 
