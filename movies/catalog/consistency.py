@@ -326,8 +326,8 @@ class _Mending:
                 cursor.execute(_DELETE_INDEX_ROW, [rowid])
                 if words is not None:
                     cursor.execute(_INSERT_INDEX_ROW, [rowid, words])
-        for (kind, gone), keys in self.changes.items():
-            changes.record(kind, keys, using=self.using, deleted=gone)
+        for (kind, deleted), keys in self.changes.items():
+            changes.record(kind, keys, using=self.using, deleted=deleted)
         self.movies, self.genres, self.words, self.index = {}, {}, [], []
         self.changes = {}
 
