@@ -92,7 +92,7 @@ def names_with_every_term(movies: QuerySet, terms: list[str], vendor: str) -> Qu
     term is a word, only name_words' index is scanned, which holds the names'
     words and the ids and is several times smaller than the table.
     """
-    named = movies.filter(name_has_every_term(terms))
+    named = movies.filter(name_has_every_term(terms, vendor))
     if vendor != "sqlite":
         return named.filter(*[term_in_text(term, vendor) for term in terms])
     if all(is_word(term) for term in terms):
@@ -222,7 +222,7 @@ def best_keys(
         keys += [pk for pk in ordered[:needed] if pk not in ahead][: wanted - len(keys)]
     if len(keys) >= wanted:
         return keys[:wanted]
-    rest = queryset.exclude(name_has_every_term(terms))
+    rest = queryset.exclude(name_has_every_term(terms, vendor))
     if ahead:
         rest = rest.exclude(pk__in=ahead)
     return keys + first_in_order(rest, POPULAR_FIRST, wanted - len(keys))
