@@ -70,6 +70,8 @@ EXPECTED_OPERATIONS = {
         "/api/genres": ("GET", "POST"),
         "/api/genres/{id}": ("GET", "PUT", "PATCH", "DELETE"),
         "/api/auth/token": ("POST",),
+        "/api/changes": ("GET",),
+        "/api/export": ("GET",),
     }.items()
     for method in methods
 }

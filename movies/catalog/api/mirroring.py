@@ -12,6 +12,7 @@ import hmac
 
 from django.conf import settings
 from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
@@ -125,7 +126,12 @@ class ExportView(APIView):
             "`Authorization: Token <staff token>` or `Authorization: Export <EXPORT_TOKEN>`."
         ),
         parameters=[OpenApiParameter(FORMAT, str, enum=list(EXPORT_FORMATS))],
-        responses={(200, "application/x-ndjson"): str, 400: docs.ERROR_400, 403: docs.ERROR_403},
+        responses={
+            (200, EXPORT_FORMATS["ndjson"]): OpenApiTypes.BINARY,
+            (200, EXPORT_FORMATS["seed"]): OpenApiTypes.ANY,
+            400: docs.ERROR_400,
+            403: docs.ERROR_403,
+        },
     )
     def get(self, request):
         if not self._allowed(request):
