@@ -277,7 +277,7 @@ REST_FRAMEWORK = {
     # Proxies in front that append to X-Forwarded-For; 0 trusts only the peer address.
     "NUM_PROXIES": env_int("NUM_PROXIES", 0),
     "EXCEPTION_HANDLER": "catalog.api.errors.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "catalog.api.schema.CatalogSchema",
 }
 
 SPECTACULAR_SETTINGS = {
