@@ -36,7 +36,7 @@ LIMIT_HEADER = "RateLimit-Limit"
 REMAINING_HEADER = "RateLimit-Remaining"
 RESET_HEADER = "RateLimit-Reset"
 RATE_LIMIT_HEADERS = (LIMIT_HEADER, REMAINING_HEADER, RESET_HEADER)
-# Where the decisions of a request's throttles are noted, by scope, on Django's request.
+# Where the decisions of a request's throttles are noted, by throttle, on Django's request.
 DECISIONS_ATTRIBUTE = "throttle_decisions"
 
 
@@ -95,7 +95,7 @@ def most_restrictive(decisions: Iterable[RateLimit]) -> RateLimit:
 
 
 def decisions_of(request) -> dict[str, RateLimit]:
-    """The decisions noted on ``request`` (Django's, or DRF's around it), by throttle scope."""
+    """The decisions noted on ``request`` (Django's, or DRF's around it), by throttle."""
     request = getattr(request, "_request", request)
     decisions = getattr(request, DECISIONS_ATTRIBUTE, None)
     if decisions is None:
@@ -108,16 +108,19 @@ class NotingThrottle(throttling.SimpleRateThrottle):
     """A throttle that notes its decision on the request, when it applies to it.
 
     A request checked twice (the response cache's check, then the view's) keeps
-    the last decision of each scope.
+    the last decision of each throttle.
     """
 
     cache = COUNTS
     decision: RateLimit | None = None
+    # Set from the rate by DRF (ScopedRateThrottle: from the view's scope) before any decision.
+    num_requests: int
+    duration: int
 
     def allow_request(self, request, view) -> bool:
         allowed = super().allow_request(request, view)
         if self.decision is not None:
-            decisions_of(request)[self.scope] = self.decision
+            decisions_of(request)[type(self).__name__] = self.decision
         return allowed
 
     def throttle_success(self) -> bool:
