@@ -71,6 +71,12 @@ ERROR_409 = _error(
     "The catalogue already has it.",
     {"name": ["A movie with this name and director already exists."]},
 )
+ERROR_429_THROTTLED = _error(
+    429,
+    "throttled",
+    "Request was throttled. Expected available in 42 seconds.",
+    "Too many requests; `Retry-After` says when to try again.",
+)
 ERROR_429 = _error(
     429,
     "throttled",
@@ -110,7 +116,9 @@ class CatalogSchema(AutoSchema):
     def get_operation(self, *args, **kwargs):
         operation = super().get_operation(*args, **kwargs)
         if operation is not None and self._throttled():
-            operation["responses"].setdefault("429", self._get_response_for_code(ERROR_429, "429"))
+            operation["responses"].setdefault(
+                "429", self._get_response_for_code(ERROR_429_THROTTLED, "429")
+            )
         return operation
 
     def _throttled(self) -> bool:
