@@ -160,6 +160,19 @@ def test_a_full_redis_does_not_lift_the_throttles(client, app_on, anon_rate, cap
 
 
 @pytest.mark.redis_args("--maxmemory-policy", "noeviction")
+def test_a_full_redis_still_tells_each_client_its_budget(client, app_on, anon_rate):
+    MovieFactory()
+    anon_rate("3/minute")
+    app_on.client().flushall()
+    app_on.client().config_set("maxmemory", 1)
+    answers = [client.get(READ) for _ in range(4)]
+    assert [answer.headers["RateLimit-Remaining"] for answer in answers] == ["2", "1", "0", "0"]
+    refused = answers[-1]
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == refused.headers["RateLimit-Reset"]
+
+
+@pytest.mark.redis_args("--maxmemory-policy", "noeviction")
 def test_once_redis_has_room_again_it_counts_and_caches_again(client, app_on, caplog):
     MovieFactory()
     redis_client = app_on.client()

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
+from rest_framework.throttling import SimpleRateThrottle
 
 from tests.factories import GenreFactory, MovieFactory
 
@@ -70,6 +71,25 @@ def test_responses_conform_to_the_schema(client, schema):
         assert_conforms(schema, path, "get", response)
     anonymous_write = client.post("/api/movies", {}, content_type="application/json")
     assert_conforms(schema, "/api/movies", "post", anonymous_write)
+
+
+def test_throttled_endpoints_document_the_budget_and_their_429(schema):
+    budget = {"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"}
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            responses = operation["responses"]
+            assert "429" in responses, f"{method.upper()} {path}"
+            for status, response in responses.items():
+                assert set(response.get("headers", {})) >= budget, f"{method} {path} {status}"
+            assert "Retry-After" in responses["429"]["headers"]
+
+
+def test_a_throttled_answer_conforms_to_the_schema(client, schema, monkeypatch):
+    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "anon", "1/minute")
+    client.get("/api/genres", REMOTE_ADDR="203.0.113.9")
+    refused = client.get("/api/genres", REMOTE_ADDR="203.0.113.9")
+    assert refused.status_code == 429
+    assert_conforms(schema, "/api/genres", "get", refused)
 
 
 @pytest.mark.parametrize("page", ["/api/docs/", "/api/redoc/"])

@@ -87,6 +87,8 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     # Outside the session and CSRF middleware, whose cookies it makes private.
     "operations.back_office.PrivateCookiesMiddleware",
+    # Outside the response cache, which never keeps one client's budget for another.
+    "operations.throttling.RateLimitHeadersMiddleware",
     "catalog.web.caching.CachedResponseMiddleware",
     "operations.back_office.BackOfficeSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -262,7 +264,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["catalog.api.permissions.StaffModelPermissionsOrReadOnly"],
-    # DRF's, counting in process memory while Redis is skipped (operations.throttling).
+    # DRF's, counting in process memory while Redis is skipped, noting each client's
+    # budget for its RateLimit headers (operations.throttling).
     "DEFAULT_THROTTLE_CLASSES": [
         "operations.throttling.AnonRateThrottle",
         "operations.throttling.UserRateThrottle",
@@ -278,7 +281,7 @@ REST_FRAMEWORK = {
     # Proxies in front that append to X-Forwarded-For; 0 trusts only the peer address.
     "NUM_PROXIES": env_int("NUM_PROXIES", 0),
     "EXCEPTION_HANDLER": "catalog.api.errors.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "catalog.api.schema.CatalogSchema",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -303,7 +306,13 @@ SPECTACULAR_SETTINGS = {
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/.*$"
-CORS_EXPOSE_HEADERS = ["ETag", "Retry-After"]
+CORS_EXPOSE_HEADERS = [
+    "ETag",
+    "Retry-After",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+]
 
 # /metrics: on unless METRICS_ENABLED=0; when METRICS_TOKEN is set, scrapers
 # must send it as a bearer token.

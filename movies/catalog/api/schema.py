@@ -1,7 +1,9 @@
-"""OpenAPI descriptions shared by the endpoints: the error shape and examples."""
+"""OpenAPI descriptions shared by the endpoints: the error shape, examples, and the
+rate-limit headers and 429 of every throttled endpoint (CatalogSchema)."""
 
 from __future__ import annotations
 
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -11,6 +13,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 
 from catalog.api.serializers import MovieSerializer
+from operations.throttling import LIMIT_HEADER, REMAINING_HEADER, RESET_HEADER
 
 ERROR = inline_serializer(
     name="Error",
@@ -68,6 +71,12 @@ ERROR_409 = _error(
     "The catalogue already has it.",
     {"name": ["A movie with this name and director already exists."]},
 )
+ERROR_429_THROTTLED = _error(
+    429,
+    "throttled",
+    "Request was throttled. Expected available in 42 seconds.",
+    "Too many requests; `Retry-After` says when to try again.",
+)
 ERROR_429 = _error(
     429,
     "throttled",
@@ -82,6 +91,47 @@ ERROR_410 = _error(
     "The token is older than the deletions kept: export again and follow from its token.",
     {"since": ["Older than the deletions this service keeps (30 days): ..."]},
 )
+
+
+def _response_header(name: str, description: str, statuses: list[int] | None = None):
+    return OpenApiParameter(
+        name,
+        int,
+        location=OpenApiParameter.HEADER,
+        description=description,
+        response=statuses or True,
+    )
+
+
+# The client's budget, from the most restrictive throttle applying to the request.
+RATE_LIMIT_HEADERS = [
+    _response_header(LIMIT_HEADER, "Requests a client may make in the throttle's window."),
+    _response_header(REMAINING_HEADER, "Requests left in the window, this one counted."),
+    _response_header(RESET_HEADER, "Seconds until the window frees a request."),
+    _response_header("Retry-After", "Seconds until a request is allowed again.", [429]),
+]
+
+
+class CatalogSchema(AutoSchema):
+    """drf-spectacular's, with the rate-limit headers on every answer of a throttled
+    endpoint, and its 429."""
+
+    def get_override_parameters(self):
+        parameters = super().get_override_parameters()
+        return [*parameters, *RATE_LIMIT_HEADERS] if self._throttled() else parameters
+
+    def get_operation(self, *args, **kwargs):
+        operation = super().get_operation(*args, **kwargs)
+        if operation is not None and self._throttled():
+            operation["responses"].setdefault(
+                "429", self._get_response_for_code(ERROR_429_THROTTLED, "429")
+            )
+        return operation
+
+    def _throttled(self) -> bool:
+        return bool(self.view.throttle_classes)
+
+
 WRITE_ERRORS = {400: ERROR_400, 401: ERROR_401, 403: ERROR_403, 409: ERROR_409}
 DELETE_RESPONSES = {
     204: OpenApiResponse(description="Removed."),
