@@ -4,14 +4,15 @@ What ``GET /api/movies`` answers and the search page shows, computed once
 here: the filters, then the search (catalog.search), the order (relevance,
 planned tier by tier in catalog.reads.ranking, or a field), the page and its
 bounded count (catalog.reads.paging), and, when a search found nothing, the
-correction that finds something with the same filters (catalog.vocabulary).
+correction that finds something with the same filters (catalog.vocabulary),
+and, when asked for, how many of the matches each genre has (tally_genres).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from catalog import vocabulary
 from catalog.models import Genre, ListedMovie, Movie, genre_key
@@ -21,13 +22,23 @@ from catalog.reads.ranking import plan_relevance_page
 from catalog.search import Search, director_contains, search_movies
 
 
+@dataclass(frozen=True)
+class GenreCount:
+    """A genre and how many of a list's matches have it."""
+
+    name: str
+    count: int
+
+
 @dataclass
 class MoviePage(Page):
-    """A page of the movie list: ListedMovie rows, and the correction of a search that found
-    nothing (None without a search, or when nothing is to be corrected)."""
+    """A page of the movie list: ListedMovie rows, the correction of a search that found
+    nothing (None without a search, or when nothing is to be corrected), and the genres
+    of the matches when asked for (None otherwise; see tally_genres)."""
 
     rows: list[ListedMovie]
     did_you_mean: str | None = None
+    genres: list[GenreCount] | None = None
 
 
 def ordering_keys(ordering: str) -> tuple[str, str]:
@@ -69,9 +80,31 @@ def matching(movies: QuerySet, query: MovieQuery) -> QuerySet:
     return search_movies(found, query.search) if query.search is not None else found
 
 
-def list_movies(query: MovieQuery, *, movies: QuerySet | None = None) -> MoviePage:
+def tally_genres(found: QuerySet, *, limit: int) -> list[GenreCount]:
+    """How many of the first ``limit`` matches in ``found`` have each genre, the most first.
+
+    One grouped query over the genre links of at most ``limit`` matches, in no
+    order: as cheap as counting them, whatever the catalogue's size. When
+    there are no more matches than that (an exact count) the tallies are
+    exact, else lower bounds. Genres no match has are left out.
+    """
+    links = Movie.genres.through.objects.using(found.db)
+    matches = found.order_by().values("pk")[:limit]
+    rows = (
+        links.filter(movie_id__in=matches)
+        .values_list("genre__name")
+        .annotate(movies=Count("movie_id"))
+        .order_by("-movies", "genre__name")
+    )
+    return [GenreCount(name, count) for name, count in rows]
+
+
+def list_movies(
+    query: MovieQuery, *, movies: QuerySet | None = None, genres: bool = False
+) -> MoviePage:
     """One page of the movies ``query`` asks for (of ``movies``, by default all), and how
-    many match: exactly up to query.count_limit, else that many as a lower bound."""
+    many match: exactly up to query.count_limit, else that many as a lower bound. With
+    ``genres``, the genres of the matches too (tally_genres, counted as far as the count)."""
     movies = Movie.objects.all() if movies is None else movies
     found = matching(movies, query)
     rows_for = Movie.objects.using(found.db).listed
@@ -102,7 +135,10 @@ def list_movies(query: MovieQuery, *, movies: QuerySet | None = None) -> MoviePa
             finds=lambda corrected: matching(movies, query.searching_for(corrected)).exists(),
             using=found.db,
         )
-    return MoviePage(page.rows, page.count, page.count_exact, page.has_more, did_you_mean)
+    tallied = None
+    if genres:
+        tallied = tally_genres(found, limit=query.count_limit) if page.count else []
+    return MoviePage(page.rows, page.count, page.count_exact, page.has_more, did_you_mean, tallied)
 
 
 def finds(query: MovieQuery, search: Search, movies: QuerySet | None = None) -> bool:
