@@ -369,7 +369,7 @@ def test_a_movie_page_shows_the_movie_and_links_its_genres(client, fixture_catal
     movie = godfather()
     text = page(client, f"/movies/{movie.pk}")
     assert "<h1>The Godfather</h1>" in text
-    assert "Directed by Francis Ford Coppola" in text
+    assert 'Directed by <a href="/?q=Francis+Ford+Coppola">Francis Ford Coppola</a>' in text
     assert "<dd>9.2<" in text
     assert "<dd>95.9<" in text
     assert '<a class="chip" href="/?genre=Crime">Crime</a>' in text
@@ -392,16 +392,20 @@ def test_a_movie_page_lists_more_by_its_director_and_similar_movies(client, fixt
     expected = list(expected.order_by("-popularity", "-id").values_list("pk", flat=True)[:6])
     assert by_director == expected
     assert Movie.objects.get(name="The Godfather Part II").pk in by_director
-    # Crime and Drama both, as the API lists them: in the fixture, many.
+    # Crime and Drama both, as the API lists them (in the fixture, many), but
+    # none of those listed by the director already.
     similar_ids = listed_ids(similar)
-    genre_list = api_ids(client, genre="Crime,Drama", ordering="-popularity", limit=7)
-    assert similar_ids == [pk for pk in genre_list if pk != movie.pk][:6]
+    genre_list = api_ids(client, genre="Crime,Drama", ordering="-popularity", limit=20)
+    listed = {movie.pk, *by_director}
+    assert similar_ids == [pk for pk in genre_list if pk not in listed][:6]
     assert 'href="/?genre=Crime&amp;genre=Drama">Every movie in Crime, Drama</a>' in text
 
 
 def test_similar_movies_share_the_most_genres_then_are_the_most_popular(client):
     crime, drama, war = (GenreFactory(name=name) for name in ("Crime", "Drama", "War"))
-    movie = MovieFactory(name="Heat", popularity=10, genres=[crime, drama])
+    movie = MovieFactory(
+        name="Heat", director="Michael Mann", popularity=10, genres=[crime, drama]
+    )
     both = MovieFactory(name="Both", popularity=50, genres=[crime, drama, war])
     crime_only = MovieFactory(name="Crime only", popularity=90, genres=[crime])
     drama_war = MovieFactory(name="Drama and war", popularity=95, genres=[drama, war])
@@ -409,6 +413,30 @@ def test_similar_movies_share_the_most_genres_then_are_the_most_popular(client):
     MovieFactory(name="No genre", popularity=100)
     similar = page(client, f"/movies/{movie.pk}").split('id="similar"')[1]
     assert listed_ids(similar) == [both.pk, drama_war.pk, crime_only.pk]
+
+
+def test_a_movie_by_the_director_is_not_listed_again_as_similar(client):
+    crime = GenreFactory(name="Crime")
+    movie = MovieFactory(name="Heat", director="Michael Mann", genres=[crime])
+    collateral = MovieFactory(name="Collateral", director="Michael Mann", genres=[crime])
+    other = MovieFactory(name="Ronin", director="John Frankenheimer", genres=[crime])
+    text = page(client, f"/movies/{movie.pk}")
+    by_director, similar = text.split('id="similar"')
+    assert listed_ids(by_director) == [collateral.pk]
+    assert listed_ids(similar) == [other.pk]
+
+
+def test_popularity_and_scores_have_one_decimal_everywhere(client):
+    movie = MovieFactory(name="Heat", director="Michael Mann", popularity=96, imdb_score=8)
+    MovieFactory(name="Heat Wave", director="Michael Mann", popularity=80.25, imdb_score=7)
+    text = page(client, f"/movies/{movie.pk}")
+    assert "<dd>96.0<" in text
+    assert "<dd>8.0<" in text
+    assert "IMDb score 8.0, popularity 96.0" in text
+    assert "Popularity 80.2<" in text or "Popularity 80.3<" in text
+    results = page(client, "/?q=heat")
+    assert "Popularity 96.0<" in results
+    assert "★ 8.0<" in results
 
 
 def test_a_director_is_matched_exactly_not_as_part_of_a_name(client):

@@ -11,6 +11,7 @@ genres.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
@@ -253,6 +254,11 @@ class MovieDetails:
     similar: list[ListedMovie]
 
     @property
+    def director_url(self) -> str:
+        """The search page's results for the director's name: their movies first."""
+        return SearchParams(query=self.movie.director).url()
+
+    @property
     def genre_names(self) -> list[str]:
         return [genre["name"] for genre in self.movie.genres]
 
@@ -273,7 +279,9 @@ def movie_details(pk: int) -> MovieDetails | None:
     if not found:
         return None
     movie = found[0]
-    return MovieDetails(movie, more_by_director(movie), similar_movies(movie))
+    by_director = more_by_director(movie)
+    similar = similar_movies(movie, besides={other.id for other in by_director})
+    return MovieDetails(movie, by_director, similar)
 
 
 def more_by_director(movie: ListedMovie) -> list[ListedMovie]:
@@ -298,8 +306,9 @@ def more_by_director(movie: ListedMovie) -> list[ListedMovie]:
     return Movie.objects.listed(list(ordered.values_list("pk", flat=True)[:RELATED]))
 
 
-def similar_movies(movie: ListedMovie) -> list[ListedMovie]:
-    """Other movies sharing the most of this one's genres, then the most popular.
+def similar_movies(movie: ListedMovie, *, besides: Collection[int] = ()) -> list[ListedMovie]:
+    """Other movies sharing the most of this one's genres, then the most popular; none of
+    ``besides`` (those the page lists already, by its director).
 
     Ranked among the SIMILAR_CANDIDATES most popular movies of each of its
     genres, each walked for along the popularity index (a genre's movies are
@@ -315,5 +324,8 @@ def similar_movies(movie: ListedMovie) -> list[ListedMovie]:
         rows = having.values_list("pk", "popularity", "genre_ids")[:SIMILAR_CANDIDATES]
         for pk, popularity, genre_ids in rows:
             candidates[pk] = (popularity, len(wanted.intersection(genre_ids)))
-    ranked = sorted(candidates, key=lambda pk: (-candidates[pk][1], -candidates[pk][0], -pk))
+    ranked = sorted(
+        (pk for pk in candidates if pk not in besides),
+        key=lambda pk: (-candidates[pk][1], -candidates[pk][0], -pk),
+    )
     return Movie.objects.listed(ranked[:RELATED])
