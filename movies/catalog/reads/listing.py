@@ -92,11 +92,11 @@ def tally_genres(found: QuerySet, *, limit: int) -> list[GenreCount]:
     matches = found.order_by().values("pk")[:limit]
     rows = (
         links.filter(movie_id__in=matches)
-        .values_list("genre__name")
-        .annotate(movies=Count("movie_id"))
-        .order_by("-movies", "genre__name")
+        .values("genre__name")
+        .annotate(having=Count("movie_id"))
+        .order_by("-having", "genre__name")
     )
-    return [GenreCount(name, count) for name, count in rows]
+    return [GenreCount(row["genre__name"], row["having"]) for row in rows]
 
 
 def list_movies(

@@ -234,7 +234,7 @@ def genre_chips(params: SearchParams, page: MoviePage) -> GenreChips:
 
 def narrows(count: int, page: MoviePage) -> bool:
     """Whether adding a genre that ``count`` of the page's matches have leaves some, not all."""
-    return 0 < count and not (page.count_exact and count == page.count)
+    return count > 0 and not (page.count_exact and count == page.count)
 
 
 def ordering_choices(params: SearchParams) -> list[Choice]:
