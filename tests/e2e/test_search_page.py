@@ -283,11 +283,15 @@ def test_every_suggestion_is_shown_whole(new_page, fixture_catalogue, screenshot
 def test_past_the_last_page_and_an_unknown_genre_are_pages_that_say_so(page, fixture_catalogue):
     from playwright.sync_api import expect
 
-    response = page.goto("/?q=godfather&page=99")
+    response = page.goto("/?q=drama,crime&page=99")
     assert response is not None
     assert response.status == 404
     expect(page.locator("h1")).to_have_text("No such page of results")
-    page.get_by_role("link", name=re.compile("Go to the last page")).click()
+    page.get_by_role("link", name="Go to the last page, page 7").click()
+    expect(page).to_have_url(re.compile(r"/\?q=drama%2Ccrime&page=7$"))
+    expect(page.get_by_role("link", name="Next page")).to_have_count(0)
+    page.goto("/?q=godfather&page=99")
+    page.get_by_role("link", name="Go to the results").click()
     expect(page.locator(".results .card").first).to_be_visible()
     expect(page.get_by_role("link", name="Next page")).to_have_count(0)
 

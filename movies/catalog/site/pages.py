@@ -171,6 +171,8 @@ class Results:
         last = self.last_page
         if last is None:
             return Link("Go to the first page", self.params.at_page(1).url())
+        if last == 1:
+            return Link("Go to the results", self.params.at_page(1).url())
         return Link(f"Go to the last page, page {last}", self.params.at_page(last).url())
 
 
