@@ -5,14 +5,15 @@ here: the filters, then the search (catalog.search), the order (relevance,
 planned tier by tier in catalog.reads.ranking, or a field), the page and its
 bounded count (catalog.reads.paging), and, when a search found nothing, the
 correction that finds something with the same filters (catalog.vocabulary),
-and, when asked for, how many of the matches each genre has (tally_genres).
+and, when asked for, how many of the matches each genre has (genre_counts).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 
 from catalog import vocabulary
 from catalog.models import Genre, ListedMovie, Movie, genre_key
@@ -34,7 +35,7 @@ class GenreCount:
 class MoviePage(Page):
     """A page of the movie list: ListedMovie rows, the correction of a search that found
     nothing (None without a search, or when nothing is to be corrected), and the genres
-    of the matches when asked for (None otherwise; see tally_genres)."""
+    of the matches when asked for (None otherwise; see list_movies)."""
 
     rows: list[ListedMovie]
     did_you_mean: str | None = None
@@ -80,35 +81,30 @@ def matching(movies: QuerySet, query: MovieQuery) -> QuerySet:
     return search_movies(found, query.search) if query.search is not None else found
 
 
-def tally_genres(found: QuerySet, *, limit: int) -> list[GenreCount]:
-    """How many of the first ``limit`` matches in ``found`` have each genre, the most first.
-
-    One grouped query over the genre links of at most ``limit`` matches, in no
-    order: as cheap as counting them, whatever the catalogue's size. When
-    there are no more matches than that (an exact count) the tallies are
-    exact, else lower bounds. Genres no match has are left out.
-    """
-    links = Movie.genres.through.objects.using(found.db)
-    matches = found.order_by().values("pk")[:limit]
-    rows = (
-        links.filter(movie_id__in=matches)
-        .values("genre__name")
-        .annotate(having=Count("movie_id"))
-        .order_by("-having", "genre__name")
-    )
-    return [GenreCount(row["genre__name"], row["having"]) for row in rows]
+def genre_counts(tally: Counter[str], *, using: str) -> list[GenreCount]:
+    """The genres of a tally of genre ids (Page.tally of ``genre_ids``) by name, the most
+    matches first; ids of genres no longer in the catalogue are left out."""
+    ids = [int(key) for key in tally]
+    names = Genre.objects.using(using).filter(pk__in=ids).values_list("pk", "name")
+    counts = [GenreCount(name, tally[str(pk)]) for pk, name in names]
+    return sorted(counts, key=lambda genre: (-genre.count, genre.name))
 
 
 def list_movies(
     query: MovieQuery, *, movies: QuerySet | None = None, genres: bool = False
 ) -> MoviePage:
     """One page of the movies ``query`` asks for (of ``movies``, by default all), and how
-    many match: exactly up to query.count_limit, else that many as a lower bound. With
-    ``genres``, the genres of the matches too (tally_genres, counted as far as the count)."""
+    many match: exactly up to query.count_limit, else that many as a lower bound.
+
+    With ``genres``, how many of the matches have each genre, read with the
+    matches counted (their genre_ids): exact with an exact count, else among
+    the first query.count_limit matches; one more query names them.
+    """
     movies = Movie.objects.all() if movies is None else movies
     found = matching(movies, query)
     rows_for = Movie.objects.using(found.db).listed
     ordering = query.ordering_in_effect
+    tally = "genre_ids" if genres else None
     if ordering == RELEVANCE:
         assert query.search is not None  # relevance is in effect only with a search
         ranked = plan_relevance_page(
@@ -118,8 +114,11 @@ def list_movies(
             limit=query.limit,
             count_limit=query.count_limit,
             other_filters=query.filtered,
+            tally=tally,
         )
-        page = Page(rows_for(ranked.keys), ranked.count, ranked.count_exact, ranked.has_more)
+        page = Page(
+            rows_for(ranked.keys), ranked.count, ranked.count_exact, ranked.has_more, ranked.tally
+        )
     else:
         page = plan_page(
             found.order_by(*ordering_keys(ordering)),
@@ -127,6 +126,7 @@ def list_movies(
             offset=query.offset,
             limit=query.limit,
             count_limit=query.count_limit,
+            tally=tally,
         )
     did_you_mean = None
     if query.search is not None and page.count == 0:
@@ -135,10 +135,17 @@ def list_movies(
             finds=lambda corrected: matching(movies, query.searching_for(corrected)).exists(),
             using=found.db,
         )
-    tallied = None
-    if genres:
-        tallied = tally_genres(found, limit=query.count_limit) if page.count else []
-    return MoviePage(page.rows, page.count, page.count_exact, page.has_more, did_you_mean, tallied)
+    counted = None
+    if page.tally is not None:
+        counted = genre_counts(page.tally, using=found.db) if page.tally else []
+    return MoviePage(
+        page.rows,
+        page.count,
+        page.count_exact,
+        page.has_more,
+        did_you_mean=did_you_mean,
+        genres=counted,
+    )
 
 
 def finds(query: MovieQuery, search: Search, movies: QuerySet | None = None) -> bool:
