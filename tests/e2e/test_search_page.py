@@ -1,6 +1,6 @@
-"""The search page in a real browser: suggestions with the keyboard, filters, pages, did you
-mean, the same flows without JavaScript, accessibility (axe-core) and screenshots at 1280
-and 390 pixels, light and dark."""
+"""The search page in a real browser: suggestions with the keyboard, filters, pages,
+corrected searches, the same flows without JavaScript, accessibility (axe-core) and
+screenshots at 1280 and 390 pixels, light and dark."""
 
 from __future__ import annotations
 
@@ -239,6 +239,7 @@ def test_a_few_genre_chips_first_the_rest_behind_more_genres(
     screenshot(f"chips-{width}", of=page)
     more.locator("summary").click()
     expect(more.locator(".chip").first).to_be_visible()
+    assert blocking_violations(page) == [], width
     # Every genre offered leaves some movies, not all, the most first.
     total = int(page.locator("#result-count").inner_text().split()[0])
     counts = [int(text) for text in page.locator(".chips .chip-count").all_inner_texts()]
@@ -255,6 +256,7 @@ def test_no_chips_when_nothing_is_found(new_page, fixture_catalogue):
     page.goto("/?q=zzqqxj")
     expect(page.locator(".empty h2")).to_have_text("No movies found")
     expect(page.locator(".chips")).to_have_count(0)
+    assert blocking_violations(page) == []
 
 
 def test_every_suggestion_is_shown_whole(new_page, fixture_catalogue, screenshot):
@@ -324,7 +326,12 @@ def test_the_three_pages_are_accessible_and_clean_at_both_widths_light_and_dark(
     from playwright.sync_api import expect
 
     movie = f"/movies/{godfather().pk}"
-    pages = {"home": "/", "results": "/?q=drama,crime&genre=Thriller", "movie": movie}
+    pages = {
+        "home": "/",
+        "results": "/?q=drama,crime&genre=Thriller",
+        "corrected": "/?q=the+wizzard+of+oz",
+        "movie": movie,
+    }
     for scheme in SCHEMES:
         for width in WIDTHS:
             page = new_page(width=width, color_scheme=scheme)
