@@ -335,6 +335,46 @@ class ScopeVersion(models.Model):
         return f"{self.scope} at {self.version}"
 
 
+class Change(models.Model):
+    """The last write to a movie or genre, in the order the writes committed (catalog.changes).
+
+    One row per movie or genre: a new write replaces the row with one of a
+    higher id, so the rows past an id are what changed since. Writers hold
+    the catalogue lock until they commit, so ids rise in commit order and a
+    reader that saw an id will never see a lower one appear. A deletion
+    leaves its row as a tombstone, ``deleted``, kept for CHANGES_RETENTION_DAYS.
+    """
+
+    MOVIE, GENRE = "movie", "genre"
+    id = models.BigAutoField(primary_key=True)
+    kind = models.CharField(max_length=5, choices=[(MOVIE, MOVIE), (GENRE, GENRE)])
+    key = models.BigIntegerField()
+    deleted = models.BooleanField(default=False)
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "key"], name="change_kind_key")]
+        indexes = [
+            models.Index(
+                fields=["at"], condition=models.Q(deleted=True), name="change_tombstone_at"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key} {'deleted' if self.deleted else 'written'} ({self.id})"
+
+
+class ChangeHorizon(models.Model):
+    """The highest change id whose tombstone was purged: a changes token below it may
+    have missed a deletion, and is refused (410)."""
+
+    SINGLETON_ID = 1
+    purged_through = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"tombstones purged through {self.purged_through}"
+
+
 class Word(models.Model):
     """A word of the catalogue: of movie names, directors and genre names (catalog.vocabulary).
 

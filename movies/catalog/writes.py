@@ -9,7 +9,9 @@ Each function here is one transaction (catalogue_write) that
    function the importer's bulk statements and the consistency check use too;
 3. moves each genre's movie_count by the links it really adds or removes,
    and the vocabulary by the words it really adds or removes;
-4. raises the catalogue version before it commits, so that no cached answer
+4. records which movies and genres it wrote or deleted, for the changes feed
+   (catalog.changes);
+5. raises the catalogue version before it commits, so that no cached answer
    or ETag outlives it.
 
 A failure anywhere (a refused write, a database error, a killed process)
@@ -35,9 +37,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from django.db import IntegrityError, OperationalError, router, transaction
+from django.db.models import Max
 from django.utils import timezone
 
-from catalog import bulk, derived, importer, vocabulary
+from catalog import bulk, changes, derived, importer, vocabulary
 from catalog.importer import CatalogueError, ImportResult
 from catalog.models import (
     DUPLICATE_GENRE,
@@ -230,6 +233,7 @@ def create_movie(
         _changed_movie(movie.pk, [text.search_text], genre_ids, using)
         _relink(movie.pk, before=set(), after=genre_ids, using=using)
         vocabulary.shift(vocabulary.changes((), fields.words(text)), using)
+        changes.record(changes.MOVIE, [movie.pk], using=using)
         return Movie.objects.using(using).listed([movie.pk])[0]
 
 
@@ -282,6 +286,7 @@ def update_movie(
         _relink(movie_id, before=linked, after=genre_ids, using=using)
         before = derived.movie_words(stored["name"], stored["director"], stored["name_words"])
         vocabulary.shift(vocabulary.changes(before, fields.words(text)), using)
+        changes.record(changes.MOVIE, [movie_id], using=using)
         return Movie.objects.using(using).listed([movie_id])[0]
 
 
@@ -311,6 +316,7 @@ def delete_movies(movie_ids: Iterable[int]) -> int:
         Movie.objects.using(using).filter(pk__in=found).delete()
         bulk.shift_movie_counts({genre_id: -count for genre_id, count in unlinked.items()}, using)
         vocabulary.shift({word: -count for word, count in words.items()}, using)
+        changes.record(changes.MOVIE, found, using=using, deleted=True)
         return len(found)
 
 
@@ -326,6 +332,7 @@ def create_genre(*, name: str) -> Genre:
         genre = Genre(name=clean, key=text.key, search_name=text.search_name, movie_count=0)
         genre.save(using=using, force_insert=True)
         vocabulary.shift(vocabulary.changes((), derived.genre_words(clean)), using)
+        changes.record(changes.GENRE, [genre.pk], using=using)
         return Genre.objects.using(using).get(pk=genre.pk)
 
 
@@ -344,6 +351,7 @@ def rename_genre(genre_id: int, *, name: str) -> Genre:
         )
         change = vocabulary.changes(derived.genre_words(old), derived.genre_words(clean))
         vocabulary.shift(change, using)
+        changes.record(changes.GENRE, [genre_id], using=using)
         return Genre.objects.using(using).get(pk=genre_id)
 
 
@@ -366,6 +374,7 @@ def delete_genres(genre_ids: Iterable[int]) -> int:
         # Their links go by cascade; their ids may stay in genre_ids (see above).
         Genre.objects.using(using).filter(pk__in=[pk for pk, _ in rows]).delete()
         vocabulary.shift({word: -count for word, count in words.items()}, using)
+        changes.record(changes.GENRE, [pk for pk, _ in rows], using=using, deleted=True)
         return len(rows)
 
 
@@ -388,9 +397,15 @@ def import_records(
     valid = (importer.validate_record(index, raw) for index, raw in enumerate(records))
     try:
         with catalogue_write() as using:
+            written_since = timezone.now()
+            genres_after = Genre.objects.using(using).aggregate(last=Max("pk"))["last"] or 0
             result = bulk.upsert_movies(
                 valid, batch_size=batch_size, on_batch=on_batch, using=using
             )
+            if result.created or result.updated or result.genres_created:
+                changes.record_imported(
+                    written_since=written_since, genres_after=genres_after, using=using
+                )
             if result.created or result.updated:
                 # The links went in by bulk statements: counted once, under the lock.
                 bulk.recount_movie_counts(Genre.objects.using(using).all())

@@ -243,6 +243,10 @@ API_CACHE_MAX_BYTES = env_int("API_CACHE_MAX_BYTES", 256 * 1024)
 # Milliseconds a request may spend correcting words ("did you mean", typos in
 # suggestions); past them it answers without (more) corrections.
 CORRECTION_BUDGET_MS = env_int("CORRECTION_BUDGET_MS", 60)
+# How long the changes feed keeps a deletion (catalog.changes); older tokens get a 410.
+CHANGES_RETENTION_DAYS = env_int("CHANGES_RETENTION_DAYS", 30)
+# A token that may read /api/export besides staff accounts ("" for staff only).
+EXPORT_TOKEN = env_str("EXPORT_TOKEN")
 
 REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "catalog.api.pagination.CatalogPagination",

@@ -18,6 +18,8 @@ from rest_framework.settings import api_settings
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from catalog.reads import MoviePage, MovieQuery
+from catalog.reads.cursors import CURSOR, Cursor, entry_of
+from catalog.reads.listing import ordering_keys
 from catalog.reads.paging import Page, plan_page, rows_by_key
 from catalog.reads.query import (
     COUNT_LIMIT,
@@ -129,14 +131,43 @@ class CatalogPagination(LimitOffsetPagination):
 
 class MoviePagination(CatalogPagination):
     """Pages of movies: a MoviePage of catalog.reads, presented; with ``?search=``, the
-    response adds ``did_you_mean``."""
+    response adds ``did_you_mean``. With ``?cursor=`` (empty for the first page), the
+    links to the next and previous pages carry cursors instead of offsets."""
 
     list_parameters = tuple(name for name in LIST_PARAMETERS if name not in (LIMIT, OFFSET))
+    # Set by present_movies for a cursor page (catalog.reads.cursors).
+    cursor: Cursor | None = None
 
     def present_movies(self, request, query: MovieQuery, page: MoviePage) -> None:
         self.present(request, page, offset=query.offset, limit=query.limit)
         self.searched = query.search is not None
         self.did_you_mean = page.did_you_mean
+        self.cursor, self.identity = query.cursor, query.identity
+        self.order = ordering_keys(query.ordering_in_effect)
+        self.rows, self.has_before = page.rows, page.has_before
+
+    def get_next_link(self) -> str | None:
+        if self.cursor is None:
+            return super().get_next_link()
+        if not self.has_more:
+            return None
+        if not self.rows:  # nothing before where a page read backwards ended
+            return self._cursor_link(Cursor())
+        return self._cursor_link(Cursor(entry_of(self.rows[-1], self.order)))
+
+    def get_previous_link(self) -> str | None:
+        if self.cursor is None:
+            return super().get_previous_link()
+        if not self.has_before:
+            return None
+        if not self.rows:  # past the end, or before the start: the list's first page
+            return self._cursor_link(Cursor())
+        return self._cursor_link(Cursor(entry_of(self.rows[0], self.order), backwards=True))
+
+    def _cursor_link(self, cursor: Cursor) -> str:
+        url = remove_query_param(self.list_url(), self.offset_query_param)
+        url = replace_query_param(url, self.limit_query_param, self.limit or self.default_limit)
+        return replace_query_param(url, CURSOR, cursor.encode(self.identity))
 
     def get_paginated_response(self, data) -> Response:
         response = super().get_paginated_response(data)

@@ -79,4 +79,15 @@ LIST_PARAMETERS = [
     _bound("imdb_score_max", IMDB_SCORE_RANGE, "The greatest IMDb score"),
     _bound("popularity_min", POPULARITY_RANGE, "The least popularity"),
     _bound("popularity_max", POPULARITY_RANGE, "The greatest popularity"),
+    OpenApiParameter(
+        "cursor",
+        str,
+        description=(
+            "Pages by cursor instead of offset, with no depth limit: send it empty for "
+            "the first page, then follow `next` and `previous`, whose cursors mark where "
+            "each page ends. No movie is skipped or repeated while the catalogue changes "
+            "between pages. Needs an `ordering` other than relevance; not with `offset`. "
+            "A cursor belongs to its list: another search, filter or ordering refuses it."
+        ),
+    ),
 ]

@@ -75,6 +75,13 @@ ERROR_429 = _error(
     "Too many requests, or too many failed logins from this address (`locked_out`); "
     "`Retry-After` says when to try again.",
 )
+ERROR_410 = _error(
+    410,
+    "gone",
+    "since: Older than the deletions this service keeps (30 days): ...",
+    "The token is older than the deletions kept: export again and follow from its token.",
+    {"since": ["Older than the deletions this service keeps (30 days): ..."]},
+)
 WRITE_ERRORS = {400: ERROR_400, 401: ERROR_401, 403: ERROR_403, 409: ERROR_409}
 DELETE_RESPONSES = {
     204: OpenApiResponse(description="Removed."),

@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 
 from catalog.api import schema as docs
 from catalog.api.errors import api_unavailable
+from catalog.api.mirroring import ChangesView, ExportView
 from catalog.api.pagination import CatalogPagination, MoviePagination
 from catalog.api.views import GenreViewSet, MovieViewSet, TokenView
 from catalog.web.routes import public_read
@@ -40,5 +41,7 @@ urlpatterns = [
     re_path(r"^docs/$", swagger_ui, name="swagger-ui"),
     re_path(r"^redoc/$", redoc, name="redoc"),
     re_path(r"^auth/token/?$", TokenView.as_view(), name="token"),
+    re_path(r"^changes/?$", ChangesView.as_view(), name="changes"),
+    re_path(r"^export/?$", ExportView.as_view(), name="export"),
     *router.urls,
 ]

@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 
 from catalog import vocabulary
 from catalog.models import Genre, ListedMovie, Movie, genre_key
-from catalog.reads.paging import Page, plan_page
+from catalog.reads.paging import Page, plan_cursor_page, plan_page
 from catalog.reads.query import RELEVANCE, MovieQuery
 from catalog.reads.ranking import plan_relevance_page
 from catalog.search import Search, director_contains, search_movies
@@ -117,7 +117,20 @@ def list_movies(
             tally=tally,
         )
         page = Page(
-            rows_for(ranked.keys), ranked.count, ranked.count_exact, ranked.has_more, ranked.tally
+            rows_for(ranked.keys),
+            ranked.count,
+            ranked.count_exact,
+            ranked.has_more,
+            tally=ranked.tally,
+        )
+    elif query.cursor is not None:
+        page = plan_cursor_page(
+            found,
+            ordering_keys(ordering),
+            rows_for=rows_for,
+            cursor=query.cursor,
+            limit=query.limit,
+            count_limit=query.count_limit,
         )
     else:
         page = plan_page(
@@ -143,6 +156,7 @@ def list_movies(
         page.count,
         page.count_exact,
         page.has_more,
+        page.has_before,
         did_you_mean=did_you_mean,
         genres=counted,
     )

@@ -10,22 +10,27 @@ facets are counted alongside the hits.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import FloatField, IntegerField, QuerySet
 
-from catalog.reads.walking import first_in_order, walk_order
+from catalog.reads.cursors import Cursor, reversed_keys
+from catalog.reads.walking import first_in_order, past, walk_order
 
 
 @dataclass
 class Page:
+    """Rows of a list, how many the list holds, and whether rows follow (has_more) or,
+    on a cursor page, come before them (has_before)."""
+
     rows: list
     count: int
     count_exact: bool
     has_more: bool
+    has_before: bool = False
     # The tallied field's keys among the rows counted, when a tally was asked for.
     tally: Counter[str] | None = None
 
@@ -80,6 +85,7 @@ def plan_page(
     limit: int,
     count_limit: int,
     tally: str | None = None,
+    after: tuple | None = None,
 ) -> Page:
     """One page of an ordered queryset, and how many rows match.
 
@@ -100,7 +106,14 @@ def plan_page(
 
     With ``tally`` (a JSON object field), the keys of that field among the
     matches counted in step 1, read with them (Page.tally).
+
+    With ``after`` (an entry of the order, a field then the key), the page
+    holds only rows past it, and the walk starts there; the count is of those.
     """
+    if after is not None:
+        walked = walk_order(queryset)
+        assert walked is not None, "pages after an entry are of a field, then the key"
+        queryset = queryset.filter(past(walked, after))
     sort_keys = numeric_ordering(queryset)
     sort_columns = [field for field, _ in sort_keys or ()]
     read = ["pk", *sort_columns, *([tally] if tally else [])]
@@ -119,10 +132,44 @@ def plan_page(
             ordered = matching.order_by(*queryset.query.order_by).values_list("pk", flat=True)
             keys = list(ordered[offset : offset + limit])
         has_more = offset + limit < len(candidates)
-        return Page(rows_for(keys), len(candidates), True, has_more, tallied)
+        return Page(rows_for(keys), len(candidates), True, has_more, tally=tallied)
     order = walk_order(queryset)
     if order is None:
         keys = list(queryset.values_list("pk", flat=True)[offset : offset + limit + 1])
     else:
-        keys = first_in_order(queryset, order, offset + limit + 1)[offset:]
-    return Page(rows_for(keys[:limit]), count_limit, False, len(keys) > limit, tallied)
+        keys = first_in_order(queryset, order, offset + limit + 1, after=after)[offset:]
+    return Page(rows_for(keys[:limit]), count_limit, False, len(keys) > limit, tally=tallied)
+
+
+def plan_cursor_page(
+    queryset: QuerySet,
+    keys: Sequence[str],
+    *,
+    rows_for: RowsFor,
+    cursor: Cursor,
+    limit: int,
+    count_limit: int,
+) -> Page:
+    """The page of ``queryset`` in the order of ``keys`` (a field, then the key) that
+    ``cursor`` starts: past its entry, or before it read backwards and turned round.
+
+    The count is of the whole list, as on an offset page (bounded the same way).
+    """
+    order = reversed_keys(keys) if cursor.backwards else tuple(keys)
+    page = plan_page(
+        queryset.order_by(*order),
+        rows_for=rows_for,
+        offset=0,
+        limit=limit,
+        count_limit=count_limit,
+        after=cursor.entry,
+    )
+    if cursor.entry is not None:
+        counted = queryset.order_by().values("pk")[: count_limit + 1].count()
+        page.count, page.count_exact = min(counted, count_limit), counted <= count_limit
+    if cursor.backwards:
+        page.rows.reverse()
+        page.has_more, page.has_before = True, page.has_more
+    else:
+        page.has_before = cursor.entry is not None
+    return page

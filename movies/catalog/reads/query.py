@@ -10,6 +10,7 @@ names parameters as its clients do (``search`` for the API, ``q`` for the page).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -19,6 +20,7 @@ from django import forms
 from django.core.validators import ProhibitNullCharactersValidator
 
 from catalog.models import IMDB_SCORE_RANGE, MAX_GENRES, POPULARITY_RANGE, genre_key
+from catalog.reads.cursors import CURSOR, Cursor, InvalidCursor
 from catalog.search import InvalidSearch, Search
 
 RELEVANCE = "relevance"
@@ -34,7 +36,15 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 LIMIT_INVALID = "Must be a positive integer."
 OFFSET_INVALID = "Must be an integer of at least 0."
-OFFSET_TOO_DEEP = f"Must be at most {MAX_OFFSET}; narrow the search to reach further results."
+OFFSET_TOO_DEEP = (
+    f"Must be at most {MAX_OFFSET}; narrow the search, or page with cursor "
+    "(an ordering other than relevance) to reach further results."
+)
+CURSOR_NEEDS_ORDERING = (
+    "Cursor pages follow an ordering other than relevance: add ordering "
+    "(for example -popularity or name)."
+)
+CURSOR_WITH_OFFSET = "Cannot be combined with cursor, which says where the page starts."
 
 SEARCH = "search"
 GENRE = "genre"
@@ -76,6 +86,8 @@ class MovieQuery:
     blank) when one was: an answer to a search says whether it has a
     correction. ``genres`` holds one name per genre (by key), a movie needing
     all; ``ordering`` is as asked for, "" for the default (ordering_in_effect).
+    ``cursor`` is None for an offset page, else where a cursor page starts
+    (catalog.reads.cursors).
     """
 
     search: Search | None = None
@@ -86,6 +98,7 @@ class MovieQuery:
     offset: int = 0
     limit: int = DEFAULT_LIMIT
     count_limit: int = COUNT_LIMIT
+    cursor: Cursor | None = None
 
     @property
     def searching(self) -> bool:
@@ -104,6 +117,15 @@ class MovieQuery:
             return RELEVANCE if self.searching else DEFAULT_ORDERING
         return self.ordering
 
+    @property
+    def identity(self) -> str:
+        """What makes this list the one it is (not its page): a cursor is bound to it."""
+        search = self.search.typed if self.search is not None else None
+        bounds = sorted((bound.field, bound.lookup, bound.value) for bound in self.bounds)
+        genres = sorted(map(genre_key, self.genres))
+        which = (search, genres, self.director.strip(), bounds, self.ordering_in_effect)
+        return hashlib.sha256(repr(which).encode()).hexdigest()[:16]
+
     def searching_for(self, search: Search) -> MovieQuery:
         """The same list with another search (a correction's)."""
         return replace(self, search=search)
@@ -118,7 +140,22 @@ class MovieQuery:
         search = parse_search(params[SEARCH], SEARCH) if SEARCH in params else None
         ordering = parse_ordering(params.get(ORDERING, ""), ORDERING)
         limit, offset = parse_window(params)
-        return cls(search, genres, director, bounds, ordering, offset, limit, count_limit)
+        query = cls(search, genres, director, bounds, ordering, offset, limit, count_limit)
+        if CURSOR not in params:
+            return query
+        return replace(query, cursor=parse_cursor(params, query))
+
+
+def parse_cursor(params, query: MovieQuery) -> Cursor:
+    """``cursor``: empty for the first page, else one a page of this list gave."""
+    if query.ordering_in_effect == RELEVANCE:
+        raise InvalidQuery.of(CURSOR, CURSOR_NEEDS_ORDERING)
+    if (params.get(OFFSET) or "").strip():
+        raise InvalidQuery.of(OFFSET, CURSOR_WITH_OFFSET)
+    try:
+        return Cursor.decode(params.get(CURSOR) or "", query.identity)
+    except InvalidCursor as error:
+        raise InvalidQuery.of(CURSOR, str(error)) from None
 
 
 def parse_search(text: str, parameter: str) -> Search:
@@ -204,7 +241,7 @@ class FilterForm(forms.Form):
 
 # Every query parameter the movie list reads.
 FILTERS = tuple(FilterForm.base_fields)
-LIST_PARAMETERS = (SEARCH, ORDERING, *FILTERS, LIMIT, OFFSET)
+LIST_PARAMETERS = (SEARCH, ORDERING, *FILTERS, LIMIT, OFFSET, CURSOR)
 
 
 def parse_filters(params) -> tuple[tuple[str, ...], str, tuple[Bound, ...]]:

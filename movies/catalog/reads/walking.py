@@ -39,15 +39,22 @@ BOUNDARY_TTL = 60.0
 _remembered: dict[tuple, tuple[float, object]] = {}
 
 
-def first_in_order(queryset: QuerySet, keys: Sequence[str], needed: int) -> list:
+def first_in_order(
+    queryset: QuerySet, keys: Sequence[str], needed: int, *, after: tuple | None = None
+) -> list:
     """The primary keys of the first ``needed`` rows of ``queryset`` ordered by ``keys``:
-    a field, then the primary key (``("-popularity", "-id")``), as ordering_keys gives."""
+    a field, then the primary key (``("-popularity", "-id")``), as ordering_keys gives.
+
+    With ``after`` (an entry's values of ``keys``), the queryset holds only rows
+    past it (``past``), and the walk starts there: a cursor page deep in the
+    order costs what the first page does.
+    """
     ordered = queryset.order_by(*keys).values_list("pk", flat=True)
     budget = WALK_BUDGET
     while budget < needed:
         budget *= 2
     while True:
-        edge = boundary(queryset, keys, budget)
+        edge = boundary(queryset, keys, budget, after=after)
         if edge is None:  # fewer entries than the budget: the walk is bounded by the table
             return list(ordered[:needed])
         found = list(ordered.filter(within(keys, edge))[:needed])
@@ -108,16 +115,38 @@ def within(keys: Sequence[str], edge: tuple) -> Q:
     )
 
 
-def boundary(queryset: QuerySet, keys: Sequence[str], budget: int) -> tuple | None:
-    """The values of ``keys`` at the ``budget``-th entry of the whole table in that order,
-    or None when the table has fewer entries."""
+def past(keys: Sequence[str], edge: tuple) -> Q:
+    """Rows after the entry ``edge`` (its values of ``keys``) in that order: within's
+    complement, written the same way so that the range bounds the index walk."""
+    (field, tie), (value, tie_value) = keys, edge
+    name, tie_name = field.lstrip("-"), tie.lstrip("-")
+    beyond, at_or_beyond = ("lt", "lte") if field.startswith("-") else ("gt", "gte")
+    tie_beyond = "lt" if tie.startswith("-") else "gt"
+    return Q(**{f"{name}__{at_or_beyond}": value}) & (
+        Q(**{f"{name}__{beyond}": value}) | Q(**{f"{tie_name}__{tie_beyond}": tie_value})
+    )
+
+
+def boundary(
+    queryset: QuerySet, keys: Sequence[str], budget: int, *, after: tuple | None = None
+) -> tuple | None:
+    """The values of ``keys`` at the ``budget``-th entry of the whole table in that order
+    (counted past the entry ``after``, if given), or None when there are fewer entries.
+
+    From the start of the order, the entry is remembered; past an entry, it is
+    read each time (an index range of ``budget`` entries).
+    """
     model, using = queryset.model, queryset.db
 
     def read():
         names = [key.lstrip("-") for key in keys]
         whole = model._default_manager.using(using).order_by(*keys)
+        if after is not None:
+            whole = whole.filter(past(keys, after))
         return whole.values_list(*names)[budget - 1 : budget].first()
 
+    if after is not None:
+        return read()
     return _remember((using, model._meta.label, tuple(keys), budget), read)
 
 
