@@ -406,7 +406,18 @@ def test_every_public_read_is_a_route_and_names_the_parameters_its_answer_depend
         "site-movie",
     }
     assert PUBLIC_READS["movie-list"].parameters >= {"search", "genre", "limit", "offset"}
-    assert PUBLIC_READS["site-search"].parameters == {"q", "genre", "ordering", "page"}
+    assert PUBLIC_READS["site-search"].parameters == {"q", "verbatim", "genre", "ordering", "page"}
+
+
+def test_a_search_as_typed_is_a_cache_entry_of_its_own(client, list_runs):
+    MovieFactory(name="Vertigo", director="Alfred Hitchcock")
+    corrected = client.get("/?q=vertgo")
+    as_typed = client.get("/?q=vertgo&verbatim=1")
+    assert corrected.headers["ETag"] != as_typed.headers["ETag"]
+    assert "Showing results for" in corrected.content.decode()
+    assert "Showing results for" not in as_typed.content.decode()
+    assert client.get("/?q=vertgo&verbatim=1&n=1").content == as_typed.content
+    assert len(list_runs) == 2
 
 
 # Invalidation as fine as the write (catalog.scopes)

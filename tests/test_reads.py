@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from catalog import search
 from catalog.reads import InvalidQuery, MovieQuery, list_movies
@@ -138,3 +140,59 @@ def imported_modules_of(path: Path) -> set[str]:
         elif isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
     return found
+
+
+# Genres of the matches, for the search page's chips
+
+
+@pytest.fixture
+def war_and_drama():
+    war, drama, western = (GenreFactory(name=name) for name in ("War", "Drama", "Western"))
+    MovieFactory(name="The War", genres=[war, drama])
+    MovieFactory(name="War and Peace", genres=[war, drama])
+    MovieFactory(name="War Horse", genres=[war])
+    MovieFactory(name="Unforgiven", genres=[western])
+    return war, drama, western
+
+
+@pytest.mark.django_db
+def test_the_genres_of_the_matches_are_counted_the_most_first(war_and_drama):
+    page = list_movies(MovieQuery(search=Search.parse("war")), genres=True)
+    assert [(genre.name, genre.count) for genre in page.genres] == [("War", 3), ("Drama", 2)]
+
+
+@pytest.mark.django_db
+def test_genres_are_counted_within_the_filters(war_and_drama):
+    page = list_movies(MovieQuery(genres=("drama",)), genres=True)
+    assert [(genre.name, genre.count) for genre in page.genres] == [("Drama", 2), ("War", 2)]
+
+
+@pytest.mark.django_db
+def test_genres_are_counted_only_when_asked_for_and_only_with_matches(war_and_drama):
+    assert list_movies(MovieQuery(search=Search.parse("war"))).genres is None
+    assert list_movies(MovieQuery(search=Search.parse("zzqqxj")), genres=True).genres == []
+
+
+@pytest.mark.django_db
+@pytest.mark.django_db
+@pytest.mark.parametrize("ordering", ["", "name", "-popularity"])
+def test_genres_are_counted_alike_in_every_order(war_and_drama, ordering):
+    query = MovieQuery(search=Search.parse("war"), ordering=ordering)
+    page = list_movies(query, genres=True)
+    assert [(genre.name, genre.count) for genre in page.genres] == [("War", 3), ("Drama", 2)]
+
+
+@pytest.mark.django_db
+def test_genres_are_counted_as_far_as_the_count_in_one_more_query(war_and_drama):
+    query = MovieQuery(search=Search.parse("war"), count_limit=2)
+    list_movies(query)  # what a search keeps once read
+    with CaptureQueriesContext(connection) as plain:
+        list_movies(query)
+    with CaptureQueriesContext(connection) as tallied:
+        page = list_movies(query, genres=True)
+    # Read with the matches counted; the one more query names the genres.
+    assert len(tallied) == len(plain) + 1
+    assert 'FROM "catalog_genre" WHERE' in tallied.captured_queries[-1]["sql"]
+    assert not page.count_exact
+    # Two of the three matches counted: each has War.
+    assert ("War", 2) in [(genre.name, genre.count) for genre in page.genres]

@@ -6,7 +6,7 @@ that list_movies (catalog.reads.listing) answers: they search, filter, order,
 page, count and correct alike because they run the same code, not a copy.
 """
 
-from catalog.reads.listing import MoviePage, list_movies
+from catalog.reads.listing import GenreCount, MoviePage, list_movies
 from catalog.reads.query import InvalidQuery, MovieQuery
 
-__all__ = ["InvalidQuery", "MoviePage", "MovieQuery", "list_movies"]
+__all__ = ["GenreCount", "InvalidQuery", "MoviePage", "MovieQuery", "list_movies"]

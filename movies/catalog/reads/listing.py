@@ -4,11 +4,13 @@ What ``GET /api/movies`` answers and the search page shows, computed once
 here: the filters, then the search (catalog.search), the order (relevance,
 planned tier by tier in catalog.reads.ranking, or a field), the page and its
 bounded count (catalog.reads.paging), and, when a search found nothing, the
-correction that finds something with the same filters (catalog.vocabulary).
+correction that finds something with the same filters (catalog.vocabulary),
+and, when asked for, how many of the matches each genre has (genre_counts).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
@@ -21,13 +23,23 @@ from catalog.reads.ranking import plan_relevance_page
 from catalog.search import Search, director_contains, search_movies
 
 
+@dataclass(frozen=True)
+class GenreCount:
+    """A genre and how many of a list's matches have it."""
+
+    name: str
+    count: int
+
+
 @dataclass
 class MoviePage(Page):
-    """A page of the movie list: ListedMovie rows, and the correction of a search that found
-    nothing (None without a search, or when nothing is to be corrected)."""
+    """A page of the movie list: ListedMovie rows, the correction of a search that found
+    nothing (None without a search, or when nothing is to be corrected), and the genres
+    of the matches when asked for (None otherwise; see list_movies)."""
 
     rows: list[ListedMovie]
     did_you_mean: str | None = None
+    genres: list[GenreCount] | None = None
 
 
 def ordering_keys(ordering: str) -> tuple[str, str]:
@@ -69,13 +81,30 @@ def matching(movies: QuerySet, query: MovieQuery) -> QuerySet:
     return search_movies(found, query.search) if query.search is not None else found
 
 
-def list_movies(query: MovieQuery, *, movies: QuerySet | None = None) -> MoviePage:
+def genre_counts(tally: Counter[str], *, using: str) -> list[GenreCount]:
+    """The genres of a tally of genre ids (Page.tally of ``genre_ids``) by name, the most
+    matches first; ids of genres no longer in the catalogue are left out."""
+    ids = [int(key) for key in tally]
+    names = Genre.objects.using(using).filter(pk__in=ids).values_list("pk", "name")
+    counts = [GenreCount(name, tally[str(pk)]) for pk, name in names]
+    return sorted(counts, key=lambda genre: (-genre.count, genre.name))
+
+
+def list_movies(
+    query: MovieQuery, *, movies: QuerySet | None = None, genres: bool = False
+) -> MoviePage:
     """One page of the movies ``query`` asks for (of ``movies``, by default all), and how
-    many match: exactly up to query.count_limit, else that many as a lower bound."""
+    many match: exactly up to query.count_limit, else that many as a lower bound.
+
+    With ``genres``, how many of the matches have each genre, read with the
+    matches counted (their genre_ids): exact with an exact count, else among
+    the first query.count_limit matches; one more query names them.
+    """
     movies = Movie.objects.all() if movies is None else movies
     found = matching(movies, query)
     rows_for = Movie.objects.using(found.db).listed
     ordering = query.ordering_in_effect
+    tally = "genre_ids" if genres else None
     if ordering == RELEVANCE:
         assert query.search is not None  # relevance is in effect only with a search
         ranked = plan_relevance_page(
@@ -85,8 +114,15 @@ def list_movies(query: MovieQuery, *, movies: QuerySet | None = None) -> MoviePa
             limit=query.limit,
             count_limit=query.count_limit,
             other_filters=query.filtered,
+            tally=tally,
         )
-        page = Page(rows_for(ranked.keys), ranked.count, ranked.count_exact, ranked.has_more)
+        page = Page(
+            rows_for(ranked.keys),
+            ranked.count,
+            ranked.count_exact,
+            ranked.has_more,
+            tally=ranked.tally,
+        )
     elif query.cursor is not None:
         page = plan_cursor_page(
             found,
@@ -103,6 +139,7 @@ def list_movies(query: MovieQuery, *, movies: QuerySet | None = None) -> MoviePa
             offset=query.offset,
             limit=query.limit,
             count_limit=query.count_limit,
+            tally=tally,
         )
     did_you_mean = None
     if query.search is not None and page.count == 0:
@@ -111,8 +148,17 @@ def list_movies(query: MovieQuery, *, movies: QuerySet | None = None) -> MoviePa
             finds=lambda corrected: matching(movies, query.searching_for(corrected)).exists(),
             using=found.db,
         )
+    counted = None
+    if page.tally is not None:
+        counted = genre_counts(page.tally, using=found.db) if page.tally else []
     return MoviePage(
-        page.rows, page.count, page.count_exact, page.has_more, page.has_before, did_you_mean
+        page.rows,
+        page.count,
+        page.count_exact,
+        page.has_more,
+        page.has_before,
+        did_you_mean=did_you_mean,
+        genres=counted,
     )
 
 

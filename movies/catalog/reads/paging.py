@@ -2,12 +2,15 @@
 
 Counts are exact up to a count limit; past it the count is a lower bound, as
 Elasticsearch's ``track_total_hits`` does, so a broad search never counts a
-million rows. The plan is chosen from the data (plan_page).
+million rows. The plan is chosen from the data (plan_page). The rows counted
+may be tallied by the keys of a JSON field in the same query (tally_keys), as
+facets are counted alongside the hits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 
@@ -28,6 +31,13 @@ class Page:
     count_exact: bool
     has_more: bool
     has_before: bool = False
+    # The tallied field's keys among the rows counted, when a tally was asked for.
+    tally: Counter[str] | None = None
+
+
+def tally_keys(objects: Iterable[dict | None]) -> Counter[str]:
+    """How many of ``objects`` (a JSON object field's values) have each key."""
+    return Counter(key for value in objects for key in value or ())
 
 
 # The rows for these keys, in the order of the keys.
@@ -74,6 +84,7 @@ def plan_page(
     offset: int,
     limit: int,
     count_limit: int,
+    tally: str | None = None,
     after: tuple | None = None,
 ) -> Page:
     """One page of an ordered queryset, and how many rows match.
@@ -93,6 +104,9 @@ def plan_page(
     3. The page's rows from ``rows_for``, by key, so the filters are never
        evaluated twice.
 
+    With ``tally`` (a JSON object field), the keys of that field among the
+    matches counted in step 1, read with them (Page.tally).
+
     With ``after`` (an entry of the order, a field then the key), the page
     holds only rows past it, and the walk starts there; the count is of those.
     """
@@ -102,7 +116,9 @@ def plan_page(
         queryset = queryset.filter(past(walked, after))
     sort_keys = numeric_ordering(queryset)
     sort_columns = [field for field, _ in sort_keys or ()]
-    candidates = list(queryset.values_list("pk", *sort_columns).order_by()[: count_limit + 1])
+    read = ["pk", *sort_columns, *([tally] if tally else [])]
+    candidates = list(queryset.values_list(*read).order_by()[: count_limit + 1])
+    tallied = tally_keys(row[-1] for row in candidates[:count_limit]) if tally else None
     if len(candidates) <= count_limit:
         if sort_keys:
             # Stable sorts, least significant key first.
@@ -115,13 +131,14 @@ def plan_page(
             )
             ordered = matching.order_by(*queryset.query.order_by).values_list("pk", flat=True)
             keys = list(ordered[offset : offset + limit])
-        return Page(rows_for(keys), len(candidates), True, offset + limit < len(candidates))
+        has_more = offset + limit < len(candidates)
+        return Page(rows_for(keys), len(candidates), True, has_more, tally=tallied)
     order = walk_order(queryset)
     if order is None:
         keys = list(queryset.values_list("pk", flat=True)[offset : offset + limit + 1])
     else:
         keys = first_in_order(queryset, order, offset + limit + 1, after=after)[offset:]
-    return Page(rows_for(keys[:limit]), count_limit, False, len(keys) > limit)
+    return Page(rows_for(keys[:limit]), count_limit, False, len(keys) > limit, tally=tallied)
 
 
 def plan_cursor_page(

@@ -22,11 +22,13 @@ orders:
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from django.db import connections
 from django.db.models import QuerySet
 
+from catalog.reads.paging import tally_keys
 from catalog.reads.walking import first_in_order
 from catalog.search import (
     POPULAR_FIRST,
@@ -111,6 +113,7 @@ class RankedPage:
     count: int
     count_exact: bool
     has_more: bool
+    tally: Counter[str] | None = None
 
 
 def plan_relevance_page(
@@ -121,15 +124,20 @@ def plan_relevance_page(
     limit: int,
     count_limit: int,
     other_filters: bool = True,
+    tally: str | None = None,
 ) -> RankedPage:
     """The keys of one page of the matches of ``search`` in ``queryset``, best first.
 
     With their count: exact up to count_limit, else count_limit (a lower bound).
     ``other_filters``: whether ``queryset`` is filtered by more than the search.
+    ``tally``: a JSON object field whose keys are tallied among the matches
+    counted, read with them (as paging.plan_page does).
     """
     terms = list(search.terms)
     queryset = queryset.order_by()
-    candidates = list(queryset.values_list("pk", "popularity", NameLine())[: count_limit + 1])
+    read: list[str | NameLine] = ["pk", "popularity", NameLine(), *([tally] if tally else [])]
+    candidates = list(queryset.values_list(*read)[: count_limit + 1])
+    tallied = tally_keys(row[-1] for row in candidates[:count_limit]) if tally else None
     if len(candidates) <= count_limit:
         query_words = search.words
         ranked = sorted(
@@ -141,7 +149,8 @@ def plan_relevance_page(
             ),
         )
         keys = [row[0] for row in ranked[offset : offset + limit]]
-        return RankedPage(keys, len(candidates), True, offset + limit < len(candidates))
+        has_more = offset + limit < len(candidates)
+        return RankedPage(keys, len(candidates), True, has_more, tallied)
     wanted = offset + limit + 1
     # How common names with every term are among the first matches says
     # whether to walk for them in popularity order or collect them.
@@ -153,7 +162,8 @@ def plan_relevance_page(
         other_filters=other_filters,
         names_share=in_name / len(candidates),
     )
-    return RankedPage(keys[offset : offset + limit], count_limit, False, len(keys) == wanted)
+    page_keys = keys[offset : offset + limit]
+    return RankedPage(page_keys, count_limit, False, len(keys) == wanted, tallied)
 
 
 def best_keys(

@@ -1,13 +1,17 @@
 """What the site's pages show, read from the catalogue: the views only render it.
 
 A page of results is the movie list the API answers too (catalog.reads): the
-same search, genre filter, order, bounded count and did-you-mean. A
-movie's page adds more movies by its director, the most popular first, and
-movies sharing the most of its genres.
+same search, genre filter, order and bounded count. A search that finds
+nothing is answered with the results of its correction, as search engines
+do, unless asked for as typed. Genres are named as the catalogue names them;
+one it lacks is NoSuchGenre. A movie's page adds more movies by its
+director, the most popular first, and other movies sharing the most of its
+genres.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
@@ -19,8 +23,8 @@ from catalog.search import director_contains, popular_first, words
 from catalog.site.params import MAX_PAGE, PAGE_SIZE, SearchParams
 from catalog.suggestions import Alternative, holding_every_word
 
-# Genres offered as chips: the ones with the most movies (and any already chosen).
-CHIPS = 30
+# Genre chips shown at once (more when more are chosen); the others behind "More genres".
+SHOWN_CHIPS = 6
 # Movies in each list of a movie's page.
 RELATED = 6
 # The most popular movies of each of a movie's genres, among which similar ones are ranked.
@@ -36,11 +40,32 @@ ORDERING_LABELS = {
 }
 
 
+class NoSuchGenre(LookupError):
+    """Genres asked for that the catalogue lacks: a search with them could find nothing."""
+
+    def __init__(self, names: list[str], without: SearchParams) -> None:
+        self.names = names
+        # The same search without them.
+        self.without = without
+        super().__init__(", ".join(names))
+
+
 @dataclass(frozen=True)
 class Link:
     label: str
     url: str
     selected: bool = False
+
+
+@dataclass(frozen=True)
+class Chip:
+    """A genre to add to the search, or a chosen one to take out; the movies an added one
+    leaves (None for a chosen one, or when the count is only a lower bound)."""
+
+    label: str
+    url: str
+    selected: bool
+    count: int | None
 
 
 @dataclass(frozen=True)
@@ -52,10 +77,13 @@ class Choice:
 
 @dataclass(frozen=True)
 class GenreChips:
-    """The genre chips of a page of results, and the genres chosen that the catalogue lacks."""
+    """The genre chips of a page of results: those shown at once, and the rest."""
 
-    chips: list[Link]
-    unknown: list[str]
+    shown: list[Chip]
+    more: list[Chip]
+
+    def __bool__(self) -> bool:
+        return bool(self.shown or self.more)
 
 
 @dataclass
@@ -64,14 +92,8 @@ class Results:
     page: MoviePage
     genres: GenreChips
     orderings: list[Choice]
-
-    @property
-    def chips(self) -> list[Link]:
-        return self.genres.chips
-
-    @property
-    def unknown_genres(self) -> list[str]:
-        return self.genres.unknown
+    # The search typed, when these are the results of its correction.
+    corrected_from: SearchParams | None = None
 
     @property
     def movies(self) -> list[ListedMovie]:
@@ -124,8 +146,9 @@ class Results:
         return self.params.at_page(page + 1).url()
 
     @property
-    def first_url(self) -> str:
-        return self.params.at_page(1).url()
+    def without_each_genre(self) -> list[Link]:
+        """For each chosen genre, the same search without it."""
+        return [Link(name, self.params.without_genre(name).url()) for name in self.params.genres]
 
     @property
     def did_you_mean_url(self) -> str | None:
@@ -133,43 +156,87 @@ class Results:
         return self.params.searching_for(correction).url() if correction else None
 
     @property
+    def as_typed_url(self) -> str | None:
+        """The search typed, not corrected, when these are its correction's results."""
+        return self.corrected_from.as_typed().url() if self.corrected_from else None
+
+    @property
     def past_the_end(self) -> bool:
-        """A page after the last one: there are results, but none here."""
-        return not self.movies and self.page.count > 0
+        """A page after the last one: nothing on it, and it is not the first."""
+        return not self.movies and self.params.page > 1
+
+    @property
+    def last_page_link(self) -> Link:
+        """The last page, or the first when the count does not say which is the last."""
+        last = self.last_page
+        if last is None:
+            return Link("Go to the first page", self.params.at_page(1).url())
+        if last == 1:
+            return Link("Go to the results", self.params.at_page(1).url())
+        return Link(f"Go to the last page, page {last}", self.params.at_page(last).url())
 
 
 def search_results(params: SearchParams) -> Results:
-    """A page of the movies ``params`` ask for, as the API lists them, with the page's controls."""
-    page = list_movies(params.movie_query())
-    return Results(params, page, genre_chips(params), ordering_choices(params))
+    """A page of the movies ``params`` ask for, as the API lists them, with the page's
+    controls; when the search finds nothing and has a correction that finds something,
+    the correction's page, unless the search is asked for as typed."""
+    params = params.with_genres(catalogue_genres(params))
+    page = list_movies(params.movie_query(), genres=True)
+    corrected_from = None
+    if page.did_you_mean and not params.verbatim:
+        corrected_from = params
+        params = params.searching_for(page.did_you_mean).at_page(params.page)
+        page = list_movies(params.movie_query(), genres=True)
+    return Results(
+        params, page, genre_chips(params, page), ordering_choices(params), corrected_from
+    )
 
 
-def genre_chips(params: SearchParams) -> GenreChips:
+def catalogue_genres(params: SearchParams) -> tuple[str, ...]:
+    """The genres ``params`` ask for, named as the catalogue names them, in the order asked.
+
+    NoSuchGenre names those the catalogue lacks: no movie could have them.
+    """
+    if not params.genres:
+        return ()
+    keys = [genre_key(name) for name in params.genres]
+    names = dict(Genre.objects.filter(key__in=keys).values_list("key", "name"))
+    missing = [name for name, key in zip(params.genres, keys, strict=True) if key not in names]
+    if missing:
+        known = tuple(names[key] for key in keys if key in names)
+        raise NoSuchGenre(missing, params.with_genres(known).at_page(1))
+    return tuple(names[key] for key in keys)
+
+
+def genre_chips(params: SearchParams, page: MoviePage) -> GenreChips:
     """The genres to filter by, each a link that adds it to the search or takes it out.
 
-    The CHIPS genres with the most movies, and those chosen, the chosen first.
-    Only genres of the catalogue get a chip, named as the catalogue names
-    them, and the links name the chosen ones so: a genre the catalogue does
-    not have finds nothing, so the links leave it out (the page names it once,
-    as unknown). A page therefore holds at most CHIPS + MAX_GENRES chips,
-    each link at most MAX_GENRES genre names of at most GENRE_NAME_MAX_LENGTH
-    characters, whatever the URL asked for.
+    The chosen ones first, then those the matches have, the most matches first
+    (MoviePage.genres): a genre that would leave no movie is never offered, nor
+    one every match has (it would change nothing), and there are no chips when
+    nothing was found. SHOWN_CHIPS are shown (all the chosen ones at least); the
+    others go behind "More genres". A page holds at most one chip per genre of
+    the catalogue.
     """
-    popular = Genre.objects.order_by("-movie_count", "name").values_list("key", "name")
-    names = dict(popular[:CHIPS])
-    chosen_keys = {genre_key(genre): genre for genre in params.genres}
-    missing = [key for key in chosen_keys if key not in names]
-    if missing:
-        names.update(Genre.objects.filter(key__in=missing).values_list("key", "name"))
-    chosen = [names[key] for key in chosen_keys if key in names]
-    known = params.with_genres(tuple(chosen))
-    others = sorted(
-        (name for key, name in names.items() if key not in chosen_keys), key=str.casefold
-    )
-    chips = [Link(name, known.without_genre(name).url(), True) for name in chosen]
-    chips += [Link(name, known.with_genre(name).url()) for name in others]
-    unknown = [genre for key, genre in chosen_keys.items() if key not in names]
-    return GenreChips(chips, unknown)
+    if not page.count or not page.genres:
+        return GenreChips([], [])
+    exact = page.count_exact
+    chosen = {genre_key(name) for name in params.genres}
+    chips = [Chip(name, params.without_genre(name).url(), True, None) for name in params.genres]
+    chips += [
+        Chip(
+            genre.name, params.with_genre(genre.name).url(), False, genre.count if exact else None
+        )
+        for genre in page.genres
+        if genre_key(genre.name) not in chosen and narrows(genre.count, page)
+    ]
+    shown = max(SHOWN_CHIPS, len(params.genres))
+    return GenreChips(chips[:shown], chips[shown:])
+
+
+def narrows(count: int, page: MoviePage) -> bool:
+    """Whether adding a genre that ``count`` of the page's matches have leaves some, not all."""
+    return count > 0 and not (page.count_exact and count == page.count)
 
 
 def ordering_choices(params: SearchParams) -> list[Choice]:
@@ -187,6 +254,11 @@ class MovieDetails:
     movie: ListedMovie
     by_director: list[ListedMovie]
     similar: list[ListedMovie]
+
+    @property
+    def director_url(self) -> str:
+        """The search page's results for the director's name: their movies first."""
+        return SearchParams(query=self.movie.director).url()
 
     @property
     def genre_names(self) -> list[str]:
@@ -209,7 +281,9 @@ def movie_details(pk: int) -> MovieDetails | None:
     if not found:
         return None
     movie = found[0]
-    return MovieDetails(movie, more_by_director(movie), similar_movies(movie))
+    by_director = more_by_director(movie)
+    similar = similar_movies(movie, besides={other.id for other in by_director})
+    return MovieDetails(movie, by_director, similar)
 
 
 def more_by_director(movie: ListedMovie) -> list[ListedMovie]:
@@ -234,8 +308,9 @@ def more_by_director(movie: ListedMovie) -> list[ListedMovie]:
     return Movie.objects.listed(list(ordered.values_list("pk", flat=True)[:RELATED]))
 
 
-def similar_movies(movie: ListedMovie) -> list[ListedMovie]:
-    """Other movies sharing the most of this one's genres, then the most popular.
+def similar_movies(movie: ListedMovie, *, besides: Collection[int] = ()) -> list[ListedMovie]:
+    """Other movies sharing the most of this one's genres, then the most popular; none of
+    ``besides`` (those the page lists already, by its director).
 
     Ranked among the SIMILAR_CANDIDATES most popular movies of each of its
     genres, each walked for along the popularity index (a genre's movies are
@@ -251,5 +326,8 @@ def similar_movies(movie: ListedMovie) -> list[ListedMovie]:
         rows = having.values_list("pk", "popularity", "genre_ids")[:SIMILAR_CANDIDATES]
         for pk, popularity, genre_ids in rows:
             candidates[pk] = (popularity, len(wanted.intersection(genre_ids)))
-    ranked = sorted(candidates, key=lambda pk: (-candidates[pk][1], -candidates[pk][0], -pk))
+    ranked = sorted(
+        (pk for pk in candidates if pk not in besides),
+        key=lambda pk: (-candidates[pk][1], -candidates[pk][0], -pk),
+    )
     return Movie.objects.listed(ranked[:RELATED])

@@ -1,9 +1,10 @@
-"""The search page's parameters: ``q``, ``genre``, ``ordering`` and ``page``.
+"""The search page's parameters: ``q``, ``verbatim``, ``genre``, ``ordering`` and ``page``.
 
 They mean what the movie list's ``search``, ``genre`` and ``ordering`` mean
 (catalog.reads), and are checked by its rules, with its messages: a search of
 at most 200 characters and 10 terms, at most 20 genres, the orderings it
-offers, a page within the deepest offset it serves. A refused parameter is an
+offers, a page within the deepest offset it serves. ``verbatim=1`` asks for
+the search as typed, never corrected. A refused parameter is an
 InvalidQuery naming it as the page calls it. Any other parameter is ignored:
 it changes nothing on the page (SEARCH_PAGE_PARAMETERS). SearchParams.parse
 parses the text typed once; the page's MovieQuery carries it.
@@ -34,19 +35,24 @@ from catalog.reads.query import (
 from catalog.search import Search
 
 QUERY_PARAM = "q"
+VERBATIM_PARAM = "verbatim"
 PAGE_PARAM = "page"
 # Every query parameter the search page reads.
-SEARCH_PAGE_PARAMETERS = (QUERY_PARAM, GENRE, ORDERING, PAGE_PARAM)
+SEARCH_PAGE_PARAMETERS = (QUERY_PARAM, VERBATIM_PARAM, GENRE, ORDERING, PAGE_PARAM)
 PAGE_SIZE = DEFAULT_LIMIT
 # The last page whose offset the movie list serves.
 MAX_PAGE = MAX_OFFSET // PAGE_SIZE + 1
 PAGE_INVALID = LIMIT_INVALID
 PAGE_TOO_DEEP = f"Must be at most {MAX_PAGE}; narrow the search to reach further results."
+# Two spellings only, so that a page taken as typed is one entry of the response cache.
+VERBATIM_VALUES = {"1": True, "0": False, "": False}
+VERBATIM_INVALID = "Must be 1 (the search as typed, not corrected) or 0."
 
 
 @dataclass(frozen=True)
 class SearchParams:
-    """What a search page asks for: the text typed, genres (all must match), order, page."""
+    """What a search page asks for: the text typed, genres (all must match), order, page,
+    and whether the text is taken as typed even when it finds nothing (``verbatim``)."""
 
     query: str = ""
     genres: tuple[str, ...] = ()
@@ -54,6 +60,7 @@ class SearchParams:
     page: int = 1
     # The text typed, parsed.
     search: Search = Search()
+    verbatim: bool = False
 
     @classmethod
     def parse(cls, data: QueryDict) -> SearchParams:
@@ -65,7 +72,10 @@ class SearchParams:
         page = parse_int(data.get(PAGE_PARAM), PAGE_PARAM, minimum=1, message=PAGE_INVALID) or 1
         if page > MAX_PAGE:
             raise InvalidQuery.of(PAGE_PARAM, PAGE_TOO_DEEP)
-        return cls(query, genres, ordering, page, search)
+        verbatim = VERBATIM_VALUES.get(data.get(VERBATIM_PARAM, "").strip())
+        if verbatim is None:
+            raise InvalidQuery.of(VERBATIM_PARAM, VERBATIM_INVALID)
+        return cls(query, genres, ordering, page, search, verbatim)
 
     @property
     def searching(self) -> bool:
@@ -112,13 +122,19 @@ class SearchParams:
         return replace(self, page=page)
 
     def searching_for(self, query: str) -> SearchParams:
-        return replace(self, query=query, page=1, search=Search.parse(query))
+        return replace(self, query=query, page=1, search=Search.parse(query), verbatim=False)
+
+    def as_typed(self) -> SearchParams:
+        """The same search from its first page, never corrected."""
+        return replace(self, page=1, verbatim=True)
 
     def url(self) -> str:
         """The search page's URL for these parameters, leaving out the defaults."""
         pairs: list[tuple[str, str | int]] = []
         if self.query.strip():
             pairs.append((QUERY_PARAM, self.query))
+            if self.verbatim:
+                pairs.append((VERBATIM_PARAM, 1))
         pairs += [(GENRE, genre) for genre in self.genres]
         if self.ordering and self.ordering != RELEVANCE:
             pairs.append((ORDERING, self.ordering))

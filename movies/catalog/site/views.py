@@ -3,7 +3,8 @@
 Every page is a public read: throttled as the API is, with the API's ETag,
 304 and Cache-Control (catalog.web.caching.conditional_page), kept and
 replayed for anonymous readers by CachedResponseMiddleware. A parameter that
-is refused is a 400 page naming it, an unknown movie a 404 page, the
+is refused is a 400 page naming it, a genre the catalogue lacks a 400 page
+saying so, a page past the last one or an unknown movie a 404 page, the
 database out of reach a 503 page; never a traceback.
 """
 
@@ -20,7 +21,7 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_safe
 
 from catalog.reads import InvalidQuery
-from catalog.site.pages import movie_details, search_results
+from catalog.site.pages import Link, NoSuchGenre, movie_details, search_results
 from catalog.site.params import SearchParams
 from catalog.web.caching import conditional_page, throttle_wait
 from catalog.web.errors import RETRY_AFTER_SECONDS, DatabaseUnavailable
@@ -31,6 +32,11 @@ NOT_FOUND = "Page not found"
 NOT_FOUND_MESSAGE = "There is no page at this address."
 MOVIE_NOT_FOUND = "Movie not found"
 MOVIE_NOT_FOUND_MESSAGE = "There is no movie with this id in the catalogue."
+PAST_THE_END = "No such page of results"
+PAST_THE_END_MESSAGE = "Page {page} is past the last page of these results."
+NO_SUCH_GENRE = "No such genre"
+NO_SUCH_GENRE_MESSAGE = "The catalogue has no genre named {names}."
+WITHOUT_THE_GENRE = "Search without it"
 THROTTLED = "Too many requests"
 THROTTLED_MESSAGE = "You have made a lot of requests in a short time; try again in {seconds} s."
 UNAVAILABLE = "The catalogue is unavailable"
@@ -80,10 +86,21 @@ def search(request: HttpRequest) -> HttpResponse:
     params = SearchParams.parse(request.GET)
     if not params.active:
         return conditional_page(request, lambda: render(request, "catalog/site/home.html"))
-    return conditional_page(
-        request,
-        lambda: render(request, "catalog/site/results.html", {"results": search_results(params)}),
-    )
+
+    def produce() -> HttpResponse:
+        try:
+            results = search_results(params)
+        except NoSuchGenre as error:
+            names = ", ".join(f"“{name}”" for name in error.names)
+            message = NO_SUCH_GENRE_MESSAGE.format(names=names)
+            link = Link(WITHOUT_THE_GENRE, error.without.url()) if error.without.active else None
+            return error_page(request, 400, NO_SUCH_GENRE, message, link=link)
+        if results.past_the_end:
+            message = PAST_THE_END_MESSAGE.format(page=results.params.page)
+            return error_page(request, 404, PAST_THE_END, message, link=results.last_page_link)
+        return render(request, "catalog/site/results.html", {"results": results})
+
+    return conditional_page(request, produce)
 
 
 @public_page
@@ -106,10 +123,18 @@ def error_page(
     message: str,
     *,
     parameter: str | None = None,
+    link: Link | None = None,
 ) -> HttpResponse:
-    """An error as a page of the site. Without a request (a server error) no context
-    processor runs, so that rendering it asks nothing more of what may have failed."""
-    context = {"status": status, "title": title, "message": message, "parameter": parameter}
+    """An error as a page of the site, with a ``link`` onwards besides the search page.
+    Without a request (a server error) no context processor runs, so that rendering it
+    asks nothing more of what may have failed."""
+    context = {
+        "status": status,
+        "title": title,
+        "message": message,
+        "parameter": parameter,
+        "link": link,
+    }
     body = render_to_string(ERROR_TEMPLATE, context, request=request)
     return with_policy(HttpResponse(body, status=status))
 
