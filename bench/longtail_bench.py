@@ -56,13 +56,13 @@ from bench.longtail_queries import (
     LongtailQuery,
     connect,
     long_tail,
-    read_vocabulary,
+    vocabulary_of,
 )
 
 CACHE_BUST_PARAM = "_bench"
 SLOWEST_KEPT = 10
 # The targets, by database: p95 and p99 of every list kind, p95 of suggestions, nginx's p95.
-TARGETS = {
+TARGETS: dict[str, dict[str, float | None]] = {
     "postgresql": {"list_p95": 20.0, "list_p99": 50.0, "suggest_p95": 15.0, "nginx_p95": 30.0},
     "sqlite": {"list_p95": 50.0, "list_p99": None, "suggest_p95": 30.0, "nginx_p95": None},
 }
@@ -223,7 +223,7 @@ def summary(
 
 def targets(engine: str, modes: dict[str, Any], source: str) -> list[dict[str, Any]]:
     """Whether ``source`` met the targets, per mode measured."""
-    wanted = TARGETS[engine]
+    wanted: dict[str, Any] = TARGETS[engine]
     checks = []
     inprocess = modes.get("inprocess", {}).get(source)
     if inprocess:
@@ -314,7 +314,7 @@ def measure(args: argparse.Namespace, modes: Sequence[str], path: Path) -> dict[
     engine = harness.engine_of(args.database_url)
     sources = args.source or ["worktree"]
     started = time.perf_counter()
-    vocabulary = read_vocabulary(args.database_url)
+    vocabulary = vocabulary_of(args.database_url)
     queries = long_tail(vocabulary, args.queries, seed=args.seed)
     harness.say(
         f"[{args.label}] {len(queries):,} requests from {len(vocabulary.titles):,} titles, "
@@ -337,7 +337,7 @@ def measure(args: argparse.Namespace, modes: Sequence[str], path: Path) -> dict[
         "machine": harness.machine_facts(args.database_url),
     }
     with harness.scratch_dir("movies-bench-longtail-") as workdir:
-        app_dirs = {}
+        app_dirs: dict[str, Path] = {}
         for source in sources:
             snapshot = workdir / f"source-{len(app_dirs)}"
             snapshot.mkdir()

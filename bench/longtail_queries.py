@@ -72,10 +72,6 @@ class LongtailQuery:
             return f"list {self.ordering or 'relevance'}"
         return self.kind
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "shape": self.shape, "ordering": self.ordering,
-                "offset": self.offset, "path": self.path}  # fmt: skip
-
 
 class Zipf:
     """Picks from ranked items with probability proportional to 1 / rank ** exponent."""
@@ -246,15 +242,24 @@ def connect(database_url: str) -> Any:
     return psycopg.connect(database_url)
 
 
-def read_vocabulary(database_url: str, size: int = VOCABULARY_SIZE) -> Vocabulary:
-    """The catalogue's own names and words, read from its database (PostgreSQL or SQLite)."""
-    connection = connect(database_url)
-    try:
-        lists = {}
-        for name, sql in VOCABULARY_SQL.items():
-            cursor = connection.cursor()
+def read_vocabulary(connection: Any, size: int = VOCABULARY_SIZE) -> Vocabulary:
+    """The catalogue's own names and words, read through a DB-API ``connection`` (``connect``'s,
+    or Django's), PostgreSQL's or SQLite's."""
+    lists = {}
+    for name, sql in VOCABULARY_SQL.items():
+        cursor = connection.cursor()
+        try:
             cursor.execute(sql % size)
             lists[name] = [row[0] for row in cursor.fetchall()]
+        finally:
+            cursor.close()
+    return Vocabulary(**lists)
+
+
+def vocabulary_of(database_url: str) -> Vocabulary:
+    """read_vocabulary of the database at ``database_url``."""
+    connection = connect(database_url)
+    try:
+        return read_vocabulary(connection)
     finally:
         connection.close()
-    return Vocabulary(**lists)
