@@ -53,6 +53,7 @@ from bench import harness
 from bench.longtail_queries import (
     KINDS,
     LIST,
+    ORDERINGS,
     LongtailQuery,
     connect,
     long_tail,
@@ -182,9 +183,9 @@ def summarise(timings: Sequence[float]) -> dict[str, Any]:
 
 def groups_of(queries: Sequence[LongtailQuery]) -> list[str]:
     """The groups a result is reported by, lists first in ordering order."""
-    seen = dict.fromkeys(sorted({q.group for q in queries if q.kind == LIST}))
-    seen.update(dict.fromkeys(kind for kind in KINDS if kind != LIST))
-    return list(seen)
+    present = {query.group for query in queries}
+    lists = [f"{LIST} {ordering or 'relevance'}" for ordering in ORDERINGS]
+    return [group for group in [*lists, *KINDS] if group in present]
 
 
 def summary(
