@@ -419,6 +419,25 @@ def longtail_details(result: dict[str, Any]) -> str:
                 errors += timing.get("errors", len(found["errors"]) if group == "all" else 0)
             cells.append(str(errors))
             lines.append(row(cells))
+    inprocess = result["modes"].get("inprocess")
+    if inprocess:
+        lines += [
+            "",
+            "**in-process, by what was typed**",
+            "",
+            "| typed | requests | "
+            + " | ".join(f"{source} p50 / p95 / p99 ms" for source in sources)
+            + " |",
+            "|---|---:|" + "---:|" * len(sources),
+        ]
+        for shape, entry in inprocess[sources[0]]["shapes"].items():
+            cells = [shape, f"{entry['requests']:,}"]
+            for source in sources:
+                timing = inprocess[source]["shapes"][shape]
+                cells.append(
+                    " / ".join(f"{timing[k]:.1f}" for k in ("p50_ms", "p95_ms", "p99_ms"))
+                )
+            lines.append(row(cells))
     for source, checks in result.get("targets", {}).items():
         lines += ["", f"**{source}**", "", "| target | measured | met |", "|---|---|:-:|"]
         lines += [row([c["target"], c["measured"], yes_no(c["met"])]) for c in checks]
