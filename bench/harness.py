@@ -268,17 +268,16 @@ def app_snapshot(source: str, into: Path) -> Path:
 
     Others edit the working tree while benchmarks run, so by default the
     in-process run and the gunicorn workers load a copy taken at the start
-    (``worktree``); ``head`` measures the last commit, ``live`` the tree itself.
+    (``worktree``); ``head`` measures the last commit, ``live`` the tree itself,
+    anything else names a commit (its ``movies/``, by ``git archive``).
     """
     if source == "live":
         return APP_DIR
     target = into / "movies"
     if source == "worktree":
         shutil.copytree(APP_DIR, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    elif source == "head":
-        git_archive("HEAD", into, "movies")
     else:
-        raise BenchError(f"--source is worktree, head or live, got {source!r}")
+        git_archive("HEAD" if source == "head" else source, into, "movies")
     return target
 
 
@@ -294,13 +293,16 @@ def add_source_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def code_facts(app_dir: Path, source: str) -> dict[str, Any]:
+    working_tree = source in ("worktree", "live")
     status = git("status", "--porcelain", "--", "movies")
     return {
         "source": source,
-        "commit": git("rev-parse", "HEAD"),
+        "commit": git(
+            "rev-parse", source if source not in ("worktree", "head", "live") else "HEAD"
+        ),
         "uncommitted_files_in_movies": (
             [line.split(maxsplit=1)[-1] for line in status.splitlines()]
-            if status and source != "head"
+            if status and working_tree
             else []
         ),
         "app_code_sha256": code_fingerprint(app_dir),

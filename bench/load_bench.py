@@ -1,8 +1,9 @@
 """Anonymous reads and staff writes through nginx and gunicorn: errors, lost writes, memory.
 
 ``python -m bench.load_bench --database-url URL [--label postgres-1m] [--duration 60]
-[--warmup 10] [--connections 32] [--writers 4] [--redis-url redis://127.0.0.1:6379/12]
-[--source worktree] [--no-proxy]``
+[--warmup 10] [--connections 32] [--writers 4] [--writes-per-second R]
+[--mix legacy|longtail] [--redis-url redis://127.0.0.1:6379/12] [--source worktree]
+[--no-proxy]``
 
 The app runs as in production: nginx with ``deploy/nginx.conf`` in front of
 gunicorn with ``movies/config/gunicorn.py`` (2 sync workers, JSON access log,
@@ -20,12 +21,20 @@ as the last one is answered:
 - readers (all but ``--writers``) pick, at random with fixed weights, one of
   the legacy service's example searches, deep pages, filtered and ordered
   lists, a movie's detail and the genre list: the same URLs again and again,
-  as real clients send them;
+  as real clients send them. With ``--mix longtail`` they pick instead from
+  5,000 distinct long-tail requests drawn from the catalogue's own words
+  (bench.longtail_queries: searches in every ordering, deep pages, numbers,
+  suggestions), by a Zipf distribution over them: a few often, most rarely;
 - writers, with a staff account's API token, create movies, change the score
   or the genres of movies they created, and delete some of them. After each
   acknowledged write the writer searches for that movie anonymously and
-  expects the answer to show the write at once. Every write invalidates the
-  server-side cache, so many reads run their queries in full.
+  expects the answer to show the write at once. A write invalidates the
+  cached answers that may depend on it, so many reads run their queries in
+  full. ``--writes-per-second`` paces them (shared by the writers; 0: no
+  writers), else they write as fast as they are answered.
+
+The app is served as ``bench.counted_wsgi``, which counts the response
+cache's hits and misses for the result's hit ratio.
 
 Latency is measured per request (``time.perf_counter``, from sending to the
 last byte) and summarised after the warm-up only; errors (5xx, socket errors,
@@ -49,6 +58,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
 import os
 import random
@@ -69,6 +79,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from bench import harness
+from bench.longtail_queries import Zipf, long_tail, vocabulary_of
 from bench.search_bench import readme_label
 from deploy.nginx import Nginx, nginx_binary
 from tests.support.legacy import README_SEARCHES
@@ -111,6 +122,8 @@ KIND_ORDER = (
     "search",
     "deep page",
     "list",
+    "number",
+    "suggest",
     "detail",
     "genres",
     "create",
@@ -119,6 +132,13 @@ KIND_ORDER = (
     "read after write",
 )
 EXAMPLES_KEPT = 20
+# The long-tail mix: this many distinct requests (bench.longtail_queries), the
+# first drawn most often (Zipf), so that some are asked again and again.
+LONGTAIL_POOL = 5_000
+TARGET_P95_MS = 50.0
+CACHE_LOOKUPS = "movies_bench_response_cache_lookups"
+# A read: its kind, its label and its path ("{id}" for a movie's).
+Pick = Callable[[random.Random], tuple[str, str, str]]
 
 
 # -- HTTP ---------------------------------------------------------------------
@@ -229,15 +249,37 @@ def movie_state(data: dict[str, Any]) -> dict[str, Any]:
 # -- the clients --------------------------------------------------------------
 
 
+def legacy_mix(rng: random.Random) -> tuple[str, str, str]:
+    kind, label, path, _ = rng.choices(READ_MIX, [weight for *_, weight in READ_MIX])[0]
+    return kind, label, path
+
+
+def longtail_mix(database_url: str, seed: int = 0) -> Pick:
+    """Reads from the long tail of the catalogue's own words, a few of them asked often."""
+    queries = long_tail(vocabulary_of(database_url), LONGTAIL_POOL, seed=seed)
+    by_path = {query.path: query for query in queries}
+    paths = Zipf(list(by_path))
+
+    def pick(rng: random.Random) -> tuple[str, str, str]:
+        query = by_path[paths.pick(rng)]
+        return query.kind, query.shape, query.path
+
+    return pick
+
+
 def reader(
-    index: int, port: int, movie_ids: Sequence[int], deadline: float, recorder: Recorder
+    index: int,
+    port: int,
+    movie_ids: Sequence[int],
+    deadline: float,
+    recorder: Recorder,
+    pick: Pick = legacy_mix,
 ) -> None:
     rng = random.Random(index)
-    weights = [weight for *_, weight in READ_MIX]
     client = Client(port)
     try:
         while time.perf_counter() < deadline:
-            kind, label, path, _ = rng.choices(READ_MIX, weights)[0]
+            kind, label, path = pick(rng)
             if "{id}" in path:
                 path = path.format(id=rng.choice(movie_ids))
             recorder.record(kind, label, path, client.send("GET", path), 200)
@@ -266,9 +308,15 @@ class Writer:
         self.movies: list[TrackedMovie] = []
         self.live: list[TrackedMovie] = []
 
-    def run(self, deadline: float) -> None:
+    def run(self, deadline: float, interval: float | None = None) -> None:
+        """Write until ``deadline``: one write every ``interval`` seconds, or without pause."""
+        started = time.perf_counter()
         try:
-            while time.perf_counter() < deadline:
+            for number in itertools.count():
+                if interval is not None:
+                    time.sleep(max(0.0, started + number * interval - time.perf_counter()))
+                if time.perf_counter() >= deadline:
+                    return
                 operation = "create"
                 if len(self.live) >= 3:
                     operation = self.rng.choices(
@@ -692,9 +740,14 @@ def run_load(
     *,
     port: int,
     proxy_pids: Sequence[int] = (),
+    pick: Pick = legacy_mix,
 ) -> dict[str, Any]:
     """The load, its checks and measures; clients send to ``port`` (nginx's, or gunicorn's)."""
     movie_ids, genres = catalogue_facts(port)
+    # Writers share the rate asked for; without one they write as fast as they are answered.
+    interval = None
+    if args.writes_per_second:
+        interval = args.writers / args.writes_per_second
     pids = harness.worker_pids(server.pid)
     if len(pids) != 2:
         raise harness.BenchError(f"expected 2 gunicorn workers, found {pids}")
@@ -720,9 +773,9 @@ def run_load(
 
     database = urlsplit(args.database_url).path.lstrip("/")
     threads = [guarded(sample_processes, pids, database, run_started, stop, memory)]
-    threads += [guarded(writer.run, deadline) for writer in writers]
+    threads += [guarded(writer.run, deadline, interval) for writer in writers]
     threads += [
-        guarded(reader, index, port, movie_ids, deadline, recorders[index])
+        guarded(reader, index, port, movie_ids, deadline, recorders[index], pick)
         for index in range(args.writers, args.connections)
     ]
     load_before = os.getloadavg()
@@ -730,6 +783,7 @@ def run_load(
         thread.start()
     time.sleep(max(0.0, run_started + args.warmup - time.perf_counter()))
     metrics_after_warmup = server.metrics()
+    lookups_after_warmup = cache_lookups(server.port)
     cpu_before = harness.CpuSnapshot.take()
     for thread in threads[1:]:
         thread.join()
@@ -739,6 +793,10 @@ def run_load(
     if crashes:
         raise harness.BenchError("a client failed:\n" + crashes[0])
     routes = harness.metrics_delta(metrics_after_warmup, server.metrics())
+    lookups = {
+        outcome: count - lookups_after_warmup.get(outcome, 0)
+        for outcome, count in cache_lookups(server.port).items()
+    }
     load_after = os.getloadavg()
 
     pids_after = harness.worker_pids(server.pid)
@@ -774,6 +832,14 @@ def run_load(
             ],
         },
         "routes": routes,
+        "response_cache": {
+            "hits": lookups.get("hit", 0),
+            "misses": lookups.get("miss", 0),
+            "hit_ratio": round(lookups.get("hit", 0) / sum(lookups.values()), 4)
+            if sum(lookups.values())
+            else None,
+            "note": "lookups of anonymous reads after the warm-up (bench.counted_wsgi)",
+        },
         # After the warm-up: where the machine's CPU went (the client shares it).
         "cpu_seconds": {
             "available": args.duration * len(os.sched_getaffinity(0)),
@@ -796,6 +862,22 @@ def run_load(
     }
 
 
+def cache_lookups(port: int) -> dict[str, int]:
+    """The response cache's lookups so far by outcome (hit, miss), from gunicorn's /metrics."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    status, _, body = harness.http_get(port, "/metrics")
+    if status != 200:
+        raise harness.BenchError(f"/metrics answered {status}")
+    return {
+        sample.labels["outcome"]: int(sample.value)
+        for family in text_string_to_metric_families(body.decode())
+        if family.name == CACHE_LOOKUPS
+        for sample in family.samples
+        if sample.name == f"{CACHE_LOOKUPS}_total"
+    }
+
+
 def targets(measured: dict[str, Any]) -> list[dict[str, Any]]:
     errors = measured["errors"]
     writes = measured["writes"]
@@ -806,7 +888,13 @@ def targets(measured: dict[str, Any]) -> list[dict[str, Any]]:
         for worker in memory["workers"]
         if "growth" in worker
     )
+    p95 = measured["latency"]["overall"].get("p95_ms")
     return [
+        {
+            "target": f"p95 < {TARGET_P95_MS:g} ms",
+            "measured": f"p95 {p95} ms",
+            "met": p95 is not None and p95 < TARGET_P95_MS,
+        },
         {
             "target": "no errors: no 5xx, no socket error, no unexpected status",
             "measured": f"{errors['server_errors']} 5xx, {errors['socket_errors']} socket errors, "
@@ -845,6 +933,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=10, help="seconds of load before (10)")
     parser.add_argument("--connections", type=int, default=32, help="clients (default 32)")
     parser.add_argument("--writers", type=int, default=4, help="of which staff writers (4)")
+    parser.add_argument(
+        "--writes-per-second",
+        type=float,
+        default=None,
+        help="writes a second, shared by the writers (0: none); default: as fast as answered",
+    )
+    parser.add_argument(
+        "--mix",
+        choices=("legacy", "longtail"),
+        default="legacy",
+        help="the reads: the legacy service's examples (default), or the long tail of the "
+        f"catalogue's words ({LONGTAIL_POOL:,} distinct requests, the first asked most)",
+    )
     parser.add_argument("--results-dir", type=Path, default=harness.RESULTS_DIR)
     parser.add_argument(
         "--no-proxy",
@@ -857,8 +958,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     harness.require_database_url(parser, args)
     if harness.engine_of(args.database_url) != "postgresql":
         parser.error("--database-url must be a PostgreSQL database")
-    if not 0 < args.writers < args.connections:
-        parser.error("--writers must be at least 1 and fewer than --connections")
+    if args.writes_per_second == 0:
+        args.writers = 0
+    if args.writes_per_second is not None and args.writes_per_second < 0:
+        parser.error("--writes-per-second must be 0 or more")
+    if not 0 <= args.writers < args.connections or (args.writers == 0) != (
+        args.writes_per_second == 0
+    ):
+        parser.error(
+            "--writers must be fewer than --connections, and 0 only with --writes-per-second 0"
+        )
     if args.duration < 1 or args.warmup < 1:
         parser.error("--duration and --warmup must be at least 1 second")
     if args.proxy and nginx_binary() is None:
@@ -880,6 +989,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         app_dir = harness.app_snapshot(args.source, workdir)
         code = harness.code_facts(app_dir, args.source)
         env = harness.app_environment(args.database_url, REDIS_URL=args.redis_url, DEBUG="0")
+        # For bench.counted_wsgi, served in place of config.wsgi.
+        env["PYTHONPATH"] = str(harness.REPO_ROOT)
         for name in ("GUNICORN_CMD_ARGS", "WEB_CONCURRENCY", "PORT"):
             env.pop(name, None)  # the settings file and this command line decide
         # nginx appends the client's address to X-Forwarded-For.
@@ -895,7 +1006,11 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         )
         with (
             harness.ProductionGunicorn(
-                "config.wsgi", chdir=app_dir, env=env, ready_path="/healthz", metrics=True
+                "bench.counted_wsgi:application",
+                chdir=app_dir,
+                env=env,
+                ready_path="/healthz",
+                metrics=True,
             ) as server,
             ExitStack() as stack,
         ):
@@ -907,7 +1022,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 )
                 port, master = nginx.port, harness.pid_of(nginx.process)
                 proxy_pids = [master, *harness.worker_pids(master)]
-            measured = run_load(server, args, token, run_id, port=port, proxy_pids=proxy_pids)
+            pick = longtail_mix(args.database_url) if args.mix == "longtail" else legacy_mix
+            measured = run_load(
+                server, args, token, run_id, port=port, proxy_pids=proxy_pids, pick=pick
+            )
             met = all(target["met"] for target in targets(measured))
             if not met:
                 # The log holds the app's tracebacks; the server deletes it on a clean exit.
@@ -923,6 +1041,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             "run_id": run_id,
             "connections": args.connections,
             "writers": args.writers,
+            "writes_per_second": args.writes_per_second,
+            "mix": args.mix,
             "readers": args.connections - args.writers,
             "warmup_seconds": args.warmup,
             "duration_seconds": args.duration,
@@ -949,7 +1069,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             "read_mix": [
                 {"kind": kind, "label": label, "path": path, "weight": weight}
                 for kind, label, path, weight in READ_MIX
-            ],
+            ]
+            if args.mix == "legacy"
+            else f"{LONGTAIL_POOL:,} long-tail requests (bench.longtail_queries, seed 0), "
+            "picked by Zipf over their order",
             "write_mix": {
                 "weights": WRITE_WEIGHTS,
                 "note": "a writer creates until it has 3 movies of its own; an update "

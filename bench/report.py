@@ -356,7 +356,19 @@ def throughput_details(result: dict[str, Any]) -> str:
 
 
 def load_details(result: dict[str, Any]) -> str:
-    lines = ["| target | measured | met |", "|---|---|:-:|"]
+    lines = []
+    cache = result.get("response_cache")
+    if cache:
+        ratio = "-" if cache["hit_ratio"] is None else f"{cache['hit_ratio']:.1%}"
+        rate = result.get("writes_per_second")
+        lines += [
+            f"{result.get('mix', 'legacy')} mix, {result['connections']} clients, "
+            f"{'free-running' if rate is None else f'{rate:g}/s'} writes; "
+            f"response cache hit ratio {ratio} ({cache['hits']:,} hits, "
+            f"{cache['misses']:,} misses)",
+            "",
+        ]
+    lines += ["| target | measured | met |", "|---|---|:-:|"]
     for target in result["targets"]:
         lines.append(row([target["target"], target["measured"], yes_no(target["met"])]))
     lines += [
@@ -373,6 +385,62 @@ def load_details(result: dict[str, Any]) -> str:
             f"{group['max_ms']:.0f}",
         ],
     )
+    return "\n".join(lines)
+
+
+def longtail_details(result: dict[str, Any]) -> str:
+    """Per kind and code version, per mode: p50/p95/p99, then the targets."""
+    sources = list(result["sources"])
+    lines = [
+        f"{result['queries']:,} distinct requests, each once; {result['movies']:,} movies, "
+        f"{result['database']} ({result['label']})"
+    ]
+    for mode, measured in result["modes"].items():
+        lines += [
+            "",
+            f"**{mode}** ({measured['wall_seconds']:.0f} s, load average "
+            f"{measured['load_average'][0]:.1f} → {measured['load_average'][1]:.1f})",
+            "",
+            "| kind | requests | "
+            + " | ".join(f"{source} p50 / p95 / p99 ms" for source in sources)
+            + " | errors |",
+            "|---|---:|" + "---:|" * len(sources) + "---:|",
+        ]
+        first = measured[sources[0]]
+        for group, entry in [*first["groups"].items(), ("all", first["all"])]:
+            cells = [group, f"{entry['requests']:,}"]
+            errors = 0
+            for source in sources:
+                found = measured[source]
+                timing = found["all"] if group == "all" else found["groups"][group]
+                cells.append(
+                    " / ".join(f"{timing[k]:.1f}" for k in ("p50_ms", "p95_ms", "p99_ms"))
+                )
+                errors += timing.get("errors", len(found["errors"]) if group == "all" else 0)
+            cells.append(str(errors))
+            lines.append(row(cells))
+    inprocess = result["modes"].get("inprocess")
+    if inprocess:
+        lines += [
+            "",
+            "**in-process, by what was typed**",
+            "",
+            "| typed | requests | "
+            + " | ".join(f"{source} p50 / p95 / p99 ms" for source in sources)
+            + " |",
+            "|---|---:|" + "---:|" * len(sources),
+        ]
+        for shape, entry in inprocess[sources[0]]["shapes"].items():
+            cells = [shape, f"{entry['requests']:,}"]
+            for source in sources:
+                timing = inprocess[source]["shapes"][shape]
+                cells.append(
+                    " / ".join(f"{timing[k]:.1f}" for k in ("p50_ms", "p95_ms", "p99_ms"))
+                )
+            lines.append(row(cells))
+    for source, checks in result.get("targets", {}).items():
+        lines += ["", f"**{source}**", "", "| target | measured | met |", "|---|---|:-:|"]
+        lines += [row([c["target"], c["measured"], yes_no(c["met"])]) for c in checks]
     return "\n".join(lines)
 
 
@@ -531,6 +599,7 @@ def details(results: Sequence[dict[str, Any]]) -> str:
         "page": search_details,
         "throughput": throughput_details,
         "load": load_details,
+        "longtail": longtail_details,
         "genre": genre_details,
         "search-quality": quality_details,
         "consistency": consistency_details,
