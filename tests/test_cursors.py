@@ -125,6 +125,8 @@ def test_a_deep_cursor_page_of_a_broad_search_walks_from_the_cursor(
     while True:
         page = list_movies(query.__class__(**{**query.__dict__, "cursor": cursor}))
         seen += [row.id for row in page.rows]
+        # The whole list's count, bounded, on every page: past the cursor or not.
+        assert (page.count, page.count_exact) == (3, False)
         if not page.has_more:
             break
         last = page.rows[-1]

@@ -164,7 +164,9 @@ def plan_cursor_page(
         count_limit=count_limit,
         after=cursor.entry,
     )
-    if cursor.entry is not None:
+    if cursor.entry is not None and page.count_exact:
+        # Past the cursor, fewer than the limit: the rows before it count too. (More
+        # than the limit past it: the whole list's count is the lower bound already.)
         counted = queryset.order_by().values("pk")[: count_limit + 1].count()
         page.count, page.count_exact = min(counted, count_limit), counted <= count_limit
     if cursor.backwards:
