@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 
 from catalog import changes
 from catalog.api import schema as docs
-from catalog.reads.query import parse_int
+from catalog.api.query import bounded_int
 
 SINCE, LIMIT, FORMAT = "since", "limit", "format"
 LIMIT_INVALID = f"Must be an integer from 1 to {changes.MAX_LIMIT}."
@@ -94,10 +94,14 @@ class ChangesView(APIView):
         },
     )
     def get(self, request):
-        limit = parse_int(request.query_params.get(LIMIT), LIMIT, minimum=1, message=LIMIT_INVALID)
-        if limit is not None and limit > changes.MAX_LIMIT:
-            raise ValidationError({LIMIT: [LIMIT_INVALID]})
-        limit = limit or changes.DEFAULT_LIMIT
+        limit = bounded_int(
+            request.query_params,
+            LIMIT,
+            least=1,
+            most=changes.MAX_LIMIT,
+            default=changes.DEFAULT_LIMIT,
+            message=LIMIT_INVALID,
+        )
         try:
             page = changes.changes_since(request.query_params.get(SINCE, ""), limit=limit)
         except changes.InvalidToken as error:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter
 
 from catalog.models import IMDB_SCORE_RANGE, MAX_GENRES, POPULARITY_RANGE
-from catalog.reads.query import ORDERINGS, MovieQuery
+from catalog.reads.query import ORDERINGS, InvalidQuery, MovieQuery, parse_int
 from catalog.search import MAX_QUERY_LENGTH, MAX_TERMS
 
 
@@ -22,6 +22,17 @@ def movie_query(request, *, count_limit: int) -> MovieQuery:
         query = MovieQuery.from_params(django_request.GET, count_limit=count_limit)
         django_request.movie_query = query
     return query
+
+
+def bounded_int(params, name: str, *, least: int, most: int, default: int, message: str) -> int:
+    """An integer parameter from ``least`` to ``most``, ``default`` when absent; else
+    InvalidQuery naming it (a 400)."""
+    value = parse_int(params.get(name), name, minimum=least, message=message)
+    if value is None:
+        return default
+    if value > most:
+        raise InvalidQuery.of(name, message)
+    return value
 
 
 def _bound(name: str, limits: tuple[float, float], description: str) -> OpenApiParameter:

@@ -27,7 +27,7 @@ from catalog.api import schema as docs
 from catalog.api.caching import CachedReadMixin
 from catalog.api.pagination import MoviePagination
 from catalog.api.parsers import JSONParser
-from catalog.api.query import LIST_PARAMETERS, movie_query
+from catalog.api.query import LIST_PARAMETERS, bounded_int, movie_query
 from catalog.api.serializers import (
     GenreWithCountSerializer,
     MovieSerializer,
@@ -37,7 +37,6 @@ from catalog.api.serializers import (
 )
 from catalog.models import Genre, ListedMovie, Movie
 from catalog.reads import list_movies
-from catalog.reads.query import parse_int
 from catalog.scopes import ALL, WIDE, movie_scope, search_scope
 from catalog.suggestions import InvalidSuggestion, suggest
 from catalog.versions import lock_catalogue
@@ -59,14 +58,9 @@ else:
 def suggestion_limit(params) -> int:
     """``?limit=`` of the suggestions: 1 to 20, 8 when absent; a 400 naming it otherwise."""
     least, most, default = SUGGESTION_LIMITS
-    limit = parse_int(
-        params.get("limit"), "limit", minimum=least, message=SUGGESTION_LIMIT_INVALID
+    return bounded_int(
+        params, "limit", least=least, most=most, default=default, message=SUGGESTION_LIMIT_INVALID
     )
-    if limit is None:
-        return default
-    if limit > most:
-        raise ValidationError({"limit": [SUGGESTION_LIMIT_INVALID]})
-    return limit
 
 
 class SerialWritesMixin(_ViewSet):
