@@ -35,6 +35,12 @@ SUGGEST_PATH = "/api/movies/suggest"
 LIST, DEEP, SUGGEST, NUMBER = "list", "deep page", "suggest", "number"
 KINDS = (LIST, DEEP, SUGGEST, NUMBER)
 KIND_WEIGHTS = (60, 10, 20, 10)
+# The steering mix: searches with syntax ("phrases", -exclusions, field:terms).
+SYNTAX = "syntax"
+STEERING_KINDS = (SYNTAX,)
+STEERING_WEIGHTS = (1,)
+SYNTAX_SHAPES = ("phrase", "exclusion", "director field", "name field", "genre field", "mixed")
+MIXES = {"longtail": (KINDS, KIND_WEIGHTS), "steering": (STEERING_KINDS, STEERING_WEIGHTS)}
 # What a list search or a deep page searches for.
 SHAPES = ("title", "prefix", "director", "typo", "genre", "word", "two terms", "three terms")
 SHAPE_WEIGHTS = (20, 15, 12, 12, 8, 15, 12, 6)
@@ -67,9 +73,12 @@ class LongtailQuery:
 
     @property
     def group(self) -> str:
-        """What results are reported by: lists per ordering, the other kinds alone."""
+        """What results are reported by: lists per ordering, syntax per shape, the other
+        kinds alone."""
         if self.kind == LIST:
             return f"list {self.ordering or 'relevance'}"
+        if self.kind == SYNTAX:
+            return f"syntax: {self.shape}"
         return self.kind
 
 
@@ -154,6 +163,30 @@ class Typist:
             terms.append(rng.choice((self.words, self.directors, self.genres)).pick(rng))
         return rng.choice((" ", ",")).join(terms)
 
+    def phrase(self) -> str:
+        """Two or three adjacent words of a title, quoted (the title itself when shorter)."""
+        words = self.titles.pick(self.rng).split()
+        size = min(len(words), self.rng.choice((2, 2, 3)))
+        start = self.rng.randint(0, len(words) - size)
+        return '"' + " ".join(words[start : start + size]) + '"'
+
+    def syntax(self, shape: str) -> str:
+        rng = self.rng
+        if shape == "phrase":
+            return self.phrase()
+        if shape == "exclusion":
+            return f"{self.words.pick(rng)} -{self.words.pick(rng)}"
+        if shape == "director field":
+            director = self.directors.pick(rng)
+            if rng.random() < 0.5:
+                return f'director:"{director}"'
+            return "director:" + director.split()[-1]
+        if shape == "name field":
+            return "name:" + self.words.pick(rng)
+        if shape == "genre field":
+            return f"genre:{self.genres.pick(rng).lower()} {self.words.pick(rng)}"
+        return f"{self.phrase()} -{self.words.pick(rng)}"
+
     def suggestion(self, shape: str) -> str:
         if shape == "title prefix":
             return self.prefix(self.titles.pick(self.rng))
@@ -185,6 +218,12 @@ def list_path(search: str | None, ordering: str, offset: int) -> str:
 
 def draw(typist: Typist, kind: str) -> LongtailQuery:
     rng = typist.rng
+    if kind == SYNTAX:
+        shape = rng.choice(SYNTAX_SHAPES)
+        ordering = rng.choice(ORDERINGS)
+        return LongtailQuery(
+            kind, shape, ordering, 0, list_path(typist.syntax(shape), ordering, 0)
+        )
     if kind == SUGGEST:
         shape = rng.choice(SUGGEST_SHAPES)
         q = typist.suggestion(shape)
@@ -208,15 +247,19 @@ def draw(typist: Typist, kind: str) -> LongtailQuery:
     )
 
 
-def long_tail(vocabulary: Vocabulary, count: int, *, seed: int = 0) -> list[LongtailQuery]:
-    """``count`` distinct requests, in the order drawn; the same for the same arguments."""
+def long_tail(
+    vocabulary: Vocabulary, count: int, *, seed: int = 0, mix: str = "longtail"
+) -> list[LongtailQuery]:
+    """``count`` distinct requests of ``mix`` (one of MIXES), in the order drawn; the same
+    for the same arguments."""
     rng = random.Random(seed)
     typist = Typist(vocabulary, rng)
+    kinds, weights = MIXES[mix]
     queries: dict[str, LongtailQuery] = {}
     for _ in range(count * MAX_ATTEMPTS_PER_QUERY):
         if len(queries) == count:
             return list(queries.values())
-        query = draw(typist, rng.choices(KINDS, KIND_WEIGHTS)[0])
+        query = draw(typist, rng.choices(kinds, weights)[0])
         queries.setdefault(query.path, query)
     raise ValueError(f"only {len(queries)} distinct queries in this vocabulary, not {count}")
 

@@ -45,6 +45,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import Concat
 from django.db.models.lookups import Contains
 
 MAX_QUERY_LENGTH = 200
@@ -108,48 +109,186 @@ def format_number(value: float) -> str:
     return repr(float(value))
 
 
+# Field prefixes a term may carry (``director:nolan``): the field it is sought in.
+NAME_FIELD = "name"
+DIRECTOR_FIELD = "director"
+GENRE_FIELD = "genre"
+FIELDS = (NAME_FIELD, DIRECTOR_FIELD, GENRE_FIELD)
+UNKNOWN_FIELD = (
+    "Unknown field {field!r} in {term!r}: a term may start with one of "
+    + ", ".join(f"{field}:" for field in FIELDS)
+    + '. To search for the text as typed, put it in quotes ("{body}").'
+)
+# What may precede a term's field name: the start, or a "-" that excludes.
+_PREFIX = re.compile(r"(-?)([a-z]+):")
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One condition of a search: a term or a phrase, perhaps in one field, perhaps excluded.
+
+    ``text``: the normalised term, or for a phrase its words, one space
+    between them. ``field``: one of FIELDS, or "" for any field. A term is a
+    substring of the field; a phrase's words are whole words of it, adjacent
+    and in that order (anything but a word character or a line break between
+    them). ``typed``: the clause as it reads in a search, normalised.
+    """
+
+    text: str
+    field: str = ""
+    phrase: bool = False
+    excluded: bool = False
+
+    @property
+    def typed(self) -> str:
+        body = f'"{self.text}"' if self.phrase else self.text
+        return ("-" if self.excluded else "") + (f"{self.field}:" if self.field else "") + body
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        """A phrase's words; a term's word characters, as words() splits it."""
+        return tuple(_WORDS.findall(self.text))
+
+    @property
+    def ranks(self) -> bool:
+        """Whether relevance compares names with it: a term or phrase sought in the name."""
+        return not self.excluded and self.field in ("", NAME_FIELD)
+
+    def pattern(self) -> str:
+        """A regular expression (Python's and PostgreSQL's alike) of where it matches,
+        in a field's normalised line: a term anywhere, a phrase as whole words."""
+        if not self.phrase:
+            return re.escape(self.text)
+        return r"(?:^|[^\w])" + self.words_adjacent() + r"(?:[^\w]|$)"
+
+    def words_adjacent(self) -> str:
+        """A phrase's words next to each other within a line, as a regular expression
+        (word characters need no escape, in either dialect)."""
+        return r"[^\w\n]+".join(self.words)
+
+    def in_line(self, line: str) -> bool:
+        """Whether it is in ``line`` (a normalised field line), ignoring ``excluded``."""
+        if not self.phrase:
+            return self.text in line
+        return f" {self.text} " in f" {line_words(line)} "
+
+
 @dataclass(frozen=True)
 class Search:
     """A search as typed, parsed once into what every reader of it needs.
 
-    ``typed``: the normalised terms in the order typed, repeats kept: everything
-    a search's answer depends on (the terms decide the matches, their order the
-    ranking: ``the war`` and ``war the`` rank differently). ``terms``: the
-    distinct ones, longest first, so that the most selective condition leads
-    the query. ``words``: words() of the text, what relevance compares names to.
+    ``clauses``: what was typed, in order, repeats kept (parse_clauses):
+    everything a search's answer depends on (the order ranks: ``the war`` and
+    ``war the`` rank differently). ``typed``: their typed forms. ``terms``:
+    the distinct texts every match holds in its fields or genre names (the
+    terms, the phrases' words, not what is excluded), longest first, so that
+    the most selective condition leads the query. ``name_terms``: those
+    relevance looks for in names (not limited to the director or genres);
+    ``words``: their words in the order typed, what relevance compares names to.
     """
 
     text: str = ""
-    typed: tuple[str, ...] = ()
+    clauses: tuple[Clause, ...] = ()
     terms: tuple[str, ...] = ()
+    name_terms: tuple[str, ...] = ()
     words: str = ""
 
     @staticmethod
     def parse(text: str) -> Search:
-        """Raises InvalidSearch when the text is longer than MAX_QUERY_LENGTH or has more
-        than MAX_TERMS terms: such searches are never needed to find a movie and would
-        only cost the database.
+        """Raises InvalidSearch when the text is longer than MAX_QUERY_LENGTH, has more
+        than MAX_TERMS distinct clauses, or names a field that is not one of FIELDS:
+        such searches are never needed to find a movie and would only cost the database.
 
         Parsed once per text: what a request's response cache key, its list, its
         ranking and its correction read is the same value.
         """
         return _parsed(text)
 
+    @property
+    def typed(self) -> tuple[str, ...]:
+        return tuple(clause.typed for clause in self.clauses)
+
+    @property
+    def plain(self) -> bool:
+        """Whether it is terms alone, each sought in every field (no quotes, fields or "-")."""
+        return not any(clause.phrase or clause.field or clause.excluded for clause in self.clauses)
+
     def __bool__(self) -> bool:
         """Whether there is anything to search for (a blank search is none)."""
-        return bool(self.terms)
+        return bool(self.clauses)
 
 
 @lru_cache(maxsize=1024)
 def _parsed(text: str) -> Search:
     if len(text) > MAX_QUERY_LENGTH:
         raise InvalidSearch(QUERY_TOO_LONG)
-    typed = tuple(term for term in _TERM_SEPARATORS.split(normalise(text)) if term)
-    distinct = set(typed)
-    if len(distinct) > MAX_TERMS:
+    clauses = parse_clauses(normalise(text))
+    if len(set(clauses)) > MAX_TERMS:
         raise InvalidSearch(TOO_MANY_TERMS)
-    terms = tuple(sorted(distinct, key=lambda term: (-len(term), term)))
-    return Search(text, typed, terms, words(text))
+    held = [
+        word
+        for clause in clauses
+        if not clause.excluded
+        for word in (clause.words if clause.phrase else (clause.text,))
+    ]
+    ranked = [
+        word
+        for clause in clauses
+        if clause.ranks
+        for word in (clause.words if clause.phrase else (clause.text,))
+    ]
+    query_words = " ".join(word for clause in clauses if clause.ranks for word in clause.words)
+    return Search(text, tuple(clauses), _longest_first(held), _longest_first(ranked), query_words)
+
+
+def _longest_first(terms: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(set(terms), key=lambda term: (-len(term), term)))
+
+
+def _is_separator(char: str) -> bool:
+    return _TERM_SEPARATORS.fullmatch(char) is not None
+
+
+def parse_clauses(text: str) -> list[Clause]:
+    """The clauses of a normalised search, in the order typed.
+
+    Terms are separated by whitespace and commas. A term may start with
+    ``-`` (movies without it) and then a field's name and a colon
+    (``director:nolan``); what follows is a term, or a phrase in double
+    quotes (``"the dark knight"``, which may hold separators). What does not
+    read as syntax is a term as typed: a quote with no closing one, a lone
+    ``-``, a field's name with nothing after the colon, a phrase with no word.
+    A field's name that is not one of FIELDS raises InvalidSearch.
+    """
+    clauses: list[Clause] = []
+    position, end = 0, len(text)
+    while position < end:
+        if _is_separator(text[position]):
+            position += 1
+            continue
+        start = position
+        while position < end and not _is_separator(text[position]):
+            position += 1
+        term = text[start:position]
+        excluded = term.startswith("-") and len(term) > 1
+        field = ""
+        body_start = start + excluded
+        prefix = _PREFIX.match(text, start)
+        if prefix and prefix.end() < position:
+            field = prefix.group(2)
+            if field not in FIELDS:
+                body = text[start + excluded : position]
+                raise InvalidSearch(UNKNOWN_FIELD.format(field=field, term=term, body=body))
+            body_start = prefix.end()
+        if text[body_start] == '"':
+            closing = text.find('"', body_start + 1)
+            words = _WORDS.findall(text[body_start + 1 : closing]) if closing > 0 else []
+            if words:
+                clauses.append(Clause(" ".join(words), field, True, excluded))
+                position = closing + 1
+                continue
+        clauses.append(Clause(text[body_start:position], field, False, excluded))
+    return clauses
 
 
 def split_terms(query: str) -> list[str]:
@@ -276,31 +415,92 @@ def term_in_text(term: str, vendor: str) -> Q:
 
 
 def search_movies(queryset: QuerySet, search: Search) -> QuerySet:
-    """Filter a Movie queryset down to the movies matching every term of ``search``.
+    """Filter a Movie queryset down to the movies matching every clause of ``search``.
 
-    One query reads which genres each term matches; the movies' query then has,
-    per term, a substring test of search_text (term_in_text), or of that and of
-    the movie's genre_ids for those genres.
+    One query reads which genres each clause may match; the movies' query
+    then has a condition per clause (clause_condition): the clauses that
+    must hold first, through the indexes, the exclusions after.
     """
-    terms = search.terms
-    if not terms:
+    if not search:
         return queryset
-    matching_genres: dict[str, list[int]] = {term: [] for term in terms}
+    clauses = sorted(set(search.clauses), key=lambda clause: clause.excluded)
+    genres = _genres_matching(queryset, clauses)
+    vendor = connections[queryset.db].vendor
+    for clause in clauses:
+        queryset = queryset.filter(clause_condition(clause, genres.get(clause, ()), vendor))
+    return queryset
+
+
+def _genres_matching(queryset: QuerySet, clauses: Iterable[Clause]) -> dict[Clause, list[int]]:
+    """The genres each clause sought among genre names holds (by key), in one query."""
+    sought = [clause for clause in clauses if clause.field in ("", GENRE_FIELD)]
+    if not sought:
+        return {}
     genre_field = queryset.model._meta.get_field("genres")
     genres = genre_field.related_model.objects.using(queryset.db).filter(
-        reduce(operator.or_, (Q(search_name__contains=term) for term in terms))
+        reduce(operator.or_, (Q(search_name__contains=_needle(clause)) for clause in sought))
     )
+    matching: dict[Clause, list[int]] = {clause: [] for clause in sought}
     for pk, search_name in genres.values_list("pk", "search_name"):
-        for term in terms:
-            if term in search_name:
-                matching_genres[term].append(pk)
-    vendor = connections[queryset.db].vendor
-    for term in terms:
-        condition = term_in_text(term, vendor)
-        if matching_genres[term]:
-            condition |= Q(genre_ids__has_any_keys=[str(pk) for pk in matching_genres[term]])
-        queryset = queryset.filter(condition)
-    return queryset
+        for clause in sought:
+            if clause.in_line(search_name):
+                matching[clause].append(pk)
+    return matching
+
+
+def _needle(clause: Clause) -> str:
+    """A text every field holding the clause holds: the term, or a phrase's longest word."""
+    return max(clause.words, key=len) if clause.phrase else clause.text
+
+
+def _needles(clause: Clause) -> list[str]:
+    """What search_text holds wherever the clause is: the term, or a phrase's words
+    that an index finds (each one's trigram lists, intersected, narrow the rows its
+    pattern then checks), its longest word at least."""
+    if not clause.phrase:
+        return [clause.text]
+    words = sorted(set(clause.words), key=lambda word: (-len(word), word))
+    return [words[0], *(word for word in words[1:] if len(word) >= 3 or is_digit_pair(word))]
+
+
+_SECOND_LINE = rf"^[^{FIELD_SEPARATOR}]*{FIELD_SEPARATOR}"
+
+
+def clause_condition(clause: Clause, genres: Iterable[int], vendor: str) -> Q:
+    """Movies with ``clause`` (without it, when excluded), given the genres it matches.
+
+    Every condition on the text starts with a substring test of search_text
+    (term_in_text), which an index serves on PostgreSQL; what says where the
+    text lies (a field's line, whole words) then checks the rows it finds.
+    """
+    held = reduce(operator.and_, (term_in_text(text, vendor) for text in _needles(clause)))
+    if clause.field == NAME_FIELD:
+        if clause.phrase:
+            spaced = Concat(Value(" "), F("name_words"), Value(" "), output_field=TextField())
+            condition = held & Q(Contains(spaced, f" {clause.text} "))
+        else:
+            condition = held & name_has_every_term([clause.text], vendor)
+    elif clause.field == DIRECTOR_FIELD:
+        if clause.phrase:
+            before = rf"(?:[^{FIELD_SEPARATOR}]*[^\w{FIELD_SEPARATOR}])?"
+            after = r"(?:[^\w]|$)"
+            in_line = _SECOND_LINE + before + clause.words_adjacent() + after
+            condition = held & Q(search_text__regex=in_line)
+        else:
+            in_line = rf"{_SECOND_LINE}[^{FIELD_SEPARATOR}]*{clause.pattern()}"
+            condition = held & Q(search_text__regex=in_line)
+    elif clause.field == GENRE_FIELD:
+        condition = _holds_any_genre(genres)
+    else:
+        if clause.phrase:
+            held &= Q(search_text__regex=clause.pattern())
+        condition = held | _holds_any_genre(genres) if genres else held
+    return ~condition if clause.excluded else condition
+
+
+def _holds_any_genre(genres: Iterable[int]) -> Q:
+    keys = [str(pk) for pk in genres]
+    return Q(genre_ids__has_any_keys=keys) if keys else Q(pk__in=[])
 
 
 # Relevance: the order of a search's matches, best first. A match's tier is
@@ -422,9 +622,9 @@ def relevance(search: Search, vendor: str) -> Case:
             When(name_words=search.words, then=Value(NAME_IS_QUERY)),
             When(name_begins_with(search.words, vendor), then=Value(NAME_BEGINS_WITH_QUERY)),
         ]
-    if search.terms:
+    if search.name_terms:
         tiers.append(
-            When(name_has_every_term(search.terms, vendor), then=Value(NAME_HAS_EVERY_TERM))
+            When(name_has_every_term(search.name_terms, vendor), then=Value(NAME_HAS_EVERY_TERM))
         )
     return Case(*tiers, default=Value(OTHER_MATCH), output_field=IntegerField())
 

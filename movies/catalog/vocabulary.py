@@ -336,15 +336,22 @@ def did_you_mean(
     """
     using = using or router.db_for_read(Word)
     budget = budget or Budget.start()
-    terms = list(dict.fromkeys(search.typed))  # the first of repeats
+    clauses = list(dict.fromkeys(search.clauses))  # the first of repeats
     # The query as pieces, each with the texts it may take: a term's words
-    # (``prizi`` in ``prizi's``) are corrected one by one, the rest is kept.
+    # (``prizi`` in ``prizi's``) are corrected one by one, the rest is kept,
+    # its syntax too; what it excludes is never corrected into a result.
     pieces: list[list[str]] = []
     misspelt = False
-    for position, term in enumerate(terms):
+    for position, clause in enumerate(clauses):
         if position:
             pieces.append([" "])
-        for part in filter(None, _WORD_PARTS.split(term)):
+        if clause.excluded:
+            pieces.append([clause.typed])
+            continue
+        quote = '"' if clause.phrase else ""
+        if clause.field or quote:
+            pieces.append([(f"{clause.field}:" if clause.field else "") + quote])
+        for part in filter(None, _WORD_PARTS.split(clause.text)):
             words = []
             if (
                 _WORD_PARTS.fullmatch(part)
@@ -357,6 +364,8 @@ def did_you_mean(
                 words = closest(part, candidates(part, using), count=CORRECTIONS_TRIED)
             misspelt = misspelt or bool(words)
             pieces.append(words or [part])
+        if quote:
+            pieces.append([quote])
     if not misspelt:
         return None
     for steps in closest_first([len(texts) for texts in pieces], CORRECTIONS_TRIED):

@@ -44,7 +44,46 @@ class Row:
 
 
 def reference_terms(query: str) -> list[str]:
-    return [term for term in re.split(r"[\s,\x00]+", normalise(query)) if term]
+    return [term for term in re.split(r"[\s,\x00-\x1f\x7f-\x9f]+", normalise(query)) if term]
+
+
+# A search's clauses, from the definition: [-][field:]("phrase"|term), where
+# what is not syntax (a quote never closed, a phrase without a word, a lone
+# "-" or "field:") is a plain term as typed.
+_CLAUSE = re.compile(
+    r'(?P<excluded>-(?=[^\s,]))?(?:(?P<field>[a-z]+):(?=[^\s,]))?(?:"(?P<phrase>[^"]*)"|[^\s,]+)'
+)
+
+
+@dataclass(frozen=True)
+class ReferenceClause:
+    text: str
+    field: str = ""
+    phrase: bool = False
+    excluded: bool = False
+
+
+def reference_clauses(query: str) -> list[ReferenceClause]:
+    text = re.sub(r"[\x00-\x1f\x7f-\x9f]", " ", normalise(query))
+    clauses = []
+    position = 0
+    while True:
+        found = _CLAUSE.search(text, position)
+        if found is None:
+            return clauses
+        field, excluded = found["field"] or "", bool(found["excluded"])
+        if field and field not in ("name", "director", "genre"):
+            raise ValueError(field)
+        words = re.findall(r"\w+", found["phrase"] or "")
+        if found["phrase"] is not None and words:
+            clauses.append(ReferenceClause(" ".join(words), field, True, excluded))
+            position = found.end()
+            continue
+        # Not a phrase: the term runs to the next separator, quotes and all.
+        end = re.compile(r"[\s,]|$").search(text, found.start()).start()
+        body = text[found.start() + excluded + (len(field) + 1 if field else 0) : end]
+        clauses.append(ReferenceClause(body, field, False, excluded))
+        position = end
 
 
 def movie_fields(movie: Movie | Row) -> list[str]:
@@ -58,13 +97,34 @@ def movie_fields(movie: Movie | Row) -> list[str]:
     ]
 
 
+def fields_sought(movie: Movie | Row, field: str) -> list[str]:
+    row = Row.of(movie)
+    if field == "name":
+        return [row.name]
+    if field == "director":
+        return [row.director]
+    if field == "genre":
+        return list(row.genres)
+    return movie_fields(row)
+
+
+def clause_in(clause: ReferenceClause, field: str) -> bool:
+    text = normalise(field)
+    if not clause.phrase:
+        return clause.text in text
+    return f" {clause.text} " in " " + " ".join(re.findall(r"\w+", text)) + " "
+
+
+def reference_matches(movie: Movie | Row, query: str) -> bool:
+    for clause in reference_clauses(query):
+        held = any(clause_in(clause, field) for field in fields_sought(movie, clause.field))
+        if held == clause.excluded:
+            return False
+    return True
+
+
 def reference_search(movies: Iterable[Movie | Row], query: str) -> set[int]:
-    terms = reference_terms(query)
-    return {
-        movie.pk
-        for movie in movies
-        if all(any(term in normalise(field) for field in movie_fields(movie)) for term in terms)
-    }
+    return {movie.pk for movie in movies if reference_matches(movie, query)}
 
 
 def text_words(text: str) -> set[str]:

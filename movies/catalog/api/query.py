@@ -49,8 +49,16 @@ LIST_PARAMETERS = [
         description=(
             "Terms separated by whitespace or commas. A movie matches when every "
             "term is a case- and accent-insensitive substring of its name, "
-            "director, popularity, imdb_score or one of its genres. At most "
-            f"{MAX_QUERY_LENGTH} characters and {MAX_TERMS} terms."
+            "director, popularity, imdb_score or one of its genres. "
+            '`"the dark knight"`: the words next to each other, in that order, as '
+            "whole words of one field (punctuation between them is allowed). "
+            "`-batman`: movies without the term (or phrase). `director:nolan`, "
+            "`name:knight`, `genre:drama`: the term (or phrase) in that field only; "
+            "a name that is not one of these is refused with a 400. What does not "
+            'read as syntax is a term as typed: a quote never closed, a lone "-", a '
+            "field's name with nothing after it. Relevance compares names with what "
+            "is sought in names (not what is excluded, nor director: or genre: terms). "
+            f"At most {MAX_QUERY_LENGTH} characters and {MAX_TERMS} terms."
         ),
         examples=[
             OpenApiExample("title", value="titanic", summary="a title"),
@@ -59,6 +67,12 @@ LIST_PARAMETERS = [
                 "everything",
                 value="the,john,70,7,war",
                 summary="name, director, popularity, score and genre",
+            ),
+            OpenApiExample("phrase", value='"the dark knight"', summary="words in this order"),
+            OpenApiExample(
+                "syntax",
+                value='director:"christopher nolan" -batman genre:drama',
+                summary="a director's phrase, an exclusion, a genre",
             ),
         ],
     ),

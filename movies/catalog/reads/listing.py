@@ -113,7 +113,8 @@ def list_movies(
             offset=query.offset,
             limit=query.limit,
             count_limit=query.count_limit,
-            other_filters=query.filtered,
+            # A name with every term matches a search of plain terms alone.
+            other_filters=query.filtered or not query.search.plain,
             tally=tally,
         )
         page = Page(

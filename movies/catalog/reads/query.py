@@ -106,6 +106,12 @@ class MovieQuery:
         return bool(self.search)
 
     @property
+    def ranking(self) -> bool:
+        """Whether the search has anything relevance compares names with (Search.name_terms):
+        without, every match would tie, and relevance is popularity."""
+        return self.search is not None and bool(self.search.name_terms)
+
+    @property
     def filtered(self) -> bool:
         """Whether anything besides the search narrows the list."""
         return bool(self.genres or self.director.strip() or self.bounds)
@@ -114,7 +120,7 @@ class MovieQuery:
     def ordering_in_effect(self) -> str:
         """Relevance when asked for (or by default) with a search, else the default order."""
         if (self.ordering or RELEVANCE) == RELEVANCE:
-            return RELEVANCE if self.searching else DEFAULT_ORDERING
+            return RELEVANCE if self.ranking else DEFAULT_ORDERING
         return self.ordering
 
     @property

@@ -133,7 +133,7 @@ def plan_relevance_page(
     ``tally``: a JSON object field whose keys are tallied among the matches
     counted, read with them (as paging.plan_page does).
     """
-    terms = list(search.terms)
+    terms = list(search.name_terms)
     queryset = queryset.order_by()
     read: list[str | NameLine] = ["pk", "popularity", NameLine(), *([tally] if tally else [])]
     candidates = list(queryset.values_list(*read)[: count_limit + 1])
@@ -180,7 +180,7 @@ def best_keys(
     """
     vendor = connections[queryset.db].vendor
     keys: list[int] = []
-    terms = list(search.terms)
+    terms = list(search.name_terms)
     query_words = search.words
     if query_words:
         # The whole catalogue's names, through name_words' index; whether the
