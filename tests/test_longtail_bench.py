@@ -19,6 +19,8 @@ from bench.longtail_queries import (
     ORDERINGS,
     PAGE,
     SUGGEST,
+    SYNTAX,
+    SYNTAX_SHAPES,
     Vocabulary,
     Zipf,
     long_tail,
@@ -26,6 +28,7 @@ from bench.longtail_queries import (
     typo,
 )
 from catalog.reads import query as app_query
+from catalog.search import Search
 
 VOCABULARY = Vocabulary(
     titles=[f"Title {word} of {n}" for n, word in enumerate(("storm", "river", "night") * 40)],
@@ -50,6 +53,16 @@ def test_every_request_is_distinct():
     paths = [query.path for query in long_tail(VOCABULARY, 2_000)]
 
     assert len(set(paths)) == len(paths) == 2_000
+
+
+def test_the_steering_mix_draws_every_shape_of_syntax_and_each_parses():
+    queries = long_tail(VOCABULARY, 600, mix="steering")
+
+    assert {query.kind for query in queries} == {SYNTAX}
+    assert {query.shape for query in queries} == set(SYNTAX_SHAPES)
+    for query in queries:
+        search = Search.parse(params(query)["search"][0])
+        assert not search.plain, query.path
 
 
 def test_every_kind_and_ordering_is_drawn():
