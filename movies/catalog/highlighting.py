@@ -74,8 +74,9 @@ def matched_ranges(text: str, patterns: Sequence[re.Pattern[str]]) -> list[tuple
     patterns = [pattern for pattern in patterns if pattern.pattern]
     if not patterns or not text:
         return []
-    if text.isascii() and text.isprintable():  # normalised, each character is itself
-        spans = _spans(field_line(text), patterns)
+    if text.isascii() and text.isprintable():
+        # field_line's text, each character from itself: no accent, no control character.
+        spans = _spans(text.lower(), patterns)
     else:
         line, origins, ends = index_map(text)
         spans = ((origins[start], ends[end - 1]) for start, end in _spans(line, patterns))
