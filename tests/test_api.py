@@ -208,6 +208,9 @@ BAD_PARAMETERS = [
     ("ordering=director", "ordering"),
     ("ordering=--name", "ordering"),
     ("ordering=name,id", "ordering"),
+    ("highlight=yes", "highlight"),
+    ("highlight=2", "highlight"),
+    ("search=war&highlight=TRUE", "highlight"),
 ]
 
 
@@ -266,3 +269,54 @@ def test_json_is_compact_for_programs_and_indented_in_the_browsable_api(client):
     assert indented.content.startswith(b'{\n  "count": 1')
     browsable = client.get("/api/movies", HTTP_ACCEPT="text/html").content.decode()
     assert '\n  "count": 1,' in browsable.replace("&quot;", '"')
+
+
+def test_highlight_gives_each_result_the_ranges_its_search_matched(client):
+    MovieFactory(name="Le Fabuleux Destin d'Amélie Poulain", director="Jean-Pierre Jeunet")
+    MovieFactory(name="Straße der Jean", director="Someone Else", popularity=1.0)
+    body = get(client, "/api/movies?search=amelie,jean&highlight=1")
+    assert [movie["highlight"] for movie in body["results"]] == [
+        {"name": [[21, 6]], "director": [[0, 4]]},
+    ]
+    body = get(client, "/api/movies?search=jean,ss&highlight=true")
+    (movie,) = body["results"]
+    assert movie["highlight"] == {"name": [[4, 1], [11, 4]], "director": []}
+
+
+def test_highlighted_ranges_index_the_strings_returned(client):
+    MovieFactory(name="ﬁsh ß \ufdfa Amélie", director="Émile Zola")
+    body = get(client, "/api/movies?search=is,s,ame,mile&highlight=1")
+    (movie,) = body["results"]
+    pieces = {
+        field: [movie[field][start : start + length] for start, length in ranges]
+        for field, ranges in movie["highlight"].items()
+    }
+    assert pieces == {"name": ["ﬁs", "ß", "Amé"], "director": ["mile"]}
+
+
+def test_without_highlight_a_result_has_no_highlight(client):
+    MovieFactory(name="Heat")
+    for query in ["search=heat", "search=heat&highlight=0", "search=heat&highlight=false"]:
+        (movie,) = get(client, f"/api/movies?{query}")["results"]
+        assert "highlight" not in movie, query
+
+
+def test_highlight_without_a_search_marks_nothing(client):
+    MovieFactory(name="Heat")
+    (movie,) = get(client, "/api/movies?highlight=1")["results"]
+    assert movie["highlight"] == {"name": [], "director": []}
+
+
+def test_highlight_is_carried_by_the_links_and_keys_its_own_cached_answers(client):
+    for number in range(3):
+        MovieFactory(name=f"War {number}")
+    body = get(client, "/api/movies?search=war&highlight=1&limit=1&utm_source=mail")
+    assert "highlight=1" in body["next"]
+    assert "highlight" in get(client, body["next"])["results"][0]
+    cursor_page = get(client, "/api/movies?search=war&highlight=1&ordering=name&limit=1&cursor=")
+    assert "highlight=1" in cursor_page["next"]
+    assert "highlight" in get(client, cursor_page["next"])["results"][0]
+    # The plain answer, then the highlighted one, each kept in the cache and replayed.
+    for _ in range(2):
+        assert "highlight" not in get(client, "/api/movies?search=war")["results"][0]
+        assert "highlight" in get(client, "/api/movies?search=war&highlight=1")["results"][0]

@@ -52,6 +52,7 @@ def test_every_list_parameter_is_documented(schema):
         "imdb_score_max",
         "popularity_min",
         "popularity_max",
+        "highlight",
     }
 
 
@@ -59,6 +60,8 @@ def test_responses_conform_to_the_schema(client, schema):
     movie = MovieFactory(genres=[GenreFactory(name="Drama")])
     cases = [
         ("/api/movies", "/api/movies?search=drama", 200),
+        ("/api/movies", "/api/movies?search=drama&highlight=1", 200),
+        ("/api/movies", "/api/movies?highlight=maybe", 400),
         ("/api/movies", "/api/movies?limit=abc", 400),
         ("/api/movies/{id}", f"/api/movies/{movie.pk}", 200),
         ("/api/movies/{id}", "/api/movies/999999", 404),

@@ -316,6 +316,40 @@ def test_a_misspelt_search_shows_its_corrections_results_with_the_same_genres(
     assert '<a class="chip chip--on" href="/?q=the+godfather">' in text
 
 
+def test_results_mark_where_the_search_matched_names_and_directors(client):
+    movie = MovieFactory(name="Destin d'Amélie", director="Jean-Pierre Jeunet")
+    text = page(client, "/?q=amelie+jean")
+    assert f'<a href="/movies/{movie.pk}">Destin d&#x27;<mark>Amélie</mark></a>' in text
+    assert '<p class="card-director"><mark>Jean</mark>-Pierre Jeunet</p>' in text
+
+
+def test_marked_results_escape_the_text_around_and_inside_the_marks(client):
+    MovieFactory(name="<b>Tom & Jerry</b>", director='"Quotes" <i>')
+    text = page(client, "/?q=%26+jerry")
+    assert "&lt;b&gt;Tom <mark>&amp;</mark> <mark>Jerry</mark>&lt;/b&gt;" in text
+    assert '<p class="card-director">&quot;Quotes&quot; &lt;i&gt;</p>' in text
+    assert "<b>" not in text
+    assert "<i>" not in text
+
+
+def test_a_ligature_and_a_sharp_s_are_marked_whole(client):
+    MovieFactory(name="Die Straße", director="Jean ﬁnch")
+    text = page(client, "/?q=strasse+fin")
+    assert "Die <mark>Straße</mark>" in text
+    assert "Jean <mark>ﬁn</mark>ch" in text
+
+
+def test_results_of_a_correction_mark_the_corrected_search(client, fixture_catalogue):
+    text = page(client, "/?q=the+godfahter&genre=Crime")
+    assert "<mark>The</mark> <mark>Godfather</mark></a>" in text
+    assert "godfahter</mark>" not in text
+
+
+def test_genres_alone_and_a_movie_page_mark_nothing(client, fixture_catalogue):
+    assert "<mark>" not in page(client, "/?genre=Drama")
+    assert "<mark>" not in page(client, f"/movies/{godfather().pk}")
+
+
 def test_the_wizzard_of_oz_finds_the_wizard_of_oz(client, fixture_catalogue):
     text = page(client, "/?q=the+wizzard+of+oz")
     assert "Showing results for <strong><em>the wizard of oz</em></strong>" in text
@@ -609,7 +643,7 @@ def test_every_write_invalidates_cached_pages(client, three_movies):
     writes.update_movie(three_movies.heat.pk, name="Heat Wave")
     after = client.get("/?q=heat", HTTP_IF_NONE_MATCH=before.headers["ETag"])
     assert after.status_code == 200
-    assert "Heat Wave" in after.content.decode()
+    assert "<mark>Heat</mark> Wave" in after.content.decode()
     again = client.get(f"/movies/{three_movies.heat.pk}", HTTP_IF_NONE_MATCH=movie["ETag"])
     assert again.status_code == 200
     assert "<h1>Heat Wave</h1>" in again.content.decode()

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from catalog.api.query import HIGHLIGHT
 from catalog.reads import MoviePage, MovieQuery
 from catalog.reads.cursors import CURSOR, Cursor, entry_of
 from catalog.reads.listing import ordering_keys
@@ -132,9 +133,14 @@ class CatalogPagination(LimitOffsetPagination):
 class MoviePagination(CatalogPagination):
     """Pages of movies: a MoviePage of catalog.reads, presented; with ``?search=``, the
     response adds ``did_you_mean``. With ``?cursor=`` (empty for the first page), the
-    links to the next and previous pages carry cursors instead of offsets."""
+    links to the next and previous pages carry cursors instead of offsets. ``?highlight=``
+    is one of the list's parameters: its links carry it, and the response cache keeps
+    highlighted and plain answers apart."""
 
-    list_parameters = tuple(name for name in LIST_PARAMETERS if name not in (LIMIT, OFFSET))
+    list_parameters = (
+        *(name for name in LIST_PARAMETERS if name not in (LIMIT, OFFSET)),
+        HIGHLIGHT,
+    )
     # Set by present_movies for a cursor page (catalog.reads.cursors).
     cursor: Cursor | None = None
 

@@ -3,6 +3,11 @@
 The request's parameters are parsed once per request, here; the list, its
 response cache key and its links read what was parsed. A refused parameter is
 an InvalidQuery, which the API answers as a 400 naming it (catalog.api.errors).
+
+``highlight`` is parsed beside the MovieQuery, not into it: it changes how the
+API presents each movie, not which movies the list holds, in which order
+(a cursor of a list serves it with and without highlights), and the search
+page always marks what matched.
 """
 
 from __future__ import annotations
@@ -13,6 +18,11 @@ from catalog.models import IMDB_SCORE_RANGE, MAX_GENRES, POPULARITY_RANGE
 from catalog.reads.query import ORDERINGS, InvalidQuery, MovieQuery, parse_int
 from catalog.search import MAX_QUERY_LENGTH, MAX_TERMS
 
+HIGHLIGHT = "highlight"
+# Blank is absent, as for the list's other parameters.
+HIGHLIGHT_VALUES = {"1": True, "true": True, "0": False, "false": False, "": False}
+HIGHLIGHT_INVALID = "Must be 1 or true (each movie with where the search matched), or 0 or false."
+
 
 def movie_query(request, *, count_limit: int) -> MovieQuery:
     """The MovieQuery of a request to the movie list (a DRF or a Django request)."""
@@ -22,6 +32,15 @@ def movie_query(request, *, count_limit: int) -> MovieQuery:
         query = MovieQuery.from_params(django_request.GET, count_limit=count_limit)
         django_request.movie_query = query
     return query
+
+
+def highlighting(request) -> bool:
+    """Whether ``?highlight=`` asks for each movie's matched ranges; InvalidQuery otherwise."""
+    django_request = getattr(request, "_request", request)
+    wanted = HIGHLIGHT_VALUES.get(django_request.GET.get(HIGHLIGHT, "").strip())
+    if wanted is None:
+        raise InvalidQuery.of(HIGHLIGHT, HIGHLIGHT_INVALID)
+    return wanted
 
 
 def bounded_int(params, name: str, *, least: int, most: int, default: int, message: str) -> int:
@@ -104,6 +123,21 @@ LIST_PARAMETERS = [
     _bound("imdb_score_max", IMDB_SCORE_RANGE, "The greatest IMDb score"),
     _bound("popularity_min", POPULARITY_RANGE, "The least popularity"),
     _bound("popularity_max", POPULARITY_RANGE, "The greatest popularity"),
+    OpenApiParameter(
+        HIGHLIGHT,
+        str,
+        enum=["1", "true", "0", "false"],
+        description=(
+            "`1` or `true`: each movie adds `highlight`, where the search matched its "
+            '`name` and `director`: `{"name": [[start, length], ...], "director": [...]}`, '
+            "ranges of the strings returned, in characters (Unicode code points), sorted, "
+            "those that touch merged. A term matches as the search compares, ignoring case "
+            'and accents: `amelie` marks all of "Amélie", and a character the search reads '
+            'as several ("ß" as `ss`, "ﬁ" as `fi`) is marked whole when part of it '
+            "matches. Without a search, the lists are empty. `0`, `false` or absent: no "
+            "`highlight`."
+        ),
+    ),
     OpenApiParameter(
         "cursor",
         str,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.db import models
 from rest_framework import serializers
 
+from catalog.highlighting import HIGHLIGHTED_FIELDS, highlights
 from catalog.models import (
     GENRE_NAME_MAX_LENGTH,
     LISTED_FIELDS,
@@ -89,6 +90,44 @@ class MovieSerializer(serializers.ModelSerializer):
         # Read straight off the row for speed: this runs for every movie of every page.
         shown = {name: getattr(movie, name) for name in LISTED_FIELDS}
         shown["genre"] = movie.genres
+        return shown
+
+
+def _ranges(field: str) -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.ListField(
+            child=serializers.IntegerField(min_value=0), min_length=2, max_length=2
+        ),
+        help_text=f"Where the search matched the {field}: [start, length] in characters "
+        "(code points) of the string returned, sorted, those that touch merged.",
+    )
+
+
+class HighlightSerializer(serializers.Serializer):
+    """Where the search matched a movie's name and director (catalog.highlighting)."""
+
+    name = _ranges("name")
+    director = _ranges("director")
+
+
+class MovieResultSerializer(MovieSerializer):
+    """A movie of the list: with `highlight=1`, where the search matched it."""
+
+    highlight = HighlightSerializer(
+        required=False, help_text="Only with `highlight=1`: where the search matched."
+    )
+
+    class Meta(MovieSerializer.Meta):
+        fields = [*MovieSerializer.Meta.fields, "highlight"]
+
+    def to_representation(self, movie: ListedMovie) -> dict:
+        shown = super().to_representation(movie)
+        # The search's patterns (catalog.highlighting.patterns_for), when asked for.
+        patterns = self.context.get("highlight")
+        if patterns is not None:
+            shown["highlight"] = highlights(
+                {field: getattr(movie, field) for field in HIGHLIGHTED_FIELDS}, patterns
+            )
         return shown
 
 

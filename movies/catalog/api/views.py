@@ -27,17 +27,20 @@ from catalog.api import schema as docs
 from catalog.api.caching import CachedReadMixin
 from catalog.api.pagination import MoviePagination
 from catalog.api.parsers import JSONParser
-from catalog.api.query import LIST_PARAMETERS, bounded_int, movie_query
+from catalog.api.query import LIST_PARAMETERS, bounded_int, highlighting, movie_query
 from catalog.api.serializers import (
     GenreWithCountSerializer,
+    MovieResultSerializer,
     MovieSerializer,
     MovieWriteSerializer,
     TokenRequestSerializer,
     TokenSerializer,
 )
+from catalog.highlighting import patterns_for
 from catalog.models import Genre, ListedMovie, Movie
 from catalog.reads import list_movies
 from catalog.scopes import ALL, WIDE, movie_scope, search_scope
+from catalog.search import Search
 from catalog.suggestions import InvalidSuggestion, suggest
 from catalog.versions import lock_catalogue
 from catalog.web.routes import ID_PATTERN
@@ -94,7 +97,7 @@ class SerialWritesMixin(_ViewSet):
     list=extend_schema(
         summary="List and search movies",
         parameters=LIST_PARAMETERS,
-        responses={200: MovieSerializer(many=True), 400: docs.ERROR_400},
+        responses={200: MovieResultSerializer(many=True), 400: docs.ERROR_400},
         examples=[docs.MOVIE_LIST_EXAMPLE],
     ),
     retrieve=extend_schema(
@@ -157,9 +160,14 @@ class MovieViewSet(CachedReadMixin, SerialWritesMixin, viewsets.ModelViewSet):
     def _list(self, request, *args, **kwargs):
         """A page of catalog.reads' movie list, for the request's MovieQuery."""
         query = self._query(request)
+        highlight = highlighting(request)
         page = self._page = list_movies(query)
         self._movie_pagination().present_movies(request, query, page)
-        return self.get_paginated_response(MovieSerializer(page.rows, many=True).data)
+        context = {}
+        if highlight:
+            context["highlight"] = patterns_for(query.search or Search())
+        results = MovieResultSerializer(page.rows, many=True, context=context).data
+        return self.get_paginated_response(results)
 
     def _movie_pagination(self) -> MoviePagination:
         paginator = self.paginator

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
+from catalog.highlighting import highlights, patterns_for
 from catalog.models import Genre, ListedMovie, Movie, genre_key
 from catalog.reads import MoviePage, list_movies
 from catalog.reads.query import RELEVANCE
@@ -98,6 +99,16 @@ class Results:
     @property
     def movies(self) -> list[ListedMovie]:
         return self.page.rows
+
+    @property
+    def cards(self) -> list[tuple[ListedMovie, dict[str, list[list[int]]]]]:
+        """Each movie with where the search shown (a correction's, when these are its
+        results) matched its name and director, as the API's ``highlight`` says."""
+        patterns = patterns_for(self.params.search)
+        return [
+            (movie, highlights({"name": movie.name, "director": movie.director}, patterns))
+            for movie in self.movies
+        ]
 
     @property
     def heading(self) -> str:
