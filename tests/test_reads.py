@@ -78,6 +78,15 @@ def test_a_query_string_becomes_one_query_value():
     assert MovieQuery.from_params(QueryDictLike({})).search is None
 
 
+def test_genre_any_and_facets_are_parsed_with_the_query():
+    params = {"genre_any": "Western, war,WAR,", "facets": "genre, genre"}
+    query = MovieQuery.from_params(QueryDictLike(params))
+    assert (query.genres, query.genre_any, query.facets) == ((), ("Western", "war"), ("genre",))
+    assert query.filtered
+    assert query.without_genre_filters() == MovieQuery(facets=("genre",))
+    assert MovieQuery.from_params(QueryDictLike({"facets": ""})).facets == ()
+
+
 def test_every_refused_parameter_is_named():
     with pytest.raises(InvalidQuery) as refused:
         MovieQuery.from_params(
