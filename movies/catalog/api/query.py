@@ -92,10 +92,6 @@ LIST_PARAMETERS = [
             f"least one of them (beside `genre`, which needs all). At most {MAX_GENRES}. "
             "A name the catalogue lacks matches no movie."
         ),
-        examples=[
-            OpenApiExample("either", value="Western,War", summary="either genre"),
-            OpenApiExample("one", value="Film-Noir", summary="one genre"),
-        ],
     ),
     OpenApiParameter(
         "director", str, description="Part of the director's name, ignoring case and accents."
@@ -127,6 +123,5 @@ LIST_PARAMETERS = [
             f"{FACET_COUNT_LIMIT:,} and `count_exact` false; the most first, then by "
             "name; genres that would give none are left out. Empty: no counts."
         ),
-        examples=[OpenApiExample("genre", value="genre", summary="counts by genre")],
     ),
 ]
