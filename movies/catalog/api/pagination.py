@@ -131,6 +131,15 @@ class CatalogPagination(LimitOffsetPagination):
         return response_schema
 
 
+# What ``facets=genre`` adds to a list (the genres of search=titanic).
+FACETS_EXAMPLE = {
+    "genre": [
+        {"id": 7, "name": "Drama", "count": 2, "count_exact": True},
+        {"id": 15, "name": "Romance", "count": 2, "count_exact": True},
+    ]
+}
+
+
 class MoviePagination(CatalogPagination):
     """Pages of movies: a MoviePage of catalog.reads, presented; with ``?search=``, the
     response adds ``did_you_mean``, with ``?facets=`` naming any, ``facets``. With
@@ -196,5 +205,8 @@ class MoviePagination(CatalogPagination):
         # The schema generator's reference to a serializer's component (CatalogSchema).
         component_of = getattr(self, "component_of", None)
         if component_of is not None:
-            response_schema["properties"]["facets"] = component_of(FacetsSerializer)
+            response_schema["properties"]["facets"] = {
+                "allOf": [component_of(FacetsSerializer)],
+                "example": FACETS_EXAMPLE,
+            }
         return response_schema
