@@ -204,6 +204,12 @@ def test_past_the_bound_a_count_is_a_lower_bound(client, movies, bound_of_two, q
     assert facet["Western"] == (1, True)
 
 
+def test_genre_ids_are_tallied_from_their_text_as_either_database_spells_it():
+    texts = ['{"7":true,"12":true}', '{"7": true, "1": true}', "{}"]
+    assert facets_module.tally_genre_ids(texts) == {"7": 2, "12": 1, "1": 1}
+    assert facets_module.tally_genre_ids([]) == {}
+
+
 def test_the_bound_is_ten_thousand():
     assert facets_module.FACET_COUNT_LIMIT == 10_000
 

@@ -11,17 +11,20 @@ count the page's own matches, the genres it adds narrowing them.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, TextField
+from django.db.models.functions import Cast
 
 from catalog.models import Genre
-from catalog.reads.paging import tally_keys
 
 # Counts are exact up to this many movies, a lower bound past it.
 FACET_COUNT_LIMIT = 10_000
+# A key of genre_ids in its JSON text: ids are digits, and every value is true.
+_GENRE_ID_KEY = re.compile(r'"([0-9]+)":')
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,8 @@ def genre_facet(
     1. Every movie: each genre's stored movie_count. One query.
     2. A tally at hand: one query, naming the genres.
     3. Up to FACET_COUNT_LIMIT matches: the genre_ids of at most
-       FACET_COUNT_LIMIT + 1 of them, tallied; two queries.
+       FACET_COUNT_LIMIT + 1 of them, read as text and tallied
+       (tally_genre_ids); two queries.
     4. More: for each genre with movies, its matches counted no further than
        FACET_COUNT_LIMIT + 1 (a broad genre stops early); two queries and
        one per genre.
@@ -71,9 +75,10 @@ def genre_facet(
         found = None
         if tally is None:
             found = matches().order_by()
-            rows = list(found.values_list("genre_ids", flat=True)[: limit + 1])
+            texts = found.annotate(genre_text=Cast("genre_ids", TextField()))
+            rows = list(texts.values_list("genre_text", flat=True)[: limit + 1])
             if len(rows) <= limit:
-                tally = tally_keys(rows)
+                tally = tally_genre_ids(rows)
         if tally is not None:
             counts = {pk: tally[str(pk)] for pk, _, _ in catalogue}
         else:
@@ -89,6 +94,16 @@ def genre_facet(
         if (count := counts.get(pk, 0)) > 0
     ]
     return sorted(given, key=lambda genre: (-genre.count, genre.name))
+
+
+def tally_genre_ids(texts: Iterable[str]) -> Counter[str]:
+    """How many of the genre_ids ``texts`` (JSON objects as text) have each key.
+
+    Read as text, not decoded: several times cheaper for ten thousand rows,
+    and exact for what genre_ids holds (digit keys, true values; within JSON
+    text a quote only ends a string, so ``"7":`` can only be the key 7).
+    """
+    return Counter(_GENRE_ID_KEY.findall("\n".join(texts)))
 
 
 def capped_count(movies: QuerySet, cap: int) -> int:
