@@ -374,6 +374,18 @@ def test_parameters_an_answer_ignores_share_its_cache_entry(client, list_runs, u
     assert len(list_runs) == 1
 
 
+@pytest.mark.parametrize("other", ["facets=genre", "genre_any=Drama"])
+def test_genre_any_and_facets_answers_are_cache_entries_of_their_own(client, list_runs, other):
+    MovieFactory.create_batch(
+        3, director="Alfred Hitchcock", genres=[GenreFactory(name="Thriller")]
+    )
+    url = "/api/movies?director=hitchcock"
+    first = client.get(url)
+    again = client.get(f"{url}&{other}")
+    assert again.content != first.content
+    assert len(list_runs) == 2
+
+
 def test_a_lists_links_carry_its_own_parameters_only(client):
     MovieFactory.create_batch(3, director="Alfred Hitchcock")
     body = client.get("/api/movies?director=hitchcock&limit=1&offset=1&n=%3Cb%3E").json()
@@ -405,7 +417,14 @@ def test_every_public_read_is_a_route_and_names_the_parameters_its_answer_depend
         "site-search",
         "site-movie",
     }
-    assert PUBLIC_READS["movie-list"].parameters >= {"search", "genre", "limit", "offset"}
+    assert PUBLIC_READS["movie-list"].parameters >= {
+        "search",
+        "genre",
+        "genre_any",
+        "facets",
+        "limit",
+        "offset",
+    }
     assert PUBLIC_READS["site-search"].parameters == {"q", "verbatim", "genre", "ordering", "page"}
 
 

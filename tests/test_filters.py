@@ -32,6 +32,17 @@ def test_genre_filter_needs_every_genre(client, movies):
     assert names(client, "genre=War,Unknown") == []
 
 
+def test_genre_any_filter_needs_one_of_the_genres(client, movies):
+    assert names(client, "genre_any=crime,war") == [
+        "Dr. Strangelove",
+        "Paths of Glory",
+        "The Godfather",
+    ]
+    assert names(client, "genre_any=crime&genre_any=Unknown") == ["The Godfather"]
+    assert names(client, "genre_any=Unknown") == []
+    assert names(client, "genre=drama&genre_any=war,crime&director=kubrick") == ["Paths of Glory"]
+
+
 def test_director_filter_is_a_case_insensitive_substring(client, movies):
     assert names(client, "director=KUBRICK") == ["Dr. Strangelove", "Paths of Glory"]
     assert names(client, "director=%25") == []

@@ -113,6 +113,24 @@ def test_patterns_for_a_blank_search_mark_nothing():
     assert patterns_for(Search.parse(" , ")) == {"name": [], "director": []}
 
 
+def test_a_phrase_is_marked_as_its_words_with_what_stands_between_them():
+    found = patterns_for(Search.parse('"godfather part"'))
+    assert matched_ranges("The Godfather: Part II", found["name"]) == [(4, 15)]
+    assert matched_ranges("Godfathers: Part II", found["name"]) == []  # whole words only
+
+
+def test_an_excluded_term_is_never_marked():
+    found = patterns_for(Search.parse("dark -knight"))
+    assert matched_ranges("The Dark Knight", found["name"]) == [(4, 4)]
+
+
+def test_a_field_term_is_marked_in_its_field_only():
+    found = patterns_for(Search.parse("director:nolan name:dark"))
+    movie = {"name": "Dark Nolan", "director": "Dark Nolan"}
+    assert highlights(movie, found) == {"name": [[0, 4]], "director": [[5, 5]]}
+    assert patterns_for(Search.parse("genre:drama")) == {"name": [], "director": []}
+
+
 def test_highlights_answer_each_field_as_lists():
     movie = {"name": "Amélie", "director": "Jean-Pierre Jeunet", "popularity": "7.0"}
     assert highlights(movie, patterns_for(Search.parse("ame jean"))) == {

@@ -78,6 +78,15 @@ def test_a_query_string_becomes_one_query_value():
     assert MovieQuery.from_params(QueryDictLike({})).search is None
 
 
+def test_genre_any_and_facets_are_parsed_with_the_query():
+    params = {"genre_any": "Western, war,WAR,", "facets": "genre, genre"}
+    query = MovieQuery.from_params(QueryDictLike(params))
+    assert (query.genres, query.genre_any, query.facets) == ((), ("Western", "war"), ("genre",))
+    assert query.filtered
+    assert query.without_genre_filters() == MovieQuery(facets=("genre",))
+    assert MovieQuery.from_params(QueryDictLike({"facets": ""})).facets == ()
+
+
 def test_every_refused_parameter_is_named():
     with pytest.raises(InvalidQuery) as refused:
         MovieQuery.from_params(
@@ -174,7 +183,6 @@ def test_genres_are_counted_only_when_asked_for_and_only_with_matches(war_and_dr
 
 
 @pytest.mark.django_db
-@pytest.mark.django_db
 @pytest.mark.parametrize("ordering", ["", "name", "-popularity"])
 def test_genres_are_counted_alike_in_every_order(war_and_drama, ordering):
     query = MovieQuery(search=Search.parse("war"), ordering=ordering)
@@ -183,8 +191,8 @@ def test_genres_are_counted_alike_in_every_order(war_and_drama, ordering):
 
 
 @pytest.mark.django_db
-def test_genres_are_counted_as_far_as_the_count_in_one_more_query(war_and_drama):
-    query = MovieQuery(search=Search.parse("war"), count_limit=2)
+def test_genres_are_read_with_an_exact_count_in_one_more_query(war_and_drama):
+    query = MovieQuery(search=Search.parse("war"))
     list_movies(query)  # what a search keeps once read
     with CaptureQueriesContext(connection) as plain:
         list_movies(query)
@@ -192,7 +200,14 @@ def test_genres_are_counted_as_far_as_the_count_in_one_more_query(war_and_drama)
         page = list_movies(query, genres=True)
     # Read with the matches counted; the one more query names the genres.
     assert len(tallied) == len(plain) + 1
-    assert 'FROM "catalog_genre" WHERE' in tallied.captured_queries[-1]["sql"]
+    assert 'FROM "catalog_genre"' in tallied.captured_queries[-1]["sql"]
+    assert page.count_exact
+    assert [(genre.name, genre.count) for genre in page.genres] == [("War", 3), ("Drama", 2)]
+
+
+@pytest.mark.django_db
+def test_genres_are_counted_past_a_bounded_count(war_and_drama):
+    page = list_movies(MovieQuery(search=Search.parse("war"), count_limit=2), genres=True)
     assert not page.count_exact
-    # Two of the three matches counted: each has War.
-    assert ("War", 2) in [(genre.name, genre.count) for genre in page.genres]
+    # Every match counted, not only the two the list's count read.
+    assert [(genre.name, genre.count) for genre in page.genres] == [("War", 3), ("Drama", 2)]

@@ -9,6 +9,7 @@ from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 from rest_framework.throttling import SimpleRateThrottle
 
+from catalog.reads import facets
 from tests.factories import GenreFactory, MovieFactory
 
 pytestmark = pytest.mark.django_db
@@ -47,6 +48,8 @@ def test_every_list_parameter_is_documented(schema):
         "limit",
         "offset",
         "genre",
+        "genre_any",
+        "facets",
         "director",
         "imdb_score_min",
         "imdb_score_max",
@@ -62,6 +65,8 @@ def test_responses_conform_to_the_schema(client, schema):
         ("/api/movies", "/api/movies?search=drama", 200),
         ("/api/movies", "/api/movies?search=drama&highlight=1", 200),
         ("/api/movies", "/api/movies?highlight=maybe", 400),
+        ("/api/movies", "/api/movies?search=drama&facets=genre&genre_any=Drama,War", 200),
+        ("/api/movies", "/api/movies?facets=year", 400),
         ("/api/movies", "/api/movies?limit=abc", 400),
         ("/api/movies/{id}", f"/api/movies/{movie.pk}", 200),
         ("/api/movies/{id}", "/api/movies/999999", 404),
@@ -74,6 +79,20 @@ def test_responses_conform_to_the_schema(client, schema):
         assert_conforms(schema, path, "get", response)
     anonymous_write = client.post("/api/movies", {}, content_type="application/json")
     assert_conforms(schema, "/api/movies", "post", anonymous_write)
+
+
+def test_the_facets_are_documented_by_their_serializer(client, schema, monkeypatch):
+    listed = schema["components"]["schemas"]["PaginatedMovieList"]["properties"]
+    assert listed["facets"]["allOf"] == [{"$ref": "#/components/schemas/Facets"}]
+    entry = schema["components"]["schemas"]["GenreFacet"]
+    assert set(entry["required"]) == {"id", "name", "count", "count_exact"}
+    # A count past the bound (lowered here) conforms too.
+    monkeypatch.setattr(facets, "FACET_COUNT_LIMIT", 1)
+    GenreFactory.create_batch(2)
+    MovieFactory.create_batch(2, genres=[GenreFactory(name="Drama")])
+    response = client.get("/api/movies?facets=genre")
+    assert response.json()["facets"]["genre"][0]["count_exact"] is False
+    assert_conforms(schema, "/api/movies", "get", response)
 
 
 def test_throttled_endpoints_document_the_budget_and_their_429(schema):

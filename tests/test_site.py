@@ -14,6 +14,7 @@ from rest_framework.settings import api_settings
 
 from catalog import writes
 from catalog.models import MAX_GENRES, Movie
+from catalog.reads import facets
 from catalog.reads.query import COUNT_LIMIT, ORDERING_INVALID, TOO_MANY_GENRES
 from catalog.search import QUERY_TOO_LONG, TOO_MANY_TERMS
 from catalog.site import pages, views
@@ -265,6 +266,41 @@ def test_chips_offer_the_genres_of_the_results_the_most_first_the_rest_behind_mo
     assert '<a class="chip" href="/?q=saga&amp;genre=Genre+1">Genre 1 <span' in text
     assert '<span class="chip-count" aria-hidden="true">8</span>' in text
     assert "(add: 8 movies)" in text
+
+
+def test_chips_count_as_the_list_counts_genres_and_mark_a_lower_bound(
+    client, many_genres, monkeypatch
+):
+    facet = client.get("/api/movies?search=saga&facets=genre").json()["facets"]["genre"]
+    counts = {genre["name"]: genre["count"] for genre in facet}
+    text = page(client, "/?q=saga")
+    for n in range(1, 9):
+        assert f"Genre {n} <span" in text
+        assert f"(add: {counts[f'Genre {n}']} movie" in text
+    # Past the bound (lowered here from 10,000), a count is at least that many.
+    monkeypatch.setattr(facets, "FACET_COUNT_LIMIT", 5)
+    text = page(client, "/?q=saga&ordering=name")
+    assert (
+        '<a class="chip" href="/?q=saga&amp;genre=Genre+1&amp;ordering=name">Genre 1 <span' in text
+    )
+    assert '<span class="chip-count" aria-hidden="true">5+</span>' in text
+    assert "(add: 5+ movies)" in text
+    # Genre 4 is on five of the sagas: exactly.
+    assert "(add: 5 movies)" in text
+
+
+def test_a_chip_says_a_lower_bound_as_the_count_does():
+    assert pages.Chip("Drama", "/", False, 10_000, False).count_text == "10,000+"
+    assert pages.Chip("Drama", "/", False, 1_234).count_text == "1,234"
+    assert pages.Chip("Drama", "/", True, None).count_text == ""
+
+
+def test_chips_with_a_chosen_genre_count_what_adding_another_leaves(client, many_genres):
+    text = page(client, "/?q=saga&genre=Genre+5")
+    # Four sagas have Genre 5; two of them Genre 7 as well.
+    assert "(add: 2 movies)" in text
+    both = client.get("/api/movies?search=saga&genre=Genre+5,Genre+7").json()
+    assert both["count"] == 2
 
 
 def test_chosen_genres_come_first_and_are_always_shown(client, many_genres):

@@ -41,15 +41,24 @@ HIGHLIGHTED_FIELDS = ("name", "director")
 def patterns_for(search: Search) -> dict[str, list[re.Pattern[str]]]:
     """The patterns to mark in each of HIGHLIGHTED_FIELDS for ``search``.
 
-    The one place that knows how a search's parts become patterns: each
-    plain term, a substring of a field's normalised text, is itself,
-    escaped, in every field.
+    The one place that knows how a search's clauses become patterns: a term,
+    a substring of a field's normalised text, is itself, escaped; a phrase is
+    its words, whole and adjacent (catalog.search.Clause). Each is marked in
+    the field it is limited to, or in every field; what a search excludes is
+    never marked.
     """
     by_field: dict[str, list[re.Pattern[str]]] = {field: [] for field in HIGHLIGHTED_FIELDS}
-    for term in search.terms:
-        pattern = re.compile(re.escape(term))
-        for field in HIGHLIGHTED_FIELDS:
-            by_field[field].append(pattern)
+    for clause in dict.fromkeys(search.clauses):
+        if clause.excluded:
+            continue
+        fields = HIGHLIGHTED_FIELDS if not clause.field else (clause.field,)
+        if clause.phrase:
+            pattern = re.compile(r"(?<!\w)" + clause.words_adjacent() + r"(?!\w)")
+        else:
+            pattern = re.compile(re.escape(clause.text))
+        for field in fields:
+            if field in by_field:
+                by_field[field].append(pattern)
     return by_field
 
 

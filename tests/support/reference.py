@@ -3,8 +3,10 @@
 Search, written from the definition, field by field, without the stored
 search_text: a movie matches when every term is a case- and accent-insensitive
 substring of its name, director, popularity, imdb_score or one of its genre
-names. A genre's movie count, counted from the links rather than read from
-Genre.movie_count. The vocabulary and "did you mean", from their definitions.
+names. The list's filters, and its genre counts (the genre facet), from their
+definitions. A genre's movie count, counted from the links rather than read
+from Genre.movie_count. The vocabulary and "did you mean", from their
+definitions.
 
 Movies are Movie rows, or Row values a test keeps of its own (a model of what
 the catalogue should hold).
@@ -18,7 +20,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from catalog.models import Genre, Movie
+from catalog.models import Genre, Movie, genre_key
 from catalog.search import normalise
 
 
@@ -125,6 +127,53 @@ def reference_matches(movie: Movie | Row, query: str) -> bool:
 
 def reference_search(movies: Iterable[Movie | Row], query: str) -> set[int]:
     return {movie.pk for movie in movies if reference_matches(movie, query)}
+
+
+def reference_list(
+    movies: Iterable[Movie | Row],
+    *,
+    search: str | None = None,
+    genres: Iterable[str] = (),
+    genre_any: Iterable[str] = (),
+    director: str = "",
+    bounds: Iterable[tuple[str, str, float]] = (),
+) -> set[int]:
+    """The movies a list finds: the search, every genre of ``genres``, one of
+    ``genre_any`` (when it names any), the director's text, each bound
+    (field, "gte" or "lte", value); genres by key, the director as a search term."""
+    rows = [Row.of(movie) for movie in movies]
+    every = {genre_key(name) for name in genres}
+    anyone = {genre_key(name) for name in genre_any}
+    found = reference_search(rows, search) if search is not None else {row.pk for row in rows}
+    kept = set()
+    for row in rows:
+        keys = {genre_key(name) for name in row.genres}
+        within = all(
+            getattr(row, field) >= value if lookup == "gte" else getattr(row, field) <= value
+            for field, lookup, value in bounds
+        )
+        if (
+            row.pk in found
+            and every <= keys
+            and (not anyone or bool(anyone & keys))
+            and normalise(director.strip()) in normalise(row.director)
+            and within
+        ):
+            kept.add(row.pk)
+    return kept
+
+
+def reference_genre_facet(
+    movies: Iterable[Movie | Row], matches: set[int], *, limit: int
+) -> list[tuple[str, int, bool]]:
+    """(name, count, count_exact) of each genre that some of ``matches`` have: how many,
+    at most ``limit`` (exact when no more), the most first, then by name."""
+    counted: Counter[str] = Counter()
+    for row in map(Row.of, movies):
+        if row.pk in matches:
+            counted.update(set(row.genres))
+    facet = [(name, min(count, limit), count <= limit) for name, count in counted.items()]
+    return sorted(facet, key=lambda entry: (-entry[1], entry[0]))
 
 
 def text_words(text: str) -> set[str]:

@@ -5,7 +5,8 @@ Counts are exact up to a count limit; past it the response says
 Offsets past MAX_OFFSET are refused: deeper pages are better reached with a
 narrower search. A movie list asked for with ``?search=`` also says
 ``did_you_mean``: null, or the corrected search when it found nothing and a
-correction finds a movie (catalog.reads.listing).
+correction finds a movie (catalog.reads.listing); one asked for with
+``?facets=genre``, ``facets`` (FacetsSerializer).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from rest_framework.settings import api_settings
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from catalog.api.query import HIGHLIGHT
+from catalog.api.serializers import FacetsSerializer
 from catalog.reads import MoviePage, MovieQuery
 from catalog.reads.cursors import CURSOR, Cursor, entry_of
 from catalog.reads.listing import ordering_keys
@@ -130,12 +132,21 @@ class CatalogPagination(LimitOffsetPagination):
         return response_schema
 
 
+# What ``facets=genre`` adds to a list (the genres of search=titanic).
+FACETS_EXAMPLE = {
+    "genre": [
+        {"id": 7, "name": "Drama", "count": 2, "count_exact": True},
+        {"id": 15, "name": "Romance", "count": 2, "count_exact": True},
+    ]
+}
+
+
 class MoviePagination(CatalogPagination):
     """Pages of movies: a MoviePage of catalog.reads, presented; with ``?search=``, the
-    response adds ``did_you_mean``. With ``?cursor=`` (empty for the first page), the
-    links to the next and previous pages carry cursors instead of offsets. ``?highlight=``
-    is one of the list's parameters: its links carry it, and the response cache keeps
-    highlighted and plain answers apart."""
+    response adds ``did_you_mean``, with ``?facets=`` naming any, ``facets``. With
+    ``?cursor=`` (empty for the first page), the links to the next and previous pages
+    carry cursors instead of offsets. ``?highlight=`` is one of the list's parameters:
+    its links carry it, and the response cache keeps highlighted and plain answers apart."""
 
     list_parameters = (
         *(name for name in LIST_PARAMETERS if name not in (LIMIT, OFFSET)),
@@ -143,11 +154,14 @@ class MoviePagination(CatalogPagination):
     )
     # Set by present_movies for a cursor page (catalog.reads.cursors).
     cursor: Cursor | None = None
+    # Set by present_movies: the counts asked for with ``?facets=``.
+    facets: dict | None = None
 
     def present_movies(self, request, query: MovieQuery, page: MoviePage) -> None:
         self.present(request, page, offset=query.offset, limit=query.limit)
         self.searched = query.search is not None
         self.did_you_mean = page.did_you_mean
+        self.facets = page.facets
         self.cursor, self.identity = query.cursor, query.identity
         self.order = ordering_keys(query.ordering_in_effect)
         self.rows, self.has_before = page.rows, page.has_before
@@ -179,6 +193,8 @@ class MoviePagination(CatalogPagination):
         response = super().get_paginated_response(data)
         if self.searched:
             response.data["did_you_mean"] = self.did_you_mean
+        if self.facets is not None:
+            response.data["facets"] = FacetsSerializer(self.facets).data
         return response
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
@@ -191,4 +207,11 @@ class MoviePagination(CatalogPagination):
             "replacing its misspelt terms by the closest words of the catalogue finds "
             "something; then that query, to search for instead.",
         }
+        # The schema generator's reference to a serializer's component (CatalogSchema).
+        component_of = getattr(self, "component_of", None)
+        if component_of is not None:
+            response_schema["properties"]["facets"] = {
+                "allOf": [component_of(FacetsSerializer)],
+                "example": FACETS_EXAMPLE,
+            }
         return response_schema

@@ -15,7 +15,8 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter
 
 from catalog.models import IMDB_SCORE_RANGE, MAX_GENRES, POPULARITY_RANGE
-from catalog.reads.query import ORDERINGS, InvalidQuery, MovieQuery, parse_int
+from catalog.reads.facets import FACET_COUNT_LIMIT
+from catalog.reads.query import KNOWN_FACETS, ORDERINGS, InvalidQuery, MovieQuery, parse_int
 from catalog.search import MAX_QUERY_LENGTH, MAX_TERMS
 
 HIGHLIGHT = "highlight"
@@ -117,6 +118,15 @@ LIST_PARAMETERS = [
         ),
     ),
     OpenApiParameter(
+        "genre_any",
+        str,
+        description=(
+            "Genre names, comma-separated (Western,War) or repeated; a movie must have at "
+            f"least one of them (beside `genre`, which needs all). At most {MAX_GENRES}. "
+            "A name the catalogue lacks matches no movie."
+        ),
+    ),
+    OpenApiParameter(
         "director", str, description="Part of the director's name, ignoring case and accents."
     ),
     _bound("imdb_score_min", IMDB_SCORE_RANGE, "The least IMDb score"),
@@ -147,6 +157,19 @@ LIST_PARAMETERS = [
             "each page ends. No movie is skipped or repeated while the catalogue changes "
             "between pages. Needs an `ordering` other than relevance; not with `offset`. "
             "A cursor belongs to its list: another search, filter or ordering refuses it."
+        ),
+    ),
+    OpenApiParameter(
+        "facets",
+        str,
+        enum=list(KNOWN_FACETS),
+        description=(
+            "Counts to add to the answer, comma-separated or repeated: `genre` adds "
+            "`facets.genre`, how many movies each genre would give with the search and "
+            "every filter but `genre` and `genre_any` (choosing genres does not change "
+            f"the counts). Exact up to {FACET_COUNT_LIMIT:,}, else `count` is "
+            f"{FACET_COUNT_LIMIT:,} and `count_exact` false; the most first, then by "
+            "name; genres that would give none are left out. Empty: no counts."
         ),
     ),
 ]

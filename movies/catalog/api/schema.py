@@ -1,5 +1,6 @@
 """OpenAPI descriptions shared by the endpoints: the error shape, examples, and the
-rate-limit headers and 429 of every throttled endpoint (CatalogSchema)."""
+rate-limit headers and 429 of every throttled endpoint, and the components a
+paginator's answer refers to (CatalogSchema)."""
 
 from __future__ import annotations
 
@@ -127,6 +128,16 @@ class CatalogSchema(AutoSchema):
                 "429", self._get_response_for_code(ERROR_429_THROTTLED, "429")
             )
         return operation
+
+    def _get_paginator(self):
+        # A paginator may describe part of its answer by a serializer (MoviePagination's
+        # facets): it gets the reference to that serializer's component.
+        paginator = super()._get_paginator()
+        if paginator is not None:
+            paginator.component_of = lambda serializer: (
+                self.resolve_serializer(serializer, "response").ref
+            )
+        return paginator
 
     def _throttled(self) -> bool:
         return bool(self.view.throttle_classes)

@@ -22,6 +22,7 @@ from catalog.models import (
     ListedMovie,
     Movie,
 )
+from catalog.reads.facets import FACET_COUNT_LIMIT
 from catalog.text import InvalidText, clean_text
 
 
@@ -75,6 +76,37 @@ class GenreWithCountSerializer(serializers.ModelSerializer):
 
     def to_representation(self, genre: Genre) -> dict:
         return {"id": genre.pk, "name": genre.name, "movie_count": genre.movie_count}
+
+
+class GenreFacetSerializer(serializers.Serializer):
+    """A genre and how many movies choosing it would give."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    count = serializers.IntegerField(
+        help_text=(
+            f"How many movies: exact up to {FACET_COUNT_LIMIT:,}; with count_exact false, "
+            f"at least this many ({FACET_COUNT_LIMIT:,})."
+        )
+    )
+    count_exact = serializers.BooleanField(
+        help_text=f"False when more than {FACET_COUNT_LIMIT:,} movies have the genre."
+    )
+
+
+class FacetsSerializer(serializers.Serializer):
+    """Only with `facets`: for each facet asked for, how many movies each of its values
+    would give, the most first, then by name; values that would give none are left out."""
+
+    genre = GenreFacetSerializer(
+        many=True,
+        required=False,
+        help_text=(
+            "With `facets=genre`: the movies the search and every filter but `genre` and "
+            "`genre_any` find, counted by genre (so that choosing genres leaves the counts "
+            "as they are)."
+        ),
+    )
 
 
 class MovieSerializer(serializers.ModelSerializer):

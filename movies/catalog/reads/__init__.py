@@ -6,7 +6,8 @@ that list_movies (catalog.reads.listing) answers: they search, filter, order,
 page, count and correct alike because they run the same code, not a copy.
 """
 
-from catalog.reads.listing import GenreCount, MoviePage, list_movies
+from catalog.reads.facets import GenreCount
+from catalog.reads.listing import MoviePage, list_movies
 from catalog.reads.query import InvalidQuery, MovieQuery
 
 __all__ = ["GenreCount", "InvalidQuery", "MoviePage", "MovieQuery", "list_movies"]

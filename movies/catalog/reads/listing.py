@@ -5,7 +5,7 @@ here: the filters, then the search (catalog.search), the order (relevance,
 planned tier by tier in catalog.reads.ranking, or a field), the page and its
 bounded count (catalog.reads.paging), and, when a search found nothing, the
 correction that finds something with the same filters (catalog.vocabulary),
-and, when asked for, how many of the matches each genre has (genre_counts).
+and, when asked for, how many movies each genre would give (catalog.reads.facets).
 """
 
 from __future__ import annotations
@@ -17,29 +17,23 @@ from django.db.models import QuerySet
 
 from catalog import vocabulary
 from catalog.models import Genre, ListedMovie, Movie, genre_key
+from catalog.reads.facets import GenreCount, genre_facet
 from catalog.reads.paging import Page, plan_cursor_page, plan_page
-from catalog.reads.query import RELEVANCE, MovieQuery
+from catalog.reads.query import GENRE_FACET, RELEVANCE, MovieQuery
 from catalog.reads.ranking import plan_relevance_page
 from catalog.search import Search, director_contains, search_movies
-
-
-@dataclass(frozen=True)
-class GenreCount:
-    """A genre and how many of a list's matches have it."""
-
-    name: str
-    count: int
 
 
 @dataclass
 class MoviePage(Page):
     """A page of the movie list: ListedMovie rows, the correction of a search that found
-    nothing (None without a search, or when nothing is to be corrected), and the genres
-    of the matches when asked for (None otherwise; see list_movies)."""
+    nothing (None without a search, or when nothing is to be corrected), the genres of
+    the matches and the facets when asked for (None otherwise; see list_movies)."""
 
     rows: list[ListedMovie]
     did_you_mean: str | None = None
     genres: list[GenreCount] | None = None
+    facets: dict[str, list[GenreCount]] | None = None
 
 
 def ordering_keys(ordering: str) -> tuple[str, str]:
@@ -49,20 +43,29 @@ def ordering_keys(ordering: str) -> tuple[str, str]:
 
 
 def filtered(movies: QuerySet, query: MovieQuery) -> QuerySet:
-    """The movies with every genre, the director and within the bounds ``query`` asks for.
+    """The movies with every genre of ``genres``, one of ``genre_any`` (when it names
+    any), the director and within the bounds ``query`` asks for.
 
     Genres are asked of each movie's own ``genre_ids``, not of its links:
     PostgreSQL's order indexes hold it, so a search walking one of them reads
-    no table rows, and SQLite reads it on the row it reads anyway.
+    no table rows, and SQLite reads it on the row it reads anyway. A genre the
+    catalogue lacks is had by no movie.
     """
-    if query.genres:
-        keys = [genre_key(name) for name in query.genres]
-        ids = list(
-            Genre.objects.using(movies.db).filter(key__in=keys).values_list("pk", flat=True)
+    if query.genres or query.genre_any:
+        every = [genre_key(name) for name in query.genres]
+        anyone = [genre_key(name) for name in query.genre_any]
+        ids = dict(
+            Genre.objects.using(movies.db)
+            .filter(key__in={*every, *anyone})
+            .values_list("key", "pk")
         )
-        if len(ids) < len(keys):
+        if not set(every) <= ids.keys() or (anyone and ids.keys().isdisjoint(anyone)):
             return movies.none()
-        movies = movies.filter(genre_ids__has_keys=[str(pk) for pk in ids])
+        if every:
+            movies = movies.filter(genre_ids__has_keys=[str(ids[key]) for key in every])
+        if anyone:
+            known = [str(ids[key]) for key in anyone if key in ids]
+            movies = movies.filter(genre_ids__has_any_keys=known)
     if query.director.strip():
         movies = director_contains(movies, query.director)
     for bound in query.bounds:
@@ -81,13 +84,16 @@ def matching(movies: QuerySet, query: MovieQuery) -> QuerySet:
     return search_movies(found, query.search) if query.search is not None else found
 
 
-def genre_counts(tally: Counter[str], *, using: str) -> list[GenreCount]:
-    """The genres of a tally of genre ids (Page.tally of ``genre_ids``) by name, the most
-    matches first; ids of genres no longer in the catalogue are left out."""
-    ids = [int(key) for key in tally]
-    names = Genre.objects.using(using).filter(pk__in=ids).values_list("pk", "name")
-    counts = [GenreCount(name, tally[str(pk)]) for pk, name in names]
-    return sorted(counts, key=lambda genre: (-genre.count, genre.name))
+def counted_genres(
+    query: MovieQuery, movies: QuerySet | None, tally: Counter[str] | None
+) -> list[GenreCount]:
+    """How many of the movies ``query`` finds (of ``movies``, by default all) have each
+    genre (catalog.reads.facets); ``tally``, their genre_ids' keys if read already."""
+    within = Movie.objects.all() if movies is None else movies
+    whole = movies is None and not (query.searching or query.filtered)
+    return genre_facet(
+        lambda: matching(within, query), using=within.db, whole_catalogue=whole, tally=tally
+    )
 
 
 def list_movies(
@@ -96,15 +102,21 @@ def list_movies(
     """One page of the movies ``query`` asks for (of ``movies``, by default all), and how
     many match: exactly up to query.count_limit, else that many as a lower bound.
 
-    With ``genres``, how many of the matches have each genre, read with the
-    matches counted (their genre_ids): exact with an exact count, else among
-    the first query.count_limit matches; one more query names them.
+    With ``genres``, how many of the matches have each genre (MoviePage.genres:
+    what adding a genre to the query would leave). With query.facets naming
+    ``genre``, how many movies each genre would give with the query's genre
+    filters left out (MoviePage.facets). Both are catalog.reads.facets'
+    bounded counts; when the list's own count is exact and of the same
+    matches, it reads their genre_ids with them, and one query names them.
     """
+    within = movies
     movies = Movie.objects.all() if movies is None else movies
     found = matching(movies, query)
     rows_for = Movie.objects.using(found.db).listed
     ordering = query.ordering_in_effect
-    tally = "genre_ids" if genres else None
+    facet = GENRE_FACET in query.facets
+    own_genres = not (query.genres or query.genre_any)
+    tally = "genre_ids" if genres or (facet and own_genres) else None
     if ordering == RELEVANCE:
         assert query.search is not None  # relevance is in effect only with a search
         ranked = plan_relevance_page(
@@ -149,9 +161,17 @@ def list_movies(
             finds=lambda corrected: matching(movies, query.searching_for(corrected)).exists(),
             using=found.db,
         )
-    counted = None
-    if page.tally is not None:
-        counted = genre_counts(page.tally, using=found.db) if page.tally else []
+    # The list's tally holds every match's genres when its count is exact.
+    every_match = page.tally if page.count_exact else None
+    counted = counted_genres(query, within, every_match) if genres else None
+    facets = None
+    if facet:
+        if own_genres and counted is not None:
+            facet_counts = counted
+        else:
+            read = every_match if own_genres else None
+            facet_counts = counted_genres(query.without_genre_filters(), within, read)
+        facets = {GENRE_FACET: facet_counts}
     return MoviePage(
         page.rows,
         page.count,
@@ -160,6 +180,7 @@ def list_movies(
         page.has_before,
         did_you_mean=did_you_mean,
         genres=counted,
+        facets=facets,
     )
 
 

@@ -45,13 +45,19 @@ CURSOR_NEEDS_ORDERING = (
     "(for example -popularity or name)."
 )
 CURSOR_WITH_OFFSET = "Cannot be combined with cursor, which says where the page starts."
+# The facets a list may count besides its page (MoviePage.facets).
+GENRE_FACET = "genre"
+KNOWN_FACETS = (GENRE_FACET,)
+UNKNOWN_FACET = "Must name known facets, comma-separated: " + ", ".join(KNOWN_FACETS) + "."
 
 SEARCH = "search"
 GENRE = "genre"
+GENRE_ANY = "genre_any"
 DIRECTOR = "director"
 ORDERING = "ordering"
 LIMIT = "limit"
 OFFSET = "offset"
+FACETS = "facets"
 _INTEGER = re.compile(r"-?[0-9]{1,20}")
 
 
@@ -85,9 +91,11 @@ class MovieQuery:
     ``search`` is None when no search was asked for, and a Search (perhaps
     blank) when one was: an answer to a search says whether it has a
     correction. ``genres`` holds one name per genre (by key), a movie needing
-    all; ``ordering`` is as asked for, "" for the default (ordering_in_effect).
+    all; ``genre_any`` too, a movie needing one of them (when any is named);
+    ``ordering`` is as asked for, "" for the default (ordering_in_effect).
     ``cursor`` is None for an offset page, else where a cursor page starts
-    (catalog.reads.cursors).
+    (catalog.reads.cursors). ``facets``: what to count besides the page
+    (KNOWN_FACETS), which changes what the answer adds, not which movies it lists.
     """
 
     search: Search | None = None
@@ -99,6 +107,8 @@ class MovieQuery:
     limit: int = DEFAULT_LIMIT
     count_limit: int = COUNT_LIMIT
     cursor: Cursor | None = None
+    genre_any: tuple[str, ...] = ()
+    facets: tuple[str, ...] = ()
 
     @property
     def searching(self) -> bool:
@@ -114,7 +124,7 @@ class MovieQuery:
     @property
     def filtered(self) -> bool:
         """Whether anything besides the search narrows the list."""
-        return bool(self.genres or self.director.strip() or self.bounds)
+        return bool(self.genres or self.genre_any or self.director.strip() or self.bounds)
 
     @property
     def ordering_in_effect(self) -> str:
@@ -129,24 +139,44 @@ class MovieQuery:
         search = self.search.typed if self.search is not None else None
         bounds = sorted((bound.field, bound.lookup, bound.value) for bound in self.bounds)
         genres = sorted(map(genre_key, self.genres))
-        which = (search, genres, self.director.strip(), bounds, self.ordering_in_effect)
+        which: tuple = (search, genres, self.director.strip(), bounds, self.ordering_in_effect)
+        if self.genre_any:
+            # Only when named: the cursors of lists without it stay what they were.
+            which += (sorted(map(genre_key, self.genre_any)),)
         return hashlib.sha256(repr(which).encode()).hexdigest()[:16]
 
     def searching_for(self, search: Search) -> MovieQuery:
         """The same list with another search (a correction's)."""
         return replace(self, search=search)
 
+    def without_genre_filters(self) -> MovieQuery:
+        """The same list with neither ``genres`` nor ``genre_any``: the one whose matches
+        a genre facet counts (each genre's count says what choosing it would give)."""
+        return replace(self, genres=(), genre_any=())
+
     @classmethod
     def from_params(cls, params, *, count_limit: int = COUNT_LIMIT) -> MovieQuery:
         """The query of ``GET /api/movies``: ``search``, the filters, ``ordering``,
-        ``limit`` and ``offset`` (a QueryDict, or a mapping with ``get`` and
-        ``getlist``). Checked in that order, filters first, each filter's
+        ``limit``, ``offset`` and ``facets`` (a QueryDict, or a mapping with ``get``
+        and ``getlist``). Checked in that order, filters first, each filter's
         problems all reported at once; InvalidQuery otherwise."""
-        genres, director, bounds = parse_filters(params)
+        filters = parse_filters(params)
         search = parse_search(params[SEARCH], SEARCH) if SEARCH in params else None
         ordering = parse_ordering(params.get(ORDERING, ""), ORDERING)
         limit, offset = parse_window(params)
-        query = cls(search, genres, director, bounds, ordering, offset, limit, count_limit)
+        facets = parse_facets(_values(params, FACETS), FACETS)
+        query = cls(
+            search,
+            filters.genres,
+            filters.director,
+            filters.bounds,
+            ordering,
+            offset,
+            limit,
+            count_limit,
+            genre_any=filters.genre_any,
+            facets=facets,
+        )
         if CURSOR not in params:
             return query
         return replace(query, cursor=parse_cursor(params, query))
@@ -179,9 +209,19 @@ def parse_ordering(raw: str, parameter: str) -> str:
     return ordering
 
 
+def parse_facets(values: Iterable[str], parameter: str = FACETS) -> tuple[str, ...]:
+    """Facet names, comma-separated or repeated: trimmed, blanks left out, each once, in
+    the order of KNOWN_FACETS; one not known refuses them (UNKNOWN_FACET)."""
+    names = {name.strip() for value in values for name in value.split(",")} - {""}
+    if not names <= set(KNOWN_FACETS):
+        raise InvalidQuery.of(parameter, UNKNOWN_FACET)
+    return tuple(name for name in KNOWN_FACETS if name in names)
+
+
 def parse_genres(values: Iterable[str], parameter: str = GENRE) -> tuple[str, ...]:
-    """Genre names from ``genre`` parameters, comma-separated or repeated: trimmed, blanks
-    left out, each genre once (by its key), the first spelling given.
+    """Genre names from ``genre`` (or ``genre_any``) parameters, comma-separated or
+    repeated: trimmed, blanks left out, each genre once (by its key), the first spelling
+    given.
 
     A movie has at most MAX_GENRES genres, so a request naming more could never
     find one: it is refused, read no further than the genre past the limit.
@@ -230,6 +270,7 @@ class FilterForm(forms.Form):
     """The list's filters besides the search, checked as a form: every problem at once."""
 
     genre = forms.CharField(required=False, strip=False)
+    genre_any = forms.CharField(required=False, strip=False)
     director = forms.CharField(required=False, strip=False)
     imdb_score_min = _bound(IMDB_SCORE_RANGE)
     imdb_score_max = _bound(IMDB_SCORE_RANGE)
@@ -247,17 +288,37 @@ class FilterForm(forms.Form):
 
 # Every query parameter the movie list reads.
 FILTERS = tuple(FilterForm.base_fields)
-LIST_PARAMETERS = (SEARCH, ORDERING, *FILTERS, LIMIT, OFFSET, CURSOR)
+LIST_PARAMETERS = (SEARCH, ORDERING, *FILTERS, LIMIT, OFFSET, CURSOR, FACETS)
+# The filters naming genres: comma-separated, or repeated.
+GENRE_FILTERS = (GENRE, GENRE_ANY)
 
 
-def parse_filters(params) -> tuple[tuple[str, ...], str, tuple[Bound, ...]]:
+@dataclass(frozen=True)
+class Filters:
+    """What the list's filters besides the search ask for (MovieQuery's fields)."""
+
+    genres: tuple[str, ...] = ()
+    genre_any: tuple[str, ...] = ()
+    director: str = ""
+    bounds: tuple[Bound, ...] = ()
+
+
+def _values(params, name: str) -> list[str]:
+    """Every value of a parameter (repeated or not); none when it is absent."""
+    if name not in params:
+        return []
+    return params.getlist(name) if hasattr(params, "getlist") else [params.get(name, "")]
+
+
+def parse_filters(params) -> Filters:
     """The genres, director and bounds ``params`` ask for (none when none is given)."""
     if params.keys().isdisjoint(FILTERS):
-        return (), "", ()
-    # Repeated genre parameters count, each comma-separated.
+        return Filters()
     data: dict[str, Any] = {name: params.get(name) for name in FILTERS if name in params}
-    genres = params.getlist(GENRE) if hasattr(params, "getlist") else [params.get(GENRE, "")]
-    data[GENRE] = ",".join(genres) if GENRE in params else None
+    # Repeated genre parameters count, each comma-separated.
+    named = {name: _values(params, name) for name in GENRE_FILTERS}
+    for name in GENRE_FILTERS:
+        data[name] = ",".join(named[name]) if name in params else None
     form = FilterForm(data)
     if not form.is_valid():
         raise InvalidQuery(
@@ -272,4 +333,9 @@ def parse_filters(params) -> tuple[tuple[str, ...], str, tuple[Bound, ...]]:
         for parameter, field_name, lookup in FilterForm.BOUNDS
         if cleaned.get(parameter) is not None
     )
-    return parse_genres(genres if GENRE in params else []), cleaned.get(DIRECTOR) or "", bounds
+    return Filters(
+        genres=parse_genres(named[GENRE], GENRE),
+        genre_any=parse_genres(named[GENRE_ANY], GENRE_ANY),
+        director=cleaned.get(DIRECTOR) or "",
+        bounds=bounds,
+    )

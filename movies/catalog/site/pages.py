@@ -61,12 +61,21 @@ class Link:
 @dataclass(frozen=True)
 class Chip:
     """A genre to add to the search, or a chosen one to take out; the movies an added one
-    leaves (None for a chosen one, or when the count is only a lower bound)."""
+    leaves (None for a chosen one): exactly, or when ``count_exact`` is false, at least
+    that many."""
 
     label: str
     url: str
     selected: bool
     count: int | None
+    count_exact: bool = True
+
+    @property
+    def count_text(self) -> str:
+        """``8``, ``1,234``, or ``10,000+`` for a lower bound ("" for a chosen genre)."""
+        if self.count is None:
+            return ""
+        return f"{self.count:,}" if self.count_exact else f"{self.count:,}+"
 
 
 @dataclass(frozen=True)
@@ -222,21 +231,26 @@ def catalogue_genres(params: SearchParams) -> tuple[str, ...]:
 def genre_chips(params: SearchParams, page: MoviePage) -> GenreChips:
     """The genres to filter by, each a link that adds it to the search or takes it out.
 
-    The chosen ones first, then those the matches have, the most matches first
-    (MoviePage.genres): a genre that would leave no movie is never offered, nor
-    one every match has (it would change nothing), and there are no chips when
-    nothing was found. SHOWN_CHIPS are shown (all the chosen ones at least); the
-    others go behind "More genres". A page holds at most one chip per genre of
-    the catalogue.
+    The chosen ones first, then those the matches have, the most matches first,
+    with how many movies each would leave (MoviePage.genres: the genre counts
+    the API's ``facets=genre`` answers, of the page's matches, since a genre
+    chosen here narrows them): a genre that would leave no movie is never
+    offered, nor one every match has (it would change nothing), and there are
+    no chips when nothing was found. SHOWN_CHIPS are shown (all the chosen
+    ones at least); the others go behind "More genres". A page holds at most
+    one chip per genre of the catalogue.
     """
     if not page.count or not page.genres:
         return GenreChips([], [])
-    exact = page.count_exact
     chosen = {genre_key(name) for name in params.genres}
     chips = [Chip(name, params.without_genre(name).url(), True, None) for name in params.genres]
     chips += [
         Chip(
-            genre.name, params.with_genre(genre.name).url(), False, genre.count if exact else None
+            genre.name,
+            params.with_genre(genre.name).url(),
+            False,
+            genre.count,
+            genre.count_exact,
         )
         for genre in page.genres
         if genre_key(genre.name) not in chosen and narrows(genre.count, page)
