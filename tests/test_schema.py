@@ -82,7 +82,7 @@ def test_responses_conform_to_the_schema(client, schema):
 
 
 def test_the_facets_are_documented_by_their_serializer(client, schema, monkeypatch):
-    listed = schema["components"]["schemas"]["PaginatedMovieList"]["properties"]
+    listed = schema["components"]["schemas"]["PaginatedMovieResultList"]["properties"]
     assert listed["facets"]["allOf"] == [{"$ref": "#/components/schemas/Facets"}]
     entry = schema["components"]["schemas"]["GenreFacet"]
     assert set(entry["required"]) == {"id", "name", "count", "count_exact"}
