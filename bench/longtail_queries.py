@@ -35,10 +35,12 @@ SUGGEST_PATH = "/api/movies/suggest"
 LIST, DEEP, SUGGEST, NUMBER = "list", "deep page", "suggest", "number"
 KINDS = (LIST, DEEP, SUGGEST, NUMBER)
 KIND_WEIGHTS = (60, 10, 20, 10)
-# The steering mix: searches with syntax ("phrases", -exclusions, field:terms).
-SYNTAX = "syntax"
-STEERING_KINDS = (SYNTAX,)
-STEERING_WEIGHTS = (1,)
+# The steering mix: searches with syntax ("phrases", -exclusions, field:terms),
+# lists with genre counts (facets=genre), and searches with and without highlight=1.
+SYNTAX, FACETS, HIGHLIGHT, UNMARKED = "syntax", "facets", "highlight", "highlight off"
+STEERING_KINDS = (SYNTAX, FACETS, HIGHLIGHT)
+STEERING_WEIGHTS = (50, 30, 20)
+FACET_SHAPES = ("search", "search and a genre", "a genre", "whole list")
 SYNTAX_SHAPES = ("phrase", "exclusion", "director field", "name field", "genre field", "mixed")
 MIXES = {"longtail": (KINDS, KIND_WEIGHTS), "steering": (STEERING_KINDS, STEERING_WEIGHTS)}
 # What a list search or a deep page searches for.
@@ -207,17 +209,31 @@ class Typist:
         return str(rng.randint(1, 99))
 
 
-def list_path(search: str | None, ordering: str, offset: int) -> str:
+def list_path(search: str | None, ordering: str, offset: int, **more: str) -> str:
     params: dict[str, str | int] = {} if search is None else {"search": search}
     if ordering:
         params["ordering"] = ordering
     if offset:
         params["offset"] = offset
+    params.update(more)
     return f"{LIST_PATH}?{urlencode(params)}" if params else LIST_PATH
 
 
 def draw(typist: Typist, kind: str) -> LongtailQuery:
     rng = typist.rng
+    if kind == FACETS:
+        shape = rng.choice(FACET_SHAPES)
+        search = (
+            typist.search(rng.choices(SHAPES, SHAPE_WEIGHTS)[0]) if "search" in shape else None
+        )
+        genre = {"genre": typist.genres.pick(rng)} if "genre" in shape else {}
+        path = list_path(search, "", 0, facets="genre", **genre)
+        return LongtailQuery(kind, shape, "", 0, path)
+    if kind in (HIGHLIGHT, UNMARKED):
+        shape = rng.choices(SHAPES, SHAPE_WEIGHTS)[0]
+        flag = {"highlight": "1"} if kind == HIGHLIGHT else {}
+        path = list_path(typist.search(shape), "", 0, **flag)
+        return LongtailQuery(kind, shape, "", 0, path)
     if kind == SYNTAX:
         shape = rng.choice(SYNTAX_SHAPES)
         ordering = rng.choice(ORDERINGS)
@@ -251,16 +267,28 @@ def long_tail(
     vocabulary: Vocabulary, count: int, *, seed: int = 0, mix: str = "longtail"
 ) -> list[LongtailQuery]:
     """``count`` distinct requests of ``mix`` (one of MIXES), in the order drawn; the same
-    for the same arguments."""
+    for the same arguments. A highlighted search comes with the same search unmarked
+    (the pair in random order), so the steering mix may hold one more."""
     rng = random.Random(seed)
     typist = Typist(vocabulary, rng)
     kinds, weights = MIXES[mix]
     queries: dict[str, LongtailQuery] = {}
     for _ in range(count * MAX_ATTEMPTS_PER_QUERY):
-        if len(queries) == count:
+        if len(queries) >= count:  # one more when the last is a pair
             return list(queries.values())
         query = draw(typist, rng.choices(kinds, weights)[0])
         queries.setdefault(query.path, query)
+        if query.kind == HIGHLIGHT:
+            # The same search without highlights, first or second at random.
+            unmarked = LongtailQuery(
+                UNMARKED, query.shape, "", 0, query.path.replace("&highlight=1", "")
+            )
+            if rng.random() < 0.5:
+                queries.pop(query.path)
+                queries.setdefault(unmarked.path, unmarked)
+                queries.setdefault(query.path, query)
+            else:
+                queries.setdefault(unmarked.path, unmarked)
     raise ValueError(f"only {len(queries)} distinct queries in this vocabulary, not {count}")
 
 

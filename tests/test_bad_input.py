@@ -122,7 +122,16 @@ MOVIE_LIST_CASES = [
     get("search NUL separates terms", "/api/movies", "search=heat%00mann", 200, results=("Heat",)),
     get("search NUL between non-matching", "/api/movies", "search=heat%00glory", 200, results=()),
     get("search quotes", "/api/movies", "search=%27%22", 200, results=()),
-    get("search quoted term", "/api/movies", "search=%22heat%22", 200, results=()),
+    get(
+        "search quoted term is a phrase",
+        "/api/movies",
+        "search=%22heat%22",
+        200,
+        results=("Heat",),
+    ),
+    get("search quote never closed", "/api/movies", "search=%22heat", 200, results=()),
+    get("search lone minus and field", "/api/movies", "search=-%20director:", 200, results=()),
+    invalid("search unknown field", "/api/movies", "search=year:1999", "search"),
     get(
         "search SQL tautology", "/api/movies", "search=%27%20OR%20%271%27%3D%271", 200, results=()
     ),

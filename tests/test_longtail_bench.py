@@ -12,6 +12,8 @@ from django.db import connection
 from bench.longtail_bench import measure_inprocess, summary
 from bench.longtail_queries import (
     DEEP,
+    FACETS,
+    HIGHLIGHT,
     KINDS,
     LIST,
     MAX_OFFSET,
@@ -21,6 +23,7 @@ from bench.longtail_queries import (
     SUGGEST,
     SYNTAX,
     SYNTAX_SHAPES,
+    UNMARKED,
     Vocabulary,
     Zipf,
     long_tail,
@@ -58,11 +61,23 @@ def test_every_request_is_distinct():
 def test_the_steering_mix_draws_every_shape_of_syntax_and_each_parses():
     queries = long_tail(VOCABULARY, 600, mix="steering")
 
-    assert {query.kind for query in queries} == {SYNTAX}
-    assert {query.shape for query in queries} == set(SYNTAX_SHAPES)
-    for query in queries:
+    assert {query.kind for query in queries} == {SYNTAX, FACETS, HIGHLIGHT, UNMARKED}
+    syntax = [query for query in queries if query.kind == SYNTAX]
+    assert {query.shape for query in syntax} == set(SYNTAX_SHAPES)
+    for query in syntax:
         search = Search.parse(params(query)["search"][0])
         assert not search.plain, query.path
+    assert all(params(query)["facets"] == ["genre"] for query in queries if query.kind == FACETS)
+
+
+def test_each_highlighted_search_is_also_sent_without_highlights():
+    queries = long_tail(VOCABULARY, 600, mix="steering")
+    unmarked = {query.path for query in queries if query.kind == UNMARKED}
+
+    for query in queries:
+        if query.kind == HIGHLIGHT:
+            assert params(query)["highlight"] == ["1"]
+            assert query.path.replace("&highlight=1", "") in unmarked
 
 
 def test_every_kind_and_ordering_is_drawn():
