@@ -316,7 +316,38 @@ def test_after_a_rolling_deploy_of_the_digit_pairs_the_check_finds_only_what_old
     Movie.objects.filter(name="Laura").update(search_text="laura\nd\n71.0\n8.0", digit_pairs="")
     Movie.objects.filter(name="Laura").update(popularity=71.0)
     found = {(d.subject, d.field) for d in consistency.check()}
-    assert found == {("movie", "digit_pairs")}
+    # Nor the word pairs, which came later (migration 0014).
+    assert found == {("movie", "digit_pairs"), ("movie", "word_pairs")}
     call_command("check_catalogue", "--repair", stdout=StringIO())
     assert list(consistency.check()) == []
     assert found_by("71") == ["Laura"]
+
+
+BEFORE_WORD_PAIRS = [("catalog", "0013_changes")]
+
+
+@migrates
+def test_word_pairs_are_filled_for_the_movies_already_there_and_can_go_again():
+    with migrated_back_to(BEFORE_WORD_PAIRS) as (_, Movie):
+        texts = ["the godfather: part ii\nfrancis ford coppola\n9.5\n9.0", "heat\nmann\n7.0\n8.0"]
+        for n, text in enumerate(texts):
+            Movie.objects.create(
+                name=f"M{n}", director="D", popularity=1, imdb_score=1, search_text=text
+            )
+        after = migrate()
+        pairs = after.get_model("catalog", "Movie").objects.values_list("name", "word_pairs")
+        assert dict(pairs) == {
+            "M0": "9/0 9/5 ford/coppola francis/ford godfather/part part/ii the/godfather",
+            "M1": "7/0 8/0",
+        }
+        assert found_by('"godfather part"') == ["M0"]
+        assert found_by('"ford coppola" "part ii"') == ["M0"]
+        assert found_by('"part godfather"') == []
+        migrate(BEFORE_WORD_PAIRS)
+        columns = [
+            column.name
+            for column in connection.introspection.get_table_description(
+                connection.cursor(), "catalog_movie"
+            )
+        ]
+        assert "word_pairs" not in columns

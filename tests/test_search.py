@@ -21,6 +21,7 @@ from catalog.search import (
     search_document,
     search_movies,
     split_terms,
+    word_pairs,
 )
 from tests.factories import GenreFactory, MovieFactory, record
 from tests.support.reference import movie_fields, reference_search
@@ -208,12 +209,15 @@ def test_two_character_terms_with_a_digit_find_what_the_reference_finds():
 
 
 @pytest.mark.django_db
-def test_every_write_keeps_the_digit_pairs_of_the_text(
+def test_every_write_keeps_the_digit_and_word_pairs_of_the_text(
     editor_client, admin_client, write_catalogue
 ):
     def pairs_follow_the_text() -> bool:
-        rows = Movie.objects.values_list("search_text", "digit_pairs")
-        return all(pairs == digit_pairs(text) for text, pairs in rows)
+        rows = Movie.objects.values_list("search_text", "digit_pairs", "word_pairs")
+        return all(
+            (digits, words) == (digit_pairs(text), word_pairs(text))
+            for text, digits, words in rows
+        )
 
     movie = MovieFactory(name="Heat", director="Michael Mann", popularity=83.0)
     assert pairs_follow_the_text()
@@ -227,6 +231,7 @@ def test_every_write_keeps_the_digit_pairs_of_the_text(
     changed = admin_client.post(f"/admin/catalog/movie/{movie.pk}/change/", form)
     assert changed.status_code == 302
     assert pairs_follow_the_text()
+    assert search_ids('"heat 2"') == {movie.pk}
     records = [
         record(name="Heat 2", director="Michael Mann", popularity=45.5, score=4.5),
         record(name="Ran", director="Akira Kurosawa", popularity=82.0, score=8.2),

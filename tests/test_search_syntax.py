@@ -4,6 +4,7 @@ and against the brute-force reference on both databases."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from hypothesis import given
@@ -12,7 +13,15 @@ from hypothesis import strategies as st
 
 from catalog import writes
 from catalog.models import Genre, Movie
-from catalog.search import InvalidSearch, Search, parse_clauses, search_movies
+from catalog.search import (
+    FIELD_SEPARATOR,
+    InvalidSearch,
+    Search,
+    parse_clauses,
+    phrase_pairs,
+    search_movies,
+    word_pairs,
+)
 from tests.factories import GenreFactory, MovieFactory
 from tests.support.reference import reference_search
 
@@ -149,6 +158,45 @@ def test_a_director_phrase_is_sought_in_the_director(knights):
 
 def test_an_excluded_field_term(knights):
     assert found("knight -director:nolan") == ["Knight and Dark"]
+
+
+# Found through the pairs of adjacent words
+
+
+def test_word_pairs_are_the_adjacent_words_of_each_field():
+    document = FIELD_SEPARATOR.join(["the godfather: part ii", "coppola", "9.5", "9.0"])
+    assert word_pairs(document).split(" ") == [
+        "9/0", "9/5", "godfather/part", "part/ii", "the/godfather",
+    ]  # fmt: skip
+    assert word_pairs("dark\nknight") == ""  # never across two fields
+
+
+LINE_WORDS = st.sampled_from(["the", "at", "ü", "7", "x_y", "and"])
+LINE = st.lists(
+    st.tuples(LINE_WORDS, st.sampled_from([" ", ": ", "-", " — ", "...", ",", "\t"])), max_size=6
+).map(lambda pieces: "".join(word + between for word, between in pieces))
+
+
+@hypothesis_settings(max_examples=300, derandomize=True)
+@given(line=LINE, phrase=st.lists(LINE_WORDS, min_size=2, max_size=3))
+def test_a_movie_with_a_phrase_holds_its_pairs(line, phrase):
+    [clause] = parse_clauses(f'"{" ".join(phrase)}"')
+    if clause.in_line(line):
+        held = set(word_pairs(f"{line}\nx").split(" "))
+        assert set(phrase_pairs(clause)) <= held, (line, phrase)
+
+
+@pytest.mark.requires_postgres
+def test_postgresql_finds_a_phrase_through_its_pairs_not_its_common_words(knights):
+    phrase = search_movies(Movie.objects.all(), Search.parse('"the dark knight"'))
+    with connection.cursor() as cursor:
+        sql, params = phrase.values("pk").query.sql_with_params()
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "movie_word_pairs" in plan
+    assert "trgm" not in plan
+    assert found('"the dark knight"') == ["The Dark Knight", "The Dark Knight Rises"]
 
 
 # Through the API, the admin and the page

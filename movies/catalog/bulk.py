@@ -284,6 +284,7 @@ def _write_batch(records: dict[tuple[str, str], MovieRecord], state: _Upsert) ->
                     text.search_text,
                     text.name_words,
                     text.digit_pairs,
+                    text.word_pairs,
                     ids_json,
                     now,
                     now,
@@ -307,6 +308,7 @@ def _write_batch(records: dict[tuple[str, str], MovieRecord], state: _Upsert) ->
                 text.search_text,
                 text.name_words,
                 text.digit_pairs,
+                text.word_pairs,
                 ids_json,
                 now,
                 pk,
@@ -342,7 +344,7 @@ def _write_batch(records: dict[tuple[str, str], MovieRecord], state: _Upsert) ->
 # its key first), what derives from them, the times. An update finds a movie by its key.
 KEY_FIELDS = ("name", "director")
 UPDATED_FIELDS = tuple(name for name in MOVIE_FIELDS if name not in KEY_FIELDS)
-_DERIVED_COLUMNS = ("search_text", "name_words", "digit_pairs", "genre_ids")
+_DERIVED_COLUMNS = ("search_text", "name_words", "digit_pairs", "word_pairs", "genre_ids")
 _INSERTED = ", ".join((*MOVIE_FIELDS, *_DERIVED_COLUMNS, "created_at", "updated_at"))
 _INSERT_MOVIES = (
     f"INSERT INTO catalog_movie ({_INSERTED}) VALUES {{rows}} RETURNING id, name, director"

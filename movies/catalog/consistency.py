@@ -3,7 +3,7 @@
 Every derived value is recomputed from the rows by catalog.derived, the
 functions the writes use, and compared with what is stored:
 
-- each movie's search_text, name_words, digit_pairs and genre_ids (from its
+- each movie's search_text, name_words, digit_pairs, word_pairs and genre_ids (from its
   links; the id of a genre that no longer exists may stay, see catalog.writes);
 - each genre's key, search_name and movie_count;
 - the vocabulary: each word's number of movies and genres;
@@ -33,23 +33,25 @@ Link = Movie.genres.through
 BATCH_SIZE = 10_000
 _SHOWN_CHARACTERS = 60
 
-MOVIE_COLUMNS = ("search_text", "name_words", "digit_pairs", "genre_ids")
+MOVIE_COLUMNS = ("search_text", "name_words", "digit_pairs", "word_pairs", "genre_ids")
 # A movie's mended columns; those that were right are given as NULL and kept.
 _REPAIR_MOVIE = (
     "UPDATE catalog_movie SET search_text = COALESCE(%s, search_text), "
     "name_words = COALESCE(%s, name_words), digit_pairs = COALESCE(%s, digit_pairs), "
+    "word_pairs = COALESCE(%s, word_pairs), "
     "genre_ids = COALESCE(%s, genre_ids) WHERE id = %s"
 )
 # On PostgreSQL a batch goes in by COPY and is mended in one statement.
 _MENDED_MOVIES = (
     "CREATE TEMPORARY TABLE IF NOT EXISTS mended_movies (search_text text, name_words text, "
-    "digit_pairs text, genre_ids jsonb, id bigint) ON COMMIT DROP"
+    "digit_pairs text, word_pairs text, genre_ids jsonb, id bigint) ON COMMIT DROP"
 )
 _COPY_MENDED_MOVIES = "COPY mended_movies FROM STDIN"
 _REPAIR_MOVIES = (
     "UPDATE catalog_movie m SET search_text = COALESCE(f.search_text, m.search_text), "
     "name_words = COALESCE(f.name_words, m.name_words), "
     "digit_pairs = COALESCE(f.digit_pairs, m.digit_pairs), "
+    "word_pairs = COALESCE(f.word_pairs, m.word_pairs), "
     "genre_ids = COALESCE(f.genre_ids, m.genre_ids) FROM mended_movies f WHERE m.id = f.id"
 )
 _REPAIR_GENRE = (
@@ -181,7 +183,7 @@ def _movie_differences(
     except DocumentTooLong as error:
         yield Difference("movie", pk, "search_text", stored[0], f"none: {error}")
         return
-    search_text, name_words, digit_pairs, genre_ids = stored
+    search_text, name_words, digit_pairs, word_pairs, genre_ids = stored
     # The id of a genre since deleted may stay in genre_ids (catalog.writes).
     linked = {int(key) for key in genre_ids if int(key) in genres}
     wanted_genre_ids = derived.genre_ids_of(links)
@@ -189,6 +191,7 @@ def _movie_differences(
         "search_text": text.search_text,
         "name_words": text.name_words,
         "digit_pairs": text.digit_pairs,
+        "word_pairs": text.word_pairs,
         "genre_ids": genre_ids if linked == links else wanted_genre_ids,
     }
     for field, value in zip(MOVIE_COLUMNS, stored, strict=True):

@@ -4,7 +4,7 @@ What a write stores beside a movie's own fields, what the importer stores in
 bulk and what the consistency check expects are all these functions' results,
 so the three cannot disagree:
 
-- a movie's search_text, name_words and digit_pairs (catalog.search), from its
+- a movie's search_text, name_words, digit_pairs and word_pairs (catalog.search), from its
   name, director, popularity and score;
 - a movie's genre_ids, from its genre links;
 - a genre's key and search_name, from its name;
@@ -33,6 +33,7 @@ class MovieText:
     search_text: str
     name_words: str
     digit_pairs: str
+    word_pairs: str
 
 
 def movie_text(*, name: str, director: str, popularity: float, imdb_score: float) -> MovieText:
@@ -47,6 +48,7 @@ def movie_text(*, name: str, director: str, popularity: float, imdb_score: float
         search_text=document,
         name_words=search.words(name),
         digit_pairs=search.digit_pairs(document),
+        word_pairs=search.word_pairs(document),
     )
 
 

@@ -185,6 +185,9 @@ class Movie(models.Model):
     # (``70``), which the trigram index cannot serve, is found through an
     # index of these on PostgreSQL (migration 0011).
     digit_pairs = models.TextField(editable=False, default="")
+    # search.word_pairs(search_text): a phrase is found through an index of
+    # these on PostgreSQL (migration 0014), as trigrams know no word order.
+    word_pairs = models.TextField(editable=False, default="")
     # The ids of its genres as the keys of an object ({"7": true}), kept with the
     # links (catalog.writes): a search tests a movie's genres on its own row,
     # so an order index that includes it answers without visiting the links.

@@ -20,6 +20,11 @@ The trigram index cannot serve a term shorter than three characters. Each
 movie also stores the two-character pieces of its search_text that hold a
 digit (``Movie.digit_pairs``), and PostgreSQL indexes them: a term of two
 characters with a digit (``70``) is sought among them instead.
+
+Nor does a trigram know which word follows which: a phrase of common words
+(``"the at"``) would read every movie holding them. Each movie stores the
+pairs of adjacent words of each of its fields (``Movie.word_pairs``), and
+PostgreSQL indexes them too: a phrase is sought among them first.
 """
 
 from __future__ import annotations
@@ -27,9 +32,10 @@ from __future__ import annotations
 import operator
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache, reduce
+from itertools import pairwise
 from typing import Any
 
 from django.db import connections
@@ -46,7 +52,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Concat
-from django.db.models.lookups import Contains
+from django.db.models.lookups import Contains, Regex
 
 MAX_QUERY_LENGTH = 200
 MAX_TERMS = 10
@@ -381,25 +387,67 @@ def is_digit_pair(term: str) -> bool:
     return len(term) == 2 and _DIGIT.search(term) is not None
 
 
-class HoldsDigitPair(Func):
-    """Movies whose digit_pairs hold ``pair``, as PostgreSQL's index of them reads them.
+# Between the two words of a pair: neither a word character nor a space.
+WORD_PAIR_JOINER = "/"
 
-    The index (migration 0011) is of ``string_to_array(digit_pairs, ' ')``:
-    the condition must be written on that same expression to use it.
+
+def word_pairs(document: str) -> str:
+    """The pairs of adjacent words of each line of ``document``, ``first/second``,
+    space-separated, sorted.
+
+    Stored for each movie as ``Movie.word_pairs`` (of its search_text). Words
+    are adjacent as a phrase's are (Clause.in_line): in one line, nothing but
+    characters that are not word characters between them.
+    """
+    pairs: set[str] = set()
+    for line in document.split(FIELD_SEPARATOR):
+        pairs.update(_adjacent(_WORDS.findall(line)))
+    return " ".join(sorted(pairs))
+
+
+def phrase_pairs(clause: Clause) -> list[str]:
+    """The word pairs a movie with the phrase ``clause`` holds (none for a term)."""
+    return sorted(set(_adjacent(clause.words))) if clause.phrase else []
+
+
+def _adjacent(words: Iterable[str]) -> Iterator[str]:
+    return map(WORD_PAIR_JOINER.join, pairwise(words))
+
+
+class HoldsPieces(Func):
+    """Movies whose ``column`` (pieces, space-separated) holds every one of ``pieces``,
+    as PostgreSQL's index of them reads them.
+
+    The indexes (migrations 0011 and 0014) are of ``string_to_array(column, ' ')``:
+    the condition must be written on that same expression to use them.
     """
 
     output_field = BooleanField()
 
-    def __init__(self, pair: str) -> None:
-        super().__init__(F("digit_pairs"), Value(pair))
+    def __init__(self, column: str, pieces: Iterable[str]) -> None:
+        super().__init__(F(column), *(Value(piece) for piece in pieces))
 
     def as_sql(
         self, compiler, connection, function=None, template=None, arg_joiner=None, **extra_context
     ):
-        column, column_params = compiler.compile(self.source_expressions[0])
-        pair, pair_params = compiler.compile(self.source_expressions[1])
-        sql = f"string_to_array({column}, ' ') @> ARRAY[{pair}]::text[]"
-        return sql, (*column_params, *pair_params)
+        column, params = compiler.compile(self.source_expressions[0])
+        compiled = [compiler.compile(piece) for piece in self.source_expressions[1:]]
+        pieces = ", ".join(sql for sql, _ in compiled)
+        sql = f"string_to_array({column}, ' ') @> ARRAY[{pieces}]::text[]"
+        return sql, (*params, *(param for _, piece_params in compiled for param in piece_params))
+
+
+def holds_word_pairs(pairs: Iterable[str], vendor: str) -> Q:
+    """Movies holding every one of the word ``pairs``: through their index on
+    PostgreSQL; on SQLite, where a row is read either way, a test of the text
+    that spares a regular expression (a Python call per row there) most rows."""
+    pairs = list(pairs)
+    if not pairs:
+        return Q()
+    if vendor == "postgresql":
+        return Q(HoldsPieces("word_pairs", pairs))
+    spaced = Concat(Value(" "), F("word_pairs"), Value(" "), output_field=TextField())
+    return reduce(operator.and_, (Q(Contains(spaced, f" {pair} ")) for pair in pairs))
 
 
 def term_in_text(term: str, vendor: str) -> Q:
@@ -410,7 +458,7 @@ def term_in_text(term: str, vendor: str) -> Q:
     SQLite reads every row either way, and search_text is on it.
     """
     if vendor == "postgresql" and is_digit_pair(term):
-        return Q(HoldsDigitPair(term))
+        return Q(HoldsPieces("digit_pairs", [term]))
     return Q(search_text__contains=term)
 
 
@@ -463,17 +511,31 @@ def _needles(clause: Clause) -> list[str]:
     return [words[0], *(word for word in words[1:] if len(word) >= 3 or is_digit_pair(word))]
 
 
+def _held(clause: Clause, vendor: str) -> Q:
+    """What a movie with ``clause`` holds, as the indexes find it: a phrase of
+    several words, its pairs of adjacent words (only those, on PostgreSQL: a
+    common word's trigrams would add every movie with it to the read); any
+    other, its needles."""
+    pairs = phrase_pairs(clause)
+    held = holds_word_pairs(pairs, vendor)
+    if pairs and vendor == "postgresql":
+        return held
+    return held & reduce(operator.and_, (term_in_text(text, vendor) for text in _needles(clause)))
+
+
 _SECOND_LINE = rf"^[^{FIELD_SEPARATOR}]*{FIELD_SEPARATOR}"
 
 
 def clause_condition(clause: Clause, genres: Iterable[int], vendor: str) -> Q:
     """Movies with ``clause`` (without it, when excluded), given the genres it matches.
 
-    Every condition on the text starts with a substring test of search_text
-    (term_in_text), which an index serves on PostgreSQL; what says where the
-    text lies (a field's line, whole words) then checks the rows it finds.
+    Every condition on the text starts with what an index serves on
+    PostgreSQL (_held): substrings of search_text, or a phrase's word pairs;
+    what says where the text lies (a field's line, whole words) then checks
+    the rows it finds.
     """
-    held = reduce(operator.and_, (term_in_text(text, vendor) for text in _needles(clause)))
+    held = _held(clause, vendor)
+    by_pairs = vendor == "postgresql" and bool(phrase_pairs(clause))
     if clause.field == NAME_FIELD:
         if clause.phrase:
             spaced = Concat(Value(" "), F("name_words"), Value(" "), output_field=TextField())
@@ -485,7 +547,7 @@ def clause_condition(clause: Clause, genres: Iterable[int], vendor: str) -> Q:
             before = rf"(?:[^{FIELD_SEPARATOR}]*[^\w{FIELD_SEPARATOR}])?"
             after = r"(?:[^\w]|$)"
             in_line = _SECOND_LINE + before + clause.words_adjacent() + after
-            condition = held & Q(search_text__regex=in_line)
+            condition = held & _text_matches(in_line, narrowed=by_pairs)
         else:
             in_line = rf"{_SECOND_LINE}[^{FIELD_SEPARATOR}]*{clause.pattern()}"
             condition = held & Q(search_text__regex=in_line)
@@ -493,9 +555,21 @@ def clause_condition(clause: Clause, genres: Iterable[int], vendor: str) -> Q:
         condition = _holds_any_genre(genres)
     else:
         if clause.phrase:
-            held &= Q(search_text__regex=clause.pattern())
+            held &= _text_matches(clause.pattern(), narrowed=by_pairs)
         condition = held | _holds_any_genre(genres) if genres else held
     return ~condition if clause.excluded else condition
+
+
+def _text_matches(pattern: str, *, narrowed: bool) -> Q:
+    """Movies whose search_text matches ``pattern``. ``narrowed``: an index
+    other than the trigrams' (the word pairs') finds the rows to check; the
+    test is then written on an expression no index covers, or the planner,
+    which underestimates what a pattern's trigrams read, would add every
+    movie holding a common word to the read."""
+    if not narrowed:
+        return Q(search_text__regex=pattern)
+    unindexed = Concat(F("search_text"), Value(""), output_field=TextField())
+    return Q(Regex(unindexed, pattern))
 
 
 def _holds_any_genre(genres: Iterable[int]) -> Q:

@@ -227,6 +227,7 @@ def create_movie(
             search_text=text.search_text,
             name_words=text.name_words,
             digit_pairs=text.digit_pairs,
+            word_pairs=text.word_pairs,
             genre_ids=derived.genre_ids_of(genre_ids),
         )
         movie.save(using=using, force_insert=True)
@@ -278,6 +279,7 @@ def update_movie(
             search_text=text.search_text,
             name_words=text.name_words,
             digit_pairs=text.digit_pairs,
+            word_pairs=text.word_pairs,
             genre_ids=derived.genre_ids_of(genre_ids),
             updated_at=timezone.now(),
         )
