@@ -514,13 +514,12 @@ def _needles(clause: Clause) -> list[str]:
     return [words[0], *(word for word in words[1:] if len(word) >= 3 or is_digit_pair(word))]
 
 
-def _held(clause: Clause, vendor: str) -> Q:
-    """What a movie with ``clause`` holds, cheapest to find first. On PostgreSQL,
-    a phrase of several words: its pairs of adjacent words alone (a common
-    word's trigrams would add every movie with it to the read). Otherwise its
-    needles, then on SQLite a phrase's pairs."""
-    pairs = phrase_pairs(clause)
-    if pairs and vendor == "postgresql":
+def _held(clause: Clause, pairs: list[str], *, by_pairs: bool, vendor: str) -> Q:
+    """What a movie with ``clause`` (its phrase_pairs ``pairs``) holds, cheapest to
+    find first. ``by_pairs`` (PostgreSQL, a phrase of several words): its pairs
+    of adjacent words alone, as a common word's trigrams would add every movie
+    with it to the read. Otherwise its needles, then on SQLite a phrase's pairs."""
+    if by_pairs:
         return holds_word_pairs(pairs, vendor)
     needles = reduce(operator.and_, (term_in_text(text, vendor) for text in _needles(clause)))
     return needles & holds_word_pairs(pairs, vendor)
@@ -537,8 +536,9 @@ def clause_condition(clause: Clause, genres: Iterable[int], vendor: str) -> Q:
     what says where the text lies (a field's line, whole words) then checks
     the rows it finds.
     """
-    held = _held(clause, vendor)
-    by_pairs = vendor == "postgresql" and bool(phrase_pairs(clause))
+    pairs = phrase_pairs(clause)
+    by_pairs = vendor == "postgresql" and bool(pairs)
+    held = _held(clause, pairs, by_pairs=by_pairs, vendor=vendor)
     if clause.field == NAME_FIELD:
         if clause.phrase:
             spaced = Concat(Value(" "), F("name_words"), Value(" "), output_field=TextField())
