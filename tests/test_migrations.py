@@ -86,6 +86,13 @@ def migrate(targets: list[tuple[str, str]] | None = None) -> Apps:
     return MigrationExecutor(connection).loader.project_state(targets).apps
 
 
+def columns_of(table: str) -> list[str]:
+    with connection.cursor() as cursor:
+        return [
+            column.name for column in connection.introspection.get_table_description(cursor, table)
+        ]
+
+
 @contextmanager
 def migrated_back_to(targets: list[tuple[str, str]]) -> Iterator[tuple[type, type]]:
     """Genre and Movie as those migrations left them, for a test's rows; the latest after."""
@@ -111,13 +118,7 @@ def test_genre_movie_counts_are_filled_from_the_links_and_can_be_removed_again()
         assert dict(counts) == {"Drama": 3, "War": 2, "Comedy": 0, "Western": 0}
 
         migrate(BEFORE_MOVIE_COUNT)
-        columns = [
-            column.name
-            for column in connection.introspection.get_table_description(
-                connection.cursor(), "catalog_genre"
-            )
-        ]
-        assert "movie_count" not in columns
+        assert "movie_count" not in columns_of("catalog_genre")
 
 
 WITH_GENRE_KEYS = [("catalog", "0006_genre_key_and_clean_text")]
@@ -287,13 +288,7 @@ def test_digit_pairs_are_filled_for_the_movies_already_there_and_can_go_again():
         assert found_by("70") == ["M0"]
         assert found_by("e7,.6") == ["M1"]
         migrate(BEFORE_DIGIT_PAIRS)
-        columns = [
-            column.name
-            for column in connection.introspection.get_table_description(
-                connection.cursor(), "catalog_movie"
-            )
-        ]
-        assert "digit_pairs" not in columns
+        assert "digit_pairs" not in columns_of("catalog_movie")
 
 
 @migrates
@@ -344,10 +339,4 @@ def test_word_pairs_are_filled_for_the_movies_already_there_and_can_go_again():
         assert found_by('"ford coppola" "part ii"') == ["M0"]
         assert found_by('"part godfather"') == []
         migrate(BEFORE_WORD_PAIRS)
-        columns = [
-            column.name
-            for column in connection.introspection.get_table_description(
-                connection.cursor(), "catalog_movie"
-            )
-        ]
-        assert "word_pairs" not in columns
+        assert "word_pairs" not in columns_of("catalog_movie")

@@ -3,7 +3,6 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 
 from catalog import writes
 from catalog.models import Genre, Movie
@@ -24,6 +23,7 @@ from catalog.search import (
     word_pairs,
 )
 from tests.factories import GenreFactory, MovieFactory, record
+from tests.support.plans import plan_with_indexes
 from tests.support.reference import movie_fields, reference_search
 
 
@@ -249,12 +249,7 @@ def test_postgresql_finds_a_two_character_term_with_a_digit_through_its_index():
     # The term alone: with others, the planner may rightly prefer the trigram
     # index for them, as it weighs a few rows of a test's table.
     seventy = search_movies(Movie.objects.all(), Search.parse("70"))
-    with connection.cursor() as cursor:
-        sql, params = seventy.values("pk").query.sql_with_params()
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("EXPLAIN " + sql, params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "movie_digit_pairs" in plan
+    assert "movie_digit_pairs" in plan_with_indexes(seventy)
     found = search_movies(Movie.objects.all(), Search.parse("the,john,70,7"))
     assert list(found.values_list("name", flat=True)) == ["The Johnsons"]
 
