@@ -510,11 +510,163 @@ def test_a_movies_own_answer_is_kept_across_other_edits(client, list_runs, apart
     assert (fresh.status_code, fresh.json()["name"]) == (200, "Zorblat Redux")
 
 
-def test_a_search_that_found_nothing_depends_on_the_whole_catalogue(client, apart):
+def test_a_search_that_found_nothing_is_found_once_a_movie_matches(client, apart):
     _, heat = apart
     assert client.get("/api/movies?search=zorblatt").json()["did_you_mean"] == "zorblat"
     writes.update_movie(heat.pk, name="Zorblatt")  # now the search finds it
     assert searched(client, "zorblatt") == ["Zorblatt"]
+
+
+def test_a_search_that_found_nothing_is_kept_across_edits_it_cannot_change(
+    client, list_runs, apart
+):
+    _, heat = apart
+    for _ in range(2):
+        assert client.get("/api/movies?search=zorblatt").json()["did_you_mean"] == "zorblat"
+    writes.update_movie(heat.pk, name="Heat Wave", popularity=1.5)
+    assert client.get("/api/movies?search=zorblatt").json()["did_you_mean"] == "zorblat"
+    assert list_runs == ["api"]  # replayed twice
+
+
+@pytest.fixture
+def unseen_correction(apart):
+    """A search, ``xorblat`` among comedies, whose correction (``zorblat``) finds no comedy,
+    and a comedy that the correction would find, whose words the search never reads."""
+    from catalog.scopes import correction_scopes, search_scope, text_scopes, word_scopes
+    from catalog.search import Search
+
+    GenreFactory(name="Comedy")
+    search = Search.parse("xorblat")
+    comedy = "bigzorblat\nann quill\n2.0\n5.0\ncomedy"
+    read_first = correction_scopes(search, []) | {search_scope(search)}
+    assert not read_first & (text_scopes([comedy]) | word_scopes([comedy]))
+    return lambda: writes.create_movie(
+        name="Bigzorblat", director="Ann Quill", popularity=2, imdb_score=5, genres=["Comedy"]
+    )
+
+
+def test_a_search_that_found_nothing_depends_on_the_corrections_it_tried(
+    client, unseen_correction
+):
+    url = "/api/movies?search=xorblat&genre=Comedy"
+    assert client.get(url).json()["did_you_mean"] is None  # zorblat is no comedy
+    unseen_correction()
+    assert client.get(url).json()["did_you_mean"] == "zorblat"
+
+
+def test_a_write_while_a_search_that_found_nothing_is_answered_is_never_missed(
+    client, redis_cache, monkeypatch, unseen_correction
+):
+    """What the answer read is only known once it is computed: a write committed in
+    between must not be taken for one the answer saw."""
+    from catalog.api import views
+
+    compute = views.list_movies
+
+    def write_meanwhile(query):
+        page = compute(query)
+        monkeypatch.setattr(views, "list_movies", compute)  # once
+        unseen_correction()
+        return page
+
+    monkeypatch.setattr(views, "list_movies", write_meanwhile)
+    url = "/api/movies?search=xorblat&genre=Comedy"
+    assert client.get(url).json()["did_you_mean"] is None
+    assert client.get(url).json()["did_you_mean"] == "zorblat"
+
+
+def suggested(client, query: str) -> list[str]:
+    response = client.get("/api/movies/suggest", {"q": query})
+    return [movie["name"] for movie in response.json()["results"]]
+
+
+@pytest.fixture
+def suggestion_runs(monkeypatch) -> list[str]:
+    """The queries suggestions were computed for rather than replayed."""
+    from catalog.api import views
+
+    runs: list[str] = []
+    compute = views.suggest
+
+    def suggesting(queryset, query, limit):
+        runs.append(query)
+        return compute(queryset, query, limit)
+
+    monkeypatch.setattr(views, "suggest", suggesting)
+    return runs
+
+
+def test_an_edit_keeps_the_cached_suggestions_it_cannot_change(client, suggestion_runs, apart):
+    zorblat, heat = apart
+    assert suggested(client, "zorbl") == suggested(client, "zorbl") == ["Zorblat"]
+    assert suggestion_runs == ["zorbl"]
+    writes.update_movie(heat.pk, name="Heat Wave", popularity=1.5)
+    writes.create_movie(name="Ronin", director="John Frankenheimer", popularity=5, imdb_score=7)
+    assert suggested(client, "zorbl") == ["Zorblat"]
+    assert suggestion_runs == ["zorbl"]  # replayed: neither write holds a word like it
+    assert suggested(client, "heat w") == ["Heat Wave"]
+
+
+@pytest.mark.parametrize(
+    ("query", "change", "expected"),
+    [
+        ("zorbl", lambda zorblat: writes.update_movie(zorblat.pk, name="Zorblat Returns"), None),
+        ("zorbl", lambda zorblat: writes.delete_movie(zorblat.pk), None),
+        (
+            "zorbl",
+            lambda _: writes.create_movie(
+                name="Zorblax", director="X", popularity=90, imdb_score=1
+            ),
+            None,
+        ),
+        (  # a more popular movie by a director of a name one edit away
+            "quil",
+            lambda _: writes.create_movie(
+                name="Twelve", director="Bo Quiel", popularity=90, imdb_score=1
+            ),
+            ["Zorblat", "Twelve"],  # the exact one first
+        ),
+        (  # the typed word's correction, used by no movie until now
+            "zorblax",
+            lambda zorblat: writes.update_movie(zorblat.pk, name="Zorblaxe"),
+            ["Zorblaxe"],
+        ),
+        ("zorbl", lambda zorblat: writes.rename_genre(zorblat.genres.get().pk, name="Noir"), None),
+    ],
+    ids=["rename", "delete", "another match", "director typo", "correction", "genre rename"],
+)
+def test_a_write_that_can_change_cached_suggestions_invalidates_them(
+    client, apart, query, change, expected
+):
+    from catalog.suggestions import suggest
+
+    zorblat, _ = apart
+    before = client.get("/api/movies/suggest", {"q": query})
+    change(zorblat)
+    after = client.get("/api/movies/suggest", {"q": query}, HTTP_IF_NONE_MATCH=before["ETag"])
+    assert after.status_code == 200
+    names = [movie["name"] for movie in after.json()["results"]]
+    fresh = [Movie.objects.get(pk=pk).name for pk in suggest(Movie.objects.all(), query, 10)]
+    assert names == fresh
+    if expected is not None:
+        assert names == expected
+
+
+def test_every_suggested_movie_raises_what_its_suggestions_depend_on():
+    from catalog.scopes import suggestion_scopes, word_scopes
+    from catalog.suggestions import suggest, typed_words
+
+    names = ["The Godfather", "Nosferatu the Vampyre", "Heat", "Hearts of Darkness", "2001"]
+    for name in names:
+        MovieFactory(name=name, director="Werner Herzog")
+    queries = ["godfather", "the godfahter", "nosferat", "nosfreatu", "hea", "harts", "20", "herz"]
+    queries += ["verner", "the vampire", "darknes of", "hertzog heat"]
+    for query in queries:
+        depends = suggestion_scopes(typed_words(query))
+        found = Movie.objects.filter(pk__in=suggest(Movie.objects.all(), query, 10))
+        assert found, query
+        for movie in found:
+            assert depends & word_scopes([movie.search_text]), (query, movie.name)
 
 
 @pytest.mark.requires_postgres
@@ -562,7 +714,12 @@ def test_no_reader_gets_an_answer_older_than_a_completed_write(redis_cache, sett
         try:
             while not stop.is_set():
                 done = completed[0]
-                for url in ("/api/movies?search=vantrope", f"/api/movies/{movie.pk}"):
+                urls = (
+                    "/api/movies?search=vantrope",
+                    "/api/movies/suggest?q=vantrop",
+                    f"/api/movies/{movie.pk}",
+                )
+                for url in urls:
                     response = client.get(url)
                     if response.status_code != 200:
                         errors.append(f"{url} answered {response.status_code}")

@@ -11,12 +11,26 @@ less, and are kept across writes elsewhere:
   TEXT_BUCKETS scopes; a write of a movie raises the buckets of every trigram
   of its text and genre names, as they were and as they are, and a search
   with results depends on its one bucket (search_scope).
+- Suggestions (catalog.suggestions) can only change when a movie holding a
+  word related to a typed word, before or after the write, changes: a word
+  with a beginning within the typed word's edits (the movie may become or
+  stop being a candidate; its words' counts move the typed word's
+  corrections). A write raises the word buckets of every word of its movie's
+  name and director (word_scopes), and suggestions depend on those of their
+  typed words (suggestion_scopes); word_keys and typed_word_keys say why the
+  two always meet.
 - A movie's own answer (``/api/movies/<id>``) depends on that movie.
 
+- A search that found nothing, and its correction (catalog.vocabulary's
+  did_you_mean), can only change when a movie changes that matches it or a
+  correction tried, or that holds a word which contains one of the words
+  corrected (is it misspelt?) or begins within its edits (what may it
+  become?): correction_scopes. The corrections tried are known once the
+  answer is computed, so these are read after it (CatalogueRead.depend_on).
+
 Writes that do not name what they change (an import, a genre's rename or
-deletion, a repair) raise WIDE, on which every scoped answer depends too. A
-search that found nothing (its correction may change with any word of the
-catalogue) depends on ALL.
+deletion, a repair) raise WIDE, on which every scoped answer depends too.
+Lists without a search term of three letters or more depend on ALL.
 """
 
 from __future__ import annotations
@@ -24,12 +38,16 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable
 
-from catalog.search import FIELD_SEPARATOR, Search
+from catalog.search import FIELD_SEPARATOR, Search, line_words
+from catalog.vocabulary import corrected_words, reach
 
 ALL = "all"
 WIDE = "wide"
 TEXT_BUCKETS = 4096
+WORD_BUCKETS = 16384
 _TRIGRAM = 3
+# Lines of search_text whose words suggestions match: the name, the director.
+_SUGGESTED_LINES = 2
 
 
 def text_bucket(trigram: str) -> str:
@@ -57,3 +75,88 @@ def search_scope(search: Search | None) -> str | None:
 
 def movie_scope(movie_id: int) -> str:
     return f"movie:{movie_id}"
+
+
+# Words, for suggestions
+
+
+def word_bucket(key: str) -> str:
+    return f"word:{zlib.crc32(key.encode('utf-8', 'surrogatepass')) % WORD_BUCKETS}"
+
+
+def word_keys(word: str) -> set[str]:
+    """What a movie's ``word`` raises: its first letter, its first three, and each pair of
+    neighbouring letters with its position."""
+    keys = {f"1:{word[:1]}"}
+    if len(word) >= 3:
+        keys.add(f"3:{word[:3]}")
+    keys.update(f"{start}:{word[start : start + 2]}" for start in range(len(word) - 1))
+    return keys
+
+
+def typed_word_keys(typed: str, edits: int) -> set[str]:
+    """Keys of word_keys() that every word beginning within ``edits`` of ``typed`` has.
+
+    Without edits the word begins with ``typed``: its first three letters (or
+    fewer) say so. With one or two (``typed`` has four letters or more), a
+    beginning within them keeps ``typed``'s first two letters unless an edit
+    falls there, and then its last two, at the end of the beginning (at most
+    ``edits`` letters shorter or longer), unless another edit falls there.
+    Two edits, one at each end, are allowed between words of nine letters or
+    more, and leave letters 3 and 4 (counted from 0), shifted by at most one.
+    A swap of two letters at an end needs words long enough to allow one edit
+    (five letters), and leaves the pair at the other end. tests/test_scopes.py
+    checks every word within the edits of many typed words.
+    """
+    if not edits:
+        if len(typed) == 1:
+            return {f"1:{typed}"}
+        return {f"3:{typed[:3]}"} if len(typed) >= 3 else {f"0:{typed}"}
+    keys = {f"0:{typed[:2]}"}
+    ends = range(len(typed) - edits, len(typed) + edits + 1)
+    keys |= {f"{end - 2}:{typed[-2:]}" for end in ends}
+    if edits > 1:
+        keys |= {f"{3 + shift}:{typed[3:5]}" for shift in (-1, 0, 1)}
+    return keys
+
+
+def word_scopes(texts: Iterable[str]) -> set[str]:
+    """The word buckets of the words of the names and directors of these search_texts."""
+    keys: set[str] = set()
+    for text in texts:
+        for line in text.split(FIELD_SEPARATOR)[:_SUGGESTED_LINES]:
+            for word in line_words(line).split():
+                keys |= word_keys(word)
+    return {word_bucket(key) for key in keys}
+
+
+def suggestion_scopes(typed: list[str]) -> set[str]:
+    """The word buckets suggestions for these typed words (catalog.suggestions) depend on.
+
+    Each typed word that may be corrected, for its corrections and the
+    candidates; when none may, the longest, for the candidates (every
+    candidate holds a word related to each typed word). Corrections are read
+    CANDIDATES_READ at most (catalog.vocabulary): past that many look-alikes
+    of one length, a word further off may take a close one's place unseen.
+    """
+    corrected = [word for word in typed if reach(word)]
+    if corrected:
+        keys = set().union(*(typed_word_keys(word, reach(word)) for word in corrected))
+    elif typed:
+        keys = typed_word_keys(max(typed, key=len), 0)
+    else:
+        keys = set()
+    return {word_bucket(key) for key in keys}
+
+
+def correction_scopes(search: Search, tried: Iterable[Search]) -> set[str] | None:
+    """What a search that found nothing depends on, with the corrections ``tried``;
+    None when one of them has no trigram to be scoped by."""
+    found = {search_scope(each) for each in (search, *tried)}
+    if None in found:
+        return None
+    scopes = {scope for scope in found if scope is not None}
+    for word in corrected_words(search):
+        scopes.add(text_bucket(word[:_TRIGRAM]))  # in a word of the vocabulary?
+        scopes |= {word_bucket(key) for key in typed_word_keys(word, reach(word))}
+    return scopes

@@ -320,6 +320,19 @@ def is_misspelt(term: str, using: str) -> bool:
     return not Word.objects.using(using).filter(word__contains=term)[:100].count()
 
 
+def corrected_words(search: Search) -> list[str]:
+    """The words of ``search`` did_you_mean may correct: each word of what it does not
+    exclude that another may stand for (reach)."""
+    clauses = dict.fromkeys(search.clauses)
+    return [
+        part
+        for clause in clauses
+        if not clause.excluded
+        for part in _WORD_PARTS.findall(clause.text)
+        if reach(part)
+    ]
+
+
 def did_you_mean(
     search: Search,
     *,

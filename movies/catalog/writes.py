@@ -49,7 +49,7 @@ from catalog.models import (
     ListedMovie,
     Movie,
 )
-from catalog.scopes import WIDE, movie_scope, text_scopes
+from catalog.scopes import WIDE, movie_scope, text_scopes, word_scopes
 from catalog.search import DocumentTooLong
 from catalog.text import InvalidText, clean_text
 from catalog.versions import bump_version, lock_catalogue
@@ -161,14 +161,16 @@ def changed(scopes: Iterable[str]) -> None:
 
 
 def _changed_movie(movie_id: int, texts: Iterable[str], genre_ids: Iterable[int], using: str):
-    """The movie, its text and its genres' names (as they were, or as they are) change."""
+    """The movie, its text, its words and its genres' names (as they were, or as they are)
+    change."""
     write = _current.get()
     assert write is not None, "_changed_movie() outside catalogue_write()"
     if write.wide:
         return  # its genres need not be read
     genres = Genre.objects.using(using).filter(pk__in=set(genre_ids))
     names = list(genres.values_list("search_name", flat=True))
-    changed({movie_scope(movie_id), *text_scopes([*texts, *names])})
+    texts = list(texts)
+    changed({movie_scope(movie_id), *text_scopes([*texts, *names]), *word_scopes(texts)})
 
 
 # Movies

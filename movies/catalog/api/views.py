@@ -39,9 +39,16 @@ from catalog.api.serializers import (
 from catalog.highlighting import patterns_for
 from catalog.models import Genre, ListedMovie, Movie
 from catalog.reads import list_movies
-from catalog.scopes import ALL, WIDE, movie_scope, search_scope
+from catalog.scopes import (
+    ALL,
+    WIDE,
+    correction_scopes,
+    movie_scope,
+    search_scope,
+    suggestion_scopes,
+)
 from catalog.search import Search
-from catalog.suggestions import InvalidSuggestion, suggest
+from catalog.suggestions import InvalidSuggestion, suggest, typed_words
 from catalog.versions import lock_catalogue
 from catalog.web.routes import ID_PATTERN
 
@@ -178,24 +185,40 @@ class MovieViewSet(CachedReadMixin, SerialWritesMixin, viewsets.ModelViewSet):
         return movie_query(request, count_limit=self._movie_pagination().count_limit)
 
     def answer_scopes(self, request) -> Sequence[str]:
-        """A search's results depend on its text's part of the catalogue, a movie on itself
-        (catalog.scopes); what else a list shows, on the whole catalogue."""
+        """A search's results depend on its text's part of the catalogue, suggestions on
+        their words', a movie on itself (catalog.scopes); what else a list shows, on the
+        whole catalogue."""
         if self.action == "retrieve":
             return [WIDE, movie_scope(self.kwargs[self.lookup_field])]
         if self.action == "list":
             scope = search_scope(self._query(request).search)
             return [ALL, WIDE, scope] if scope else [ALL]
+        if self.action == "suggest":
+            return [ALL, *self._suggestion_scopes(request)]
         return [ALL]
 
     def answer_depends_on(self, request, response) -> Sequence[str]:
         if self.action == "retrieve":
             return [WIDE, movie_scope(self.kwargs[self.lookup_field])]
-        if self.action == "list" and self._page.count > 0:
-            # A search that found nothing may be corrected by any word: the whole catalogue.
-            scope = search_scope(self._query(request).search)
+        if self.action == "suggest":
+            return self._suggestion_scopes(request)
+        search = self._query(request).search if self.action == "list" else None
+        if search and self._page.count > 0:
+            scope = search_scope(search)
             if scope:
                 return [WIDE, scope]
+        elif search:
+            scopes = correction_scopes(search, self._page.corrections_tried)
+            if scopes:
+                return [WIDE, *sorted(scopes)]
         return [ALL]
+
+    def _suggestion_scopes(self, request) -> Sequence[str]:
+        try:
+            typed = typed_words(request.query_params.get("q", ""))
+        except InvalidSuggestion:
+            return [ALL]  # refused: never kept
+        return [WIDE, *sorted(suggestion_scopes(typed))]
 
     def get_queryset(self):
         return Movie.objects.only(

@@ -32,6 +32,8 @@ class MoviePage(Page):
 
     rows: list[ListedMovie]
     did_you_mean: str | None = None
+    # The corrections did_you_mean tried, in order (what the answer read: catalog.scopes).
+    corrections_tried: tuple[Search, ...] = ()
     genres: list[GenreCount] | None = None
     facets: dict[str, list[GenreCount]] | None = None
 
@@ -155,12 +157,14 @@ def list_movies(
             tally=tally,
         )
     did_you_mean = None
+    tried: list[Search] = []
     if query.search is not None and page.count == 0:
-        did_you_mean = vocabulary.did_you_mean(
-            query.search,
-            finds=lambda corrected: matching(movies, query.searching_for(corrected)).exists(),
-            using=found.db,
-        )
+
+        def finds_corrected(corrected: Search) -> bool:
+            tried.append(corrected)
+            return matching(movies, query.searching_for(corrected)).exists()
+
+        did_you_mean = vocabulary.did_you_mean(query.search, finds=finds_corrected, using=found.db)
     # The list's tally holds every match's genres when its count is exact.
     every_match = page.tally if page.count_exact else None
     counted = counted_genres(query, within, every_match) if genres else None
@@ -179,6 +183,7 @@ def list_movies(
         page.has_more,
         page.has_before,
         did_you_mean=did_you_mean,
+        corrections_tried=tuple(tried),
         genres=counted,
         facets=facets,
     )

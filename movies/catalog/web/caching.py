@@ -108,9 +108,24 @@ class CatalogueRead:
         )
 
     def depend_on(self, scopes: Iterable[str]) -> None:
-        """Say what the answer depends on: scopes whose versions were read before its data."""
+        """Say what the answer depends on.
+
+        Scopes whose versions were not read before its data (what it read is
+        only known once it is computed) are read now, with the catalogue's
+        version in the same query: when that is still the one read before the
+        data, no write has committed since, and their versions are the ones
+        the data saw; otherwise the answer depends on the whole catalogue, at
+        the version read before, which that write has outdated already.
+        """
         scopes = tuple(scopes)
-        assert all(scope in self.versions for scope in scopes), "read before the data"
+        late = [scope for scope in scopes if scope not in self.versions]
+        if late:
+            assert ALL in self.versions, "the catalogue's version is read before the data"
+            now = current_versions([ALL, *late])
+            if now[ALL] != self.versions[ALL]:
+                scopes = (ALL,)
+            else:
+                self.versions.update(now)
         self.depends_on = scopes
 
     def answered(self) -> tuple[tuple[str, int], ...]:
