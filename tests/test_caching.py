@@ -116,8 +116,9 @@ def test_responses_are_cached_in_redis_when_configured(client, redis_cache):
     # Anonymous JSON: the rendered bytes, under the version they go with.
     client.get("/api/movies")
     [key] = cache.keys(f"{BYTES_KEY_PREFIX}:*")
-    answered, body, _ = cache.get(key)
+    answered, body, _, seen = cache.get(key)
     assert answered == (("all", CatalogueVersion.current()),)
+    assert seen == CatalogueVersion.current()
     assert json.loads(body)["results"][0]["name"] == "Cached"
     assert cache.keys(f"{CACHE_KEY_PREFIX}:*") == []
     # The browsable API: the page's data.
@@ -193,6 +194,22 @@ def test_with_redis_a_repeated_read_asks_no_database(
         second = client.get("/api/movies?search=movie")
     assert second.content == first.content
     assert second.headers["ETag"] == first.headers["ETag"]
+
+
+def test_with_redis_a_replay_reads_one_version_until_a_write(
+    client, redis_cache, django_assert_num_queries, apart
+):
+    """An answer depending on many parts is current while the catalogue's version is
+    the one read before it: their versions need not be read."""
+    _, heat = apart
+    suggested(client, "zorblat")
+    redis_cache.delete_many(redis_cache.keys("catalogue-version:*"))  # the parts' versions
+    with django_assert_num_queries(0):
+        assert suggested(client, "zorblat") == ["Zorblat"]
+    writes.update_movie(heat.pk, popularity=2.0)
+    redis_cache.delete_many(redis_cache.keys("catalogue-version*"))
+    with django_assert_num_queries(1):  # the versions of the parts it depends on
+        assert suggested(client, "zorblat") == ["Zorblat"]
 
 
 def test_a_write_publishes_its_version_at_once(client, redis_cache):

@@ -111,7 +111,7 @@ def test_the_response_cache_never_keeps_a_budget(client, rf, rates):
     MovieFactory()
     client.get("/api/movies")
     fingerprint = request_fingerprint(rf.get("/api/movies"), "json", "movie-list")
-    _, _, headers = cache.get(f"{BYTES_KEY_PREFIX}:{fingerprint}")
+    _, _, headers, _ = cache.get(f"{BYTES_KEY_PREFIX}:{fingerprint}")
     assert not set(headers) & set(RATE_LIMIT_HEADERS)
 
 

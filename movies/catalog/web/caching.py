@@ -291,7 +291,7 @@ class CachedResponseMiddleware:
         except DatabaseError:
             return self.get_response(request)  # the view answers as it would anyway
         if cached is not None and self._throttles_allow(request):
-            answered, body, headers = cached
+            answered, body, headers = cached[:3]
             etag = etag_for(answer_version(answered), fingerprint)
             if etag in request.headers.get("If-None-Match", ""):
                 not_modified = HttpResponseNotModified()
@@ -311,23 +311,40 @@ class CachedResponseMiddleware:
                 headers = {
                     name: response[name] for name in self.REPLAYED_HEADERS if name in response
                 }
-                cache.set(key, (answered, response.content, headers), settings.API_CACHE_TIMEOUT)
+                # With the catalogue's version when it was read (None when it was not):
+                # until a write raises it, the answer is current whatever it depends on.
+                seen = read.versions.get(ALL)
+                entry = (answered, response.content, headers, seen)
+                cache.set(key, entry, settings.API_CACHE_TIMEOUT)
                 if shares_versions() and read.may_publish():
                     # So that the next read needs no query (after a slow answer, the next
                     # read publishes them).
-                    publish_versions(dict(answered))
+                    publish_versions({**dict(answered), **({ALL: seen} if seen else {})})
         return response
 
     @staticmethod
     def _current_entry(request, key: str) -> tuple | None:
-        """The stored answer, if what it depends on is unchanged since it was kept."""
+        """The stored answer, if what it depends on is unchanged since it was kept.
+
+        When the catalogue's version is still the one read before the answer,
+        no write has been made since, and what it depends on need not be
+        looked at: one key to read, however many parts it depends on.
+        """
         cached = cache.get(key)
         if cached is None:
             return None
         answered = cached[0]
+        seen = cached[3] if len(cached) > 3 else None
         scopes = [scope for scope, _ in answered]
-        versions = published_versions(scopes) if shares_versions() else {}
+        if shares_versions():
+            versions = published_versions([*scopes, ALL] if seen else scopes)
+            if seen and versions.get(ALL) == seen:
+                return cached
+        else:
+            versions = {}
         unpublished = [scope for scope in scopes if scope not in versions]
+        if seen and ALL not in versions:
+            unpublished.append(ALL)  # read in the same query, and published
         if unpublished:
             read = CatalogueRead.of(request)
             read.read_versions(unpublished)
@@ -335,6 +352,8 @@ class CachedResponseMiddleware:
             if shares_versions():
                 publish_versions(found)
             versions.update(found)
+        if seen and versions[ALL] == seen:
+            return cached
         return cached if all(versions[scope] == version for scope, version in answered) else None
 
     @staticmethod
