@@ -336,12 +336,13 @@ class CachedResponseMiddleware:
         answered = cached[0]
         seen = cached[3] if len(cached) > 3 else None
         scopes = [scope for scope, _ in answered]
+        versions: dict[str, int] = {}
         if shares_versions():
-            versions = published_versions([*scopes, ALL] if seen else scopes)
-            if seen and versions.get(ALL) == seen:
-                return cached
-        else:
-            versions = {}
+            if seen:
+                versions = published_versions([ALL])
+                if versions.get(ALL) == seen:
+                    return cached
+            versions.update(published_versions(scopes))
         unpublished = [scope for scope in scopes if scope not in versions]
         if seen and ALL not in versions:
             unpublished.append(ALL)  # read in the same query, and published
