@@ -491,6 +491,21 @@ def test_an_edit_keeps_the_cached_searches_it_cannot_change(client, list_runs, a
     )  # a list of everything depends on everything
 
 
+def test_a_search_of_two_characters_is_kept_across_edits_without_them(client, list_runs, apart):
+    from catalog.scopes import search_scope, text_scopes
+    from catalog.search import Search
+
+    zorblat, heat = apart
+    renamed = ["zorblat\nann quill\n12.0\n5.0", "zorblat redux\nann quill\n12.0\n5.0", "drama"]
+    assert search_scope(Search.parse("83")) not in text_scopes(renamed)
+    assert searched(client, "83") == searched(client, "83") == ["Heat"]
+    writes.update_movie(zorblat.pk, name="Zorblat Redux")
+    assert searched(client, "83") == ["Heat"]
+    assert list_runs == ["api"]  # replayed: no 83 in Zorblat's text, before or after
+    writes.update_movie(heat.pk, popularity=1.5)
+    assert searched(client, "83") == []
+
+
 @pytest.mark.parametrize(
     "change",
     [

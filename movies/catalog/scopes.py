@@ -10,7 +10,10 @@ less, and are kept across writes elsewhere:
   term's first trigram is too. The catalogue's trigrams are hashed into
   TEXT_BUCKETS scopes; a write of a movie raises the buckets of every trigram
   of its text and genre names, as they were and as they are, and a search
-  with results depends on its one bucket (search_scope).
+  with results depends on its one bucket (search_scope). Terms of one or two
+  characters (``57``, ``of``) have no trigram: they and every such piece of
+  text are hashed into SHORT_BUCKETS scopes of their own, so as not to crowd
+  the trigrams' buckets.
 - Suggestions (catalog.suggestions) can only change when a movie holding a
   word related to a typed word, before or after the write, changes: a word
   with a beginning within the typed word's edits (the movie may become or
@@ -19,18 +22,17 @@ less, and are kept across writes elsewhere:
   name and director (word_scopes), and suggestions depend on those of their
   typed words (suggestion_scopes); word_keys and typed_word_keys say why the
   two always meet.
-- A movie's own answer (``/api/movies/<id>``) depends on that movie.
-
 - A search that found nothing, and its correction (catalog.vocabulary's
   did_you_mean), can only change when a movie changes that matches it or a
   correction tried, or that holds a word which contains one of the words
   corrected (is it misspelt?) or begins within its edits (what may it
   become?): correction_scopes. The corrections tried are known once the
   answer is computed, so these are read after it (CatalogueRead.depend_on).
+- A movie's own answer (``/api/movies/<id>``) depends on that movie.
 
 Writes that do not name what they change (an import, a genre's rename or
 deletion, a repair) raise WIDE, on which every scoped answer depends too.
-Lists without a search term of three letters or more depend on ALL.
+Lists without a search depend on ALL.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from catalog.vocabulary import corrected_words, reach
 ALL = "all"
 WIDE = "wide"
 TEXT_BUCKETS = 4096
+SHORT_BUCKETS = 1024
 WORD_BUCKETS = 16384
 _TRIGRAM = 3
 # Lines of search_text whose words suggestions match: the name, the director.
@@ -54,23 +57,29 @@ def text_bucket(trigram: str) -> str:
     return f"text:{zlib.crc32(trigram.encode('utf-8', 'surrogatepass')) % TEXT_BUCKETS}"
 
 
+def short_bucket(piece: str) -> str:
+    return f"short:{zlib.crc32(piece.encode('utf-8', 'surrogatepass')) % SHORT_BUCKETS}"
+
+
 def text_scopes(texts: Iterable[str]) -> set[str]:
-    """The buckets of every trigram of these normalised texts (search_text, search_name)."""
-    buckets: set[str] = set()
+    """The buckets of every trigram, and every piece of one or two characters, of these
+    normalised texts (search_text, search_name)."""
+    trigrams: set[str] = set()
+    short: set[str] = set()
     for text in texts:
         for line in text.split(FIELD_SEPARATOR):
-            buckets.update(
-                text_bucket(line[start : start + _TRIGRAM])
-                for start in range(len(line) - _TRIGRAM + 1)
-            )
-    return buckets
+            trigrams.update(line[start : start + _TRIGRAM] for start in range(len(line) - 2))
+            short.update(line)
+            short.update(line[start : start + 2] for start in range(len(line) - 1))
+    return {*map(text_bucket, trigrams), *map(short_bucket, short)}
 
 
 def search_scope(search: Search | None) -> str | None:
-    """The bucket a search's results depend on; None when no term has a trigram."""
-    if search is None or not search.terms or len(search.terms[0]) < _TRIGRAM:
+    """The bucket a search's results depend on (its longest term's); None without a term."""
+    if search is None or not search.terms:
         return None
-    return text_bucket(search.terms[0][:_TRIGRAM])  # terms: longest first
+    longest = search.terms[0]  # terms: longest first
+    return text_bucket(longest[:_TRIGRAM]) if len(longest) >= _TRIGRAM else short_bucket(longest)
 
 
 def movie_scope(movie_id: int) -> str:
