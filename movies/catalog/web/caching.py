@@ -57,7 +57,10 @@ from catalog.web.requests import is_anonymous_read
 from catalog.web.routes import PUBLIC_READS
 
 CACHE_KEY_PREFIX = "api-response"
-BYTES_KEY_PREFIX = "api-bytes"
+# Its entries: (what the answer depends on, its bytes, its headers, the catalogue
+# version read before it). The name changes with their shape, so that during a
+# rolling deploy no process reads an entry of another shape.
+BYTES_KEY_PREFIX = "api-bytes-v2"
 # Distinct URLs whose route and fingerprint CachedResponseMiddleware remembers.
 URL_MEMO_SIZE = 4_096
 VARIES_WITH = ("Accept", "Authorization", "Cookie")
@@ -291,7 +294,7 @@ class CachedResponseMiddleware:
         except DatabaseError:
             return self.get_response(request)  # the view answers as it would anyway
         if cached is not None and self._throttles_allow(request):
-            answered, body, headers = cached[:3]
+            answered, body, headers, _ = cached
             etag = etag_for(answer_version(answered), fingerprint)
             if etag in request.headers.get("If-None-Match", ""):
                 not_modified = HttpResponseNotModified()
@@ -334,7 +337,7 @@ class CachedResponseMiddleware:
         if cached is None:
             return None
         answered = cached[0]
-        seen = cached[3] if len(cached) > 3 else None
+        seen = cached[3]
         scopes = [scope for scope, _ in answered]
         versions: dict[str, int] = {}
         if shares_versions():
