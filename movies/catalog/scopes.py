@@ -160,7 +160,7 @@ def suggestion_scopes(typed: list[str]) -> set[str]:
 
 def correction_scopes(search: Search, tried: Iterable[Search]) -> set[str] | None:
     """What a search that found nothing depends on, with the corrections ``tried``;
-    None when one of them has no trigram to be scoped by."""
+    None when one of them has no term to be scoped by."""
     found = {search_scope(each) for each in (search, *tried)}
     if None in found:
         return None
