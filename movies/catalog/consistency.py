@@ -27,7 +27,7 @@ from django.db import connections, router, transaction
 
 from catalog import changes, derived, writes
 from catalog.models import Genre, Movie, Word
-from catalog.search import FIELD_SEPARATOR, DocumentTooLong
+from catalog.search import DocumentTooLong, name_and_director_lines
 
 Link = Movie.genres.through
 BATCH_SIZE = 10_000
@@ -204,7 +204,7 @@ def _movie_differences(
 
 def index_words(text: derived.MovieText) -> str:
     """What the SQLite word index holds for a movie (migration 0009's triggers)."""
-    director_line = (text.search_text.split(FIELD_SEPARATOR) + [""])[1]
+    _, director_line = name_and_director_lines(text.search_text)
     return f"{text.name_words} {director_line}"
 
 

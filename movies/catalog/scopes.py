@@ -40,7 +40,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable
 
-from catalog.search import FIELD_SEPARATOR, Search, line_words
+from catalog.search import FIELD_SEPARATOR, Search, line_words, name_and_director_lines
 from catalog.vocabulary import corrected_words, reach
 
 ALL = "all"
@@ -49,8 +49,6 @@ TEXT_BUCKETS = 4096
 SHORT_BUCKETS = 1024
 WORD_BUCKETS = 16384
 _TRIGRAM = 3
-# Lines of search_text whose words suggestions match: the name, the director.
-_SUGGESTED_LINES = 2
 
 
 def text_bucket(trigram: str) -> str:
@@ -133,7 +131,7 @@ def word_scopes(texts: Iterable[str]) -> set[str]:
     """The word buckets of the words of the names and directors of these search_texts."""
     keys: set[str] = set()
     for text in texts:
-        for line in text.split(FIELD_SEPARATOR)[:_SUGGESTED_LINES]:
+        for line in name_and_director_lines(text):
             for word in line_words(line).split():
                 keys |= word_keys(word)
     return {word_bucket(key) for key in keys}

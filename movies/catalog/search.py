@@ -333,6 +333,12 @@ def line_words(line: str) -> str:
     return " ".join(_WORDS.findall(line))
 
 
+def name_and_director_lines(document: str) -> tuple[str, str]:
+    """The name's and the director's lines of a movie's ``search_text``."""
+    name, director, *_ = document.split(FIELD_SEPARATOR, 2) + [""]
+    return name, director
+
+
 def search_document(*, name: str, director: str, popularity: float, imdb_score: float) -> str:
     """The ``search_text`` stored for a movie with these fields.
 

@@ -38,12 +38,12 @@ from django.db.models.expressions import RawSQL
 
 from catalog import vocabulary
 from catalog.search import (
-    FIELD_SEPARATOR,
     MAX_QUERY_LENGTH,
     NAME_BEGINS_WITH_QUERY,
     NAME_IS_QUERY,
     OTHER_MATCH,
     line_words,
+    name_and_director_lines,
     name_words_starting,
     popular_first,
     relevance_tier,
@@ -123,7 +123,7 @@ def suggest(queryset: QuerySet, query: str, limit: int) -> list[int]:
     more_words = query[-1:].isspace()
     ranked = []
     for pk, popularity, search_text in candidates(queryset, options, " ".join(typed)):
-        name_line, director_line = (search_text.split(FIELD_SEPARATOR) + [""])[:2]
+        name_line, director_line = name_and_director_lines(search_text)
         matched = match(
             options, set(line_words(name_line).split()), set(line_words(director_line).split())
         )
