@@ -7,13 +7,16 @@ less, and are kept across writes elsewhere:
 - A search's results (a page, its count, its order) can only change when a
   movie that matches it, before or after the write, changes: every term is
   then in that movie's text or one of its genres' names, so its longest
-  term's first trigram is too. The catalogue's trigrams are hashed into
+  term's every trigram is too. The catalogue's trigrams are hashed into
   TEXT_BUCKETS scopes; a write of a movie raises the buckets of every trigram
   of its text and genre names, as they were and as they are, and a search
-  with results depends on its one bucket (search_scope). Terms of one or two
-  characters (``57``, ``of``) have no trigram: they and every such piece of
-  text are hashed into SHORT_BUCKETS scopes of their own, so as not to crowd
-  the trigrams' buckets.
+  with results depends on one bucket of its terms' trigrams: any one would
+  do, and it takes the one raised longest ago (least_raised), so that
+  trigrams the catalogue's writes hold often (``the``, a genre's name, the
+  last writes' words) do not throw it away. Terms of one or two characters
+  (``57``, ``of``) have no trigram: they and every such piece of text are
+  hashed into SHORT_BUCKETS scopes of their own, so as not to crowd the
+  trigrams' buckets.
 - Suggestions (catalog.suggestions) can only change when a movie holding a
   word related to a typed word, before or after the write, changes: a word
   with a beginning within the typed word's edits (the movie may become or
@@ -38,7 +41,7 @@ Lists without a search depend on ALL.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 from catalog.search import FIELD_SEPARATOR, Search, line_words, name_and_director_lines
 from catalog.vocabulary import corrected_words, reach
@@ -49,6 +52,8 @@ TEXT_BUCKETS = 4096
 SHORT_BUCKETS = 1024
 WORD_BUCKETS = 16384
 _TRIGRAM = 3
+# A search with results weighs this many of its trigrams' buckets (search_scopes).
+SEARCH_SCOPES_WEIGHED = 16
 
 
 def text_bucket(trigram: str) -> str:
@@ -73,11 +78,36 @@ def text_scopes(texts: Iterable[str]) -> set[str]:
 
 
 def search_scope(search: Search | None) -> str | None:
-    """The bucket a search's results depend on (its longest term's); None without a term."""
+    """One bucket a search's results depend on (its longest term's first trigram's); None
+    without a term."""
     if search is None or not search.terms:
         return None
     longest = search.terms[0]  # terms: longest first
     return text_bucket(longest[:_TRIGRAM]) if len(longest) >= _TRIGRAM else short_bucket(longest)
+
+
+def search_scopes(search: Search | None) -> list[str]:
+    """The buckets a search's results may depend on, any one of them: each trigram of each
+    term (a term of one or two characters whole), search_scope's first; SEARCH_SCOPES_WEIGHED
+    at most."""
+    first = search_scope(search)
+    if search is None or first is None:
+        return []
+    found = dict.fromkeys([first])
+    for term in search.terms:
+        if len(term) < _TRIGRAM:
+            found[short_bucket(term)] = None
+        for start in range(len(term) - _TRIGRAM + 1):
+            found[text_bucket(term[start : start + _TRIGRAM])] = None
+    return list(found)[:SEARCH_SCOPES_WEIGHED]
+
+
+def least_raised(scopes: Sequence[str], versions: Mapping[str, int]) -> str:
+    """Of these scopes, the one raised longest ago (the first of those never raised): the
+    one the next writes are least likely to raise. ``versions``: theirs, 0 for one never
+    raised; one not there is taken as just raised."""
+    newest = max(versions.values(), default=0) + 1
+    return min(scopes, key=lambda scope: versions.get(scope, newest))
 
 
 def movie_scope(movie_id: int) -> str:

@@ -43,13 +43,15 @@ from catalog.scopes import (
     ALL,
     WIDE,
     correction_scopes,
+    least_raised,
     movie_scope,
-    search_scope,
+    search_scopes,
     suggestion_scopes,
 )
 from catalog.search import Search
 from catalog.suggestions import InvalidSuggestion, suggest, typed_words
 from catalog.versions import lock_catalogue
+from catalog.web.caching import CatalogueRead
 from catalog.web.routes import ID_PATTERN
 
 INVALID_CREDENTIALS = "Unable to log in with the given username and password."
@@ -191,8 +193,8 @@ class MovieViewSet(CachedReadMixin, SerialWritesMixin, viewsets.ModelViewSet):
         if self.action == "retrieve":
             return [WIDE, movie_scope(self.kwargs[self.lookup_field])]
         if self.action == "list":
-            scope = search_scope(self._query(request).search)
-            return [ALL, WIDE, scope] if scope else [ALL]
+            scopes = search_scopes(self._query(request).search)
+            return [ALL, WIDE, *scopes] if scopes else [ALL]
         if self.action == "suggest":
             return [ALL, *self._suggestion_scopes(request)]
         return [ALL]
@@ -204,9 +206,10 @@ class MovieViewSet(CachedReadMixin, SerialWritesMixin, viewsets.ModelViewSet):
             return self._suggestion_scopes(request)
         search = self._query(request).search if self.action == "list" else None
         if search and self._page.count > 0:
-            scope = search_scope(search)
-            if scope:
-                return [WIDE, scope]
+            scopes = search_scopes(search)
+            if scopes:
+                # Any one would do: the one least likely to be raised next (read before the data).
+                return [WIDE, least_raised(scopes, CatalogueRead.of(request).versions)]
         elif search:
             scopes = correction_scopes(search, self._page.corrections_tried)
             if scopes:
