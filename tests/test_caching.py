@@ -637,6 +637,29 @@ def test_a_write_while_a_search_that_found_nothing_is_answered_is_never_missed(
     assert client.get(url).json()["did_you_mean"] == "zorblat"
 
 
+def test_a_write_while_a_search_that_found_nothing_is_answered_keeps_it_if_unrelated(
+    client, list_runs, redis_cache, monkeypatch, apart
+):
+    """A write in between that changes nothing the answer read leaves it scoped: kept
+    across the next unrelated write too."""
+    from catalog.api import views
+
+    _, heat = apart
+    compute = views.list_movies
+
+    def write_meanwhile(query):
+        page = compute(query)
+        monkeypatch.setattr(views, "list_movies", compute)  # once
+        writes.update_movie(heat.pk, name="Heat Wave")
+        return page
+
+    monkeypatch.setattr(views, "list_movies", write_meanwhile)
+    assert client.get("/api/movies?search=zorblatt").json()["did_you_mean"] == "zorblat"
+    writes.update_movie(heat.pk, name="Heat Wave II", popularity=1.5)
+    assert client.get("/api/movies?search=zorblatt").json()["did_you_mean"] == "zorblat"
+    assert list_runs == ["api"]  # replayed
+
+
 def suggested(client, query: str) -> list[str]:
     response = client.get("/api/movies/suggest", {"q": query})
     return [movie["name"] for movie in response.json()["results"]]

@@ -114,18 +114,20 @@ class CatalogueRead:
         """Say what the answer depends on.
 
         Scopes whose versions were not read before its data (what it read is
-        only known once it is computed) are read now, with the catalogue's
-        version in the same query: when that is still the one read before the
-        data, no write has committed since, and their versions are the ones
-        the data saw; otherwise the answer depends on the whole catalogue, at
-        the version read before, which that write has outdated already.
+        only known once it is computed) are read now. A write raises what it
+        changes to a catalogue version above every one committed before it, so
+        a scope still at or below the catalogue's version read before the data
+        has not changed since, and its version is the one the data saw. When
+        one is above, a write since may have changed what the data saw: the
+        answer depends on the whole catalogue, at the version read before,
+        which that write has outdated already.
         """
         scopes = tuple(scopes)
         late = [scope for scope in scopes if scope not in self.versions]
         if late:
             assert ALL in self.versions, "the catalogue's version is read before the data"
-            now = current_versions([ALL, *late])
-            if now[ALL] != self.versions[ALL]:
+            now = current_versions(late)
+            if any(version > self.versions[ALL] for version in now.values()):
                 scopes = (ALL,)
             else:
                 self.versions.update(now)
