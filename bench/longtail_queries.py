@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import random
+import re
 import sqlite3
 import string
 from collections.abc import Sequence
@@ -98,8 +99,16 @@ class Zipf:
         return self.items[min(index, len(self.items) - 1)]
 
 
+_LETTER_COLON = re.compile(r"[^\W\d_]:")
+
+
 def typo(word: str, rng: random.Random, edits: int = 1) -> str:
-    """``word`` with ``edits`` letters substituted, dropped, doubled or swapped; never ``word``."""
+    """``word`` with ``edits`` letters substituted, dropped, doubled or swapped; never ``word``.
+
+    A digit is mistyped as another digit, and a letter never lands right
+    before a colon (unless the word has one there): ``3:10`` mistyped as
+    ``i:10`` would name a field, which the API refuses by design.
+    """
     letters = string.ascii_lowercase
     for _ in range(100):
         typed = list(word)
@@ -107,7 +116,8 @@ def typo(word: str, rng: random.Random, edits: int = 1) -> str:
             at = rng.randrange(len(typed))
             edit = rng.choice(("substitute", "delete", "insert", "swap"))
             if edit == "substitute":
-                typed[at] = rng.choice(letters.replace(typed[at].lower(), ""))
+                keys = string.digits if typed[at].isdigit() else letters
+                typed[at] = rng.choice(keys.replace(typed[at].lower(), ""))
             elif edit == "delete" and len(typed) > 2:
                 del typed[at]
             elif edit == "insert":
@@ -115,7 +125,8 @@ def typo(word: str, rng: random.Random, edits: int = 1) -> str:
             elif at + 1 < len(typed) and typed[at] != typed[at + 1]:
                 typed[at], typed[at + 1] = typed[at + 1], typed[at]
         candidate = "".join(typed)
-        if candidate.lower() != word.lower():
+        names_a_field = _LETTER_COLON.search(candidate) and not _LETTER_COLON.search(word)
+        if candidate.lower() != word.lower() and not names_a_field:
             return candidate
     raise ValueError(f"no typo of {word!r}")
 

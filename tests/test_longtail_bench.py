@@ -123,6 +123,13 @@ def test_a_typo_never_gives_back_the_word(edits):
             assert typo(word, rng, edits).lower() != word
 
 
+def test_a_typo_of_a_number_never_makes_it_a_fields_prefix():
+    rng = random.Random(0)
+    for edits in (1, 2):
+        for _ in range(500):
+            Search.parse(typo("3:10", rng, edits))  # raises InvalidSearch on an unknown field
+
+
 def test_zipf_picks_the_first_ranks_most_often():
     items = [str(rank) for rank in range(1, 1001)]
     zipf, rng = Zipf(items), random.Random(0)
