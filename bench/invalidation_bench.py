@@ -83,7 +83,11 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     for number in range(1, args.history + 1):
         raised_at.update(dict.fromkeys(write_scopes(rng, genres), number))
     first = [search_scope(search) for search, _ in searches]
-    least = [least_raised(search_scopes(search), raised_at) for search, _ in searches]
+    least = []
+    for search, _ in searches:
+        scopes = search_scopes(search)
+        # As the app reads them: 0 for a bucket never raised.
+        least.append(least_raised(scopes, {scope: raised_at.get(scope, 0) for scope in scopes}))
     raised: set[str] = set()
     shares = {}
     for number in range(1, args.writes + 1):
