@@ -1,6 +1,7 @@
 """How much of the load mix's kept searches the writes of bench.load_bench invalidate.
 
-``python -m bench.invalidation_bench --database-url URL [--writes 60] [--history 60]``
+``python -m bench.invalidation_bench --database-url URL [--writes 60] [--history 60]
+[--results-dir DIR]``
 
 No server and no cache: the parts of the catalogue (catalog.scopes) that
 answers depend on and that writes raise are computed as the app computes
@@ -19,7 +20,8 @@ depends on its first trigram's bucket (search_scope), and when it depends on
 the one of its buckets raised longest ago when it was kept (least_raised,
 with the versions the history left: the app's choice). Only searches are
 counted: suggestions, searches that found nothing and lists depend on the
-same parts either way.
+same parts either way. The result goes to ``invalidation.json`` in the
+results directory (see bench.report), and its table is printed.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import argparse
 import random
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -45,6 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--writes", type=int, default=60, help="writes counted (default 60)")
     parser.add_argument("--history", type=int, default=60, help="writes before (default 60)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--results-dir", type=Path, default=harness.RESULTS_DIR)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     harness.require_database_url(parser, args)
@@ -52,6 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return harness.run_in_app("bench.invalidation_bench", harness.APP_DIR, [*argv, "--child"])
     harness.setup_django(args.database_url)
     result = measure(args)
+    harness.say(f"wrote {harness.write_json(args.results_dir / 'invalidation.json', result)}")
     harness.say("\n".join(table(result)))
     return 0
 
