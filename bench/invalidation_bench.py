@@ -66,7 +66,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
     from catalog.models import Genre
     from catalog.reads.query import MovieQuery
-    from catalog.scopes import least_raised, search_scope, search_scopes
+    from catalog.scopes import least_raised, search_scopes
 
     pool = list(
         dict.fromkeys(q.path for q in long_tail(vocabulary_of(args.database_url), LONGTAIL_POOL))
@@ -87,7 +87,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     raised_at: dict[str, int] = {}
     for number in range(1, args.history + 1):
         raised_at.update(dict.fromkeys(write_scopes(rng, genres), number))
-    first = [search_scope(search) for search, _ in searches]
+    first = [search_scopes(search)[0] for search, _ in searches]  # search_scope's
     least = []
     for search, _ in searches:
         scopes = search_scopes(search)

@@ -206,10 +206,10 @@ class MovieViewSet(CachedReadMixin, SerialWritesMixin, viewsets.ModelViewSet):
             return self._suggestion_scopes(request)
         search = self._query(request).search if self.action == "list" else None
         if search and self._page.count > 0:
-            scopes = search_scopes(search)
-            if scopes:
+            buckets = search_scopes(search)
+            if buckets:
                 # Any one would do: the one least likely to be raised next (read before the data).
-                return [WIDE, least_raised(scopes, CatalogueRead.of(request).versions)]
+                return [WIDE, least_raised(buckets, CatalogueRead.of(request).versions)]
         elif search:
             scopes = correction_scopes(search, self._page.corrections_tried)
             if scopes:
