@@ -79,7 +79,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         if split.path.rstrip("/").endswith("suggest"):
             continue
         search = MovieQuery.from_params(QueryDict(split.query), count_limit=10_000).search
-        if search_scopes(search):
+        if search_scopes(search):  # a term to be scoped by
             searches.append((search, weight))
     total = sum(weights)
     genres = list(Genre.objects.values_list("search_name", flat=True))
@@ -87,12 +87,13 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     raised_at: dict[str, int] = {}
     for number in range(1, args.history + 1):
         raised_at.update(dict.fromkeys(write_scopes(rng, genres), number))
-    first = [search_scopes(search)[0] for search, _ in searches]  # search_scope's
-    least = []
-    for search, _ in searches:
-        scopes = search_scopes(search)
-        # As the app reads them: 0 for a bucket never raised.
-        least.append(least_raised(scopes, {scope: raised_at.get(scope, 0) for scope in scopes}))
+    weighed = [search_scopes(search) for search, _ in searches]
+    first = [scopes[0] for scopes in weighed]  # search_scope's
+    # As the app reads them: 0 for a bucket never raised.
+    least = [
+        least_raised(scopes, {scope: raised_at.get(scope, 0) for scope in scopes})
+        for scopes in weighed
+    ]
     raised: set[str] = set()
     shares = {}
     for number in range(1, args.writes + 1):
@@ -112,7 +113,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
 def write_scopes(rng: random.Random, genres: list[str]) -> set[str]:
     """What a load-benchmark write raises: its movie's buckets, as it was and as it is."""
-    from catalog.scopes import text_scopes, word_scopes
+    from catalog.scopes import movie_text_scopes
     from catalog.search import search_document
 
     def text() -> str:
@@ -123,9 +124,8 @@ def write_scopes(rng: random.Random, genres: list[str]) -> set[str]:
             imdb_score=round(rng.uniform(1, 10), 1),
         )
 
-    texts = [text(), text()]
     names = rng.sample(genres, rng.randint(1, min(3, len(genres))))
-    return text_scopes([*texts, *names]) | word_scopes(texts)
+    return movie_text_scopes([text(), text()], names)
 
 
 def share(chosen: list[str], searches: list, raised: set[str], total: float) -> float:

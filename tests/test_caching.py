@@ -616,44 +616,44 @@ def test_a_search_that_found_nothing_depends_on_the_corrections_it_tried(
     assert client.get(url).json()["did_you_mean"] == "zorblat"
 
 
-def test_a_write_while_a_search_that_found_nothing_is_answered_is_never_missed(
-    client, redis_cache, monkeypatch, unseen_correction
-):
-    """What the answer read is only known once it is computed: a write committed in
-    between must not be taken for one the answer saw."""
+@pytest.fixture
+def while_answering(monkeypatch):
+    """Makes a write once, right after the next list's data is read and before its answer
+    is kept."""
     from catalog.api import views
 
     compute = views.list_movies
 
-    def write_meanwhile(query):
-        page = compute(query)
-        monkeypatch.setattr(views, "list_movies", compute)  # once
-        unseen_correction()
-        return page
+    def write_once(write):
+        def write_meanwhile(query):
+            page = compute(query)
+            monkeypatch.setattr(views, "list_movies", compute)  # once
+            write()
+            return page
 
-    monkeypatch.setattr(views, "list_movies", write_meanwhile)
+        monkeypatch.setattr(views, "list_movies", write_meanwhile)
+
+    return write_once
+
+
+def test_a_write_while_a_search_that_found_nothing_is_answered_is_never_missed(
+    client, redis_cache, while_answering, unseen_correction
+):
+    """What the answer read is only known once it is computed: a write committed in
+    between must not be taken for one the answer saw."""
+    while_answering(unseen_correction)
     url = "/api/movies?search=xorblat&genre=Comedy"
     assert client.get(url).json()["did_you_mean"] is None
     assert client.get(url).json()["did_you_mean"] == "zorblat"
 
 
 def test_a_write_while_a_search_that_found_nothing_is_answered_keeps_it_if_unrelated(
-    client, list_runs, redis_cache, monkeypatch, apart
+    client, list_runs, redis_cache, while_answering, apart
 ):
     """A write in between that changes nothing the answer read leaves it scoped: kept
     across the next unrelated write too."""
-    from catalog.api import views
-
     _, heat = apart
-    compute = views.list_movies
-
-    def write_meanwhile(query):
-        page = compute(query)
-        monkeypatch.setattr(views, "list_movies", compute)  # once
-        writes.update_movie(heat.pk, name="Heat Wave")
-        return page
-
-    monkeypatch.setattr(views, "list_movies", write_meanwhile)
+    while_answering(lambda: writes.update_movie(heat.pk, name="Heat Wave"))
     assert client.get("/api/movies?search=zorblatt").json()["did_you_mean"] == "zorblat"
     writes.update_movie(heat.pk, name="Heat Wave II", popularity=1.5)
     assert client.get("/api/movies?search=zorblatt").json()["did_you_mean"] == "zorblat"
@@ -829,26 +829,20 @@ def test_no_reader_gets_an_answer_older_than_a_completed_write(redis_cache, sett
 
 
 def test_a_slow_answer_never_brings_back_versions_older_than_a_write(
-    client, redis_cache, monkeypatch, apart
+    client, redis_cache, while_answering, apart
 ):
     """A write lands while an answer is computed, and its publication expires before the
     answer is kept: the next read must still see the write."""
     import time
 
-    from catalog.api import views
-
     zorblat, _ = apart
-    compute = views.list_movies
 
-    def slow(query):
-        page = compute(query)
-        monkeypatch.setattr(views, "list_movies", compute)  # once
+    def write_then_wait():
         writes.update_movie(zorblat.pk, name="Zorblat Late")
         time.sleep(VERSION_HINT_TTL_MS / 1000 + 0.1)
         assert redis_cache.keys("catalogue-version*") == []  # the write's expired
-        return page
 
-    monkeypatch.setattr(views, "list_movies", slow)
+    while_answering(write_then_wait)
     assert searched(client, "zorblat") == ["Zorblat"]
     assert searched(client, "zorblat") == ["Zorblat Late"]
 

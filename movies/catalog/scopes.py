@@ -64,17 +64,22 @@ def short_bucket(piece: str) -> str:
     return f"short:{zlib.crc32(piece.encode('utf-8', 'surrogatepass')) % SHORT_BUCKETS}"
 
 
+def trigrams(text: str) -> list[str]:
+    """Every run of three characters of ``text``, in order."""
+    return [text[start : start + _TRIGRAM] for start in range(len(text) - _TRIGRAM + 1)]
+
+
 def text_scopes(texts: Iterable[str]) -> set[str]:
     """The buckets of every trigram, and every piece of one or two characters, of these
     normalised texts (search_text, search_name)."""
-    trigrams: set[str] = set()
+    found: set[str] = set()
     short: set[str] = set()
     for text in texts:
         for line in text.split(FIELD_SEPARATOR):
-            trigrams.update(line[start : start + _TRIGRAM] for start in range(len(line) - 2))
+            found.update(trigrams(line))
             short.update(line)
             short.update(line[start : start + 2] for start in range(len(line) - 1))
-    return {*map(text_bucket, trigrams), *map(short_bucket, short)}
+    return {*map(text_bucket, found), *map(short_bucket, short)}
 
 
 def search_scope(search: Search | None) -> str | None:
@@ -97,8 +102,7 @@ def search_scopes(search: Search | None) -> list[str]:
     for term in search.terms:
         if len(term) < _TRIGRAM:
             found[short_bucket(term)] = None
-        for start in range(len(term) - _TRIGRAM + 1):
-            found[text_bucket(term[start : start + _TRIGRAM])] = None
+        found.update(dict.fromkeys(map(text_bucket, trigrams(term))))
     return list(found)[:SEARCH_SCOPES_WEIGHED]
 
 
@@ -165,6 +169,14 @@ def word_scopes(texts: Iterable[str]) -> set[str]:
             for word in line_words(line).split():
                 keys |= word_keys(word)
     return {word_bucket(key) for key in keys}
+
+
+def movie_text_scopes(texts: Iterable[str], genre_names: Iterable[str]) -> set[str]:
+    """What a write of a movie raises for its text: the text buckets of its search_texts
+    (as it was and as it is) and of its genres' search_names, and the word buckets of
+    its names' and directors' words."""
+    texts = list(texts)
+    return text_scopes([*texts, *genre_names]) | word_scopes(texts)
 
 
 def suggestion_scopes(typed: list[str]) -> set[str]:

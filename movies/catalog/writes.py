@@ -49,7 +49,7 @@ from catalog.models import (
     ListedMovie,
     Movie,
 )
-from catalog.scopes import WIDE, movie_scope, text_scopes, word_scopes
+from catalog.scopes import WIDE, movie_scope, movie_text_scopes
 from catalog.search import DocumentTooLong
 from catalog.text import InvalidText, clean_text
 from catalog.versions import bump_version, lock_catalogue
@@ -170,7 +170,7 @@ def _changed_movie(movie_id: int, texts: Iterable[str], genre_ids: Iterable[int]
     genres = Genre.objects.using(using).filter(pk__in=set(genre_ids))
     names = list(genres.values_list("search_name", flat=True))
     texts = list(texts)
-    changed({movie_scope(movie_id), *text_scopes([*texts, *names]), *word_scopes(texts)})
+    changed({movie_scope(movie_id), *movie_text_scopes(texts, names)})
 
 
 # Movies
