@@ -124,8 +124,9 @@ def write_scopes(rng: random.Random, genres: list[str]) -> set[str]:
             imdb_score=round(rng.uniform(1, 10), 1),
         )
 
+    texts = [text(), text()]
     names = rng.sample(genres, rng.randint(1, min(3, len(genres))))
-    return movie_text_scopes([text(), text()], names)
+    return movie_text_scopes(texts, names)
 
 
 def share(chosen: list[str], searches: list, raised: set[str], total: float) -> float:
