@@ -246,9 +246,27 @@ def test_matches_within_the_bound_are_tallied_in_one_query(movies):
 
 
 def test_past_the_bound_every_genre_is_counted_in_one_pass(movies, bound_of_two):
-    # The genres; up to 3 matches' genre_ids; one count of each genre over all matches.
+    # The genres; up to 3 matches' genre_ids; an estimate of how many match
+    # (far fewer than a head's worth); one count of each genre over all matches.
     every = (Bound("popularity", "gte", 0.0),)
-    assert extra_queries(MovieQuery(genres=("war",), bounds=every)) == 3
+    assert extra_queries(MovieQuery(genres=("war",), bounds=every)) == 4
+
+
+@pytest.mark.parametrize("head", [1, 2, 4, 5, 6])
+@pytest.mark.parametrize("bound", [1, 2])
+@pytest.mark.parametrize("estimate", [1, 5, 1_000_000])
+def test_counts_that_start_from_a_head_of_the_matches_are_those_of_one_pass(
+    client, movies, monkeypatch, head, bound, estimate
+):
+    # The estimate of the matches only chooses how the genres short of the
+    # bound in the head are counted on; every choice gives the same counts.
+    monkeypatch.setattr(facets_module, "FACET_COUNT_LIMIT", bound)
+    one_pass = genre_facet(client, "popularity_min=0")
+    monkeypatch.setattr(facets_module, "FACET_HEAD_FROM", 0)
+    monkeypatch.setattr(facets_module, "FACET_HEAD", head)
+    monkeypatch.setattr(facets_module, "estimated_matches", lambda found, density: estimate)
+    assert genre_facet(client, "popularity_min=0") == one_pass
+    assert genre_facet(client, "popularity_min=0&genre=war") == one_pass
 
 
 # Against the brute-force reference
@@ -303,12 +321,21 @@ def catalogue_of(rows) -> list[Movie]:
     params=LIST_QUERY,
     bound=st.sampled_from([1, 2, 3, 10_000]),
     count_limit=st.sampled_from([1, 4, 1_000]),
+    head=st.sampled_from([None, 1, 2, 5]),
+    estimate=st.sampled_from([1, 8, 1_000_000]),
 )
-def test_genre_any_and_the_genre_facet_agree_with_the_reference(rows, params, bound, count_limit):
+def test_genre_any_and_the_genre_facet_agree_with_the_reference(
+    rows, params, bound, count_limit, head, estimate
+):
     stored = catalogue_of(rows)
     asked = {**params, "facets": "genre", "limit": "100"}
     query = MovieQuery.from_params(asked, count_limit=count_limit)
-    with mock.patch.object(facets_module, "FACET_COUNT_LIMIT", bound):
+    # A head of the matches counted first, from any number of matches on, and
+    # the genres short of the bound in it counted on as the estimate chooses.
+    from_head = {"FACET_HEAD_FROM": 0, "FACET_HEAD": head} if head else {}
+    if head:
+        from_head["estimated_matches"] = lambda found, density: estimate
+    with mock.patch.multiple(facets_module, FACET_COUNT_LIMIT=bound, **from_head):
         page = list_movies(query)
     split = {
         name: [genre for genre in value.split(",") if genre]
