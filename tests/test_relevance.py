@@ -121,7 +121,7 @@ def test_another_ordering_with_a_search_is_kept(client):
 # Every plan gives the order that one ORDER BY (order_by_relevance) and a
 # brute force in Python give, page after page.
 
-WORDS = ["the", "war", "wars", "star", "of", "7", "theory", "Wär", "star-crossed", "x"]
+WORDS = ["the", "war", "wars", "star", "of", "7", "theory", "Wär", "star-crossed", "x", "1.5"]
 QUERIES = [
     "the",
     "war",
@@ -136,6 +136,8 @@ QUERIES = [
     "drama",
     "star-crossed",
     "-",
+    "1.5",  # a number with punctuation: its names found through digit pieces too
+    "the 1.5",
 ]
 
 

@@ -14,6 +14,7 @@ from catalog.search import (
     InvalidSearch,
     Search,
     digit_pairs,
+    digit_pieces_to_narrow,
     format_number,
     is_digit_pair,
     normalise,
@@ -196,6 +197,14 @@ def test_a_two_character_term_with_a_digit_is_in_the_text_exactly_when_a_piece()
         for term in {a + b for a in alphabet for b in alphabet}:
             if is_digit_pair(term) and not set(term) & set(" ,\n"):
                 assert (term in text) == (term in pieces), (text, term)
+
+
+def test_a_number_with_punctuation_has_digit_pieces_to_narrow_its_trigrams():
+    assert digit_pieces_to_narrow("1.2") == [".2", "1."]
+    assert digit_pieces_to_narrow("3:10") == ["10", "3:", ":1"]
+    # Letters and digits alone have trigrams enough; no digit, no pieces.
+    assert digit_pieces_to_narrow("1999") == digit_pieces_to_narrow("se7en") == []
+    assert digit_pieces_to_narrow("e.t.") == digit_pieces_to_narrow("sci-fi") == []
 
 
 @pytest.mark.django_db
