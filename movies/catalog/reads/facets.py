@@ -70,7 +70,8 @@ def genre_facet(
        FACET_COUNT_LIMIT + 1 of them, read as text and tallied
        (tally_genre_ids); two queries.
     4. More: every genre with movies counted over the matches
-       (count_past_the_bound); three queries or more.
+       (count_past_the_bound); four queries or more, an estimate of the
+       matches among them.
     """
     if tally is not None and not tally:
         return []
@@ -175,7 +176,7 @@ def _added(counts: dict[int, int], more: dict[int, int]) -> dict[int, int]:
 
 
 def count_each_genre(movies: QuerySet, genres: Iterable[int]) -> tuple[int, dict[int, int]]:
-    """How many ``movies`` (unordered; may be sliced) there are, and how many of
+    """How many ``movies`` (unordered) there are, and how many of
     them have each of ``genres`` (their ids): one query, one pass over the
     movies, whatever the number of genres."""
     counted = {f"genre_{pk}": Count("pk", filter=Q(genre_ids__has_key=str(pk))) for pk in genres}
